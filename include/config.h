@@ -1,0 +1,69 @@
+#ifndef MPSOCKS_CONFIG_H
+#define MPSOCKS_CONFIG_H
+
+/*
+ * Configuration for both daemons: defaults, the INI file (libinih), and
+ * the command line on top. Every key lives in one table with its type and
+ * bounds; unknown keys are errors; every error names file:line, and all of
+ * them are reported in one run.
+ */
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "acl.h"
+#include "log.h"
+
+#define CONFIG_MAX_LISTEN	8
+#define CONFIG_MAX_USERS	64
+#define CONFIG_MAX_LINE		1024
+#define CONFIG_ADDR_MAX		300	/* "[v6]:port" or "host:port" */
+#define EX_CONFIG_ERR		78	/* sysexits EX_CONFIG */
+
+enum config_role { CONFIG_SERVER = 1, CONFIG_LOCAL = 2 };
+
+struct config_user {
+	char	name[256], pass[256];
+};
+
+struct config {
+	enum config_role	role;
+	char			listen[CONFIG_MAX_LISTEN][CONFIG_ADDR_MAX];
+	size_t			n_listen;
+	char			server[CONFIG_ADDR_MAX];	/* local */
+	char			key_file[PATH_MAX];
+	struct cidr_list	allow;		/* server: destinations */
+	struct cidr_list	allow_clients;	/* local */
+	struct config_user	users[CONFIG_MAX_USERS];	/* local */
+	size_t			n_users;
+	unsigned		handshake_timeout, idle_timeout;
+	unsigned		connect_timeout;
+	unsigned		replay_window, replay_cache;	/* server */
+	unsigned		dns_cache_size, dns_cache_ttl;	/* server */
+	unsigned		max_connections;
+	bool			mptcp;				/* local */
+	enum log_level		log_level;
+};
+
+/* Called for each error; file may be "command line". line 0: no line. */
+typedef void config_err_cb(void *arg, const char *file, unsigned line,
+	    const char *msg);
+
+void	config_defaults(struct config *, enum config_role);
+/* Reads an INI file into cfg; returns the number of errors. */
+int	config_load_file(struct config *, const char *path, config_err_cb *,
+	    void *arg);
+/* Parses INI text (for tests and fuzzing); name is used in errors. */
+int	config_load_string(struct config *, const char *name,
+	    const char *text, config_err_cb *, void *arg);
+/*
+ * Sets one key as the command line does ("listen", "allow", ...), with
+ * the same checks. Returns false (and reports) on error.
+ */
+bool	config_set(struct config *, const char *key, const char *value,
+	    config_err_cb *, void *arg);
+/* Cross-field checks once everything is loaded; returns error count. */
+int	config_validate(struct config *, config_err_cb *, void *arg);
+
+#endif

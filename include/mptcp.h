@@ -1,0 +1,41 @@
+#ifndef MPSOCKS_MPTCP_H
+#define MPSOCKS_MPTCP_H
+
+/*
+ * MPTCP sockets with fallback to TCP, and the per-connection facts the
+ * kernel exposes. Debian 12's <linux/mptcp.h> is from 6.1, so the few
+ * constants we need are defined here and every buffer is sized from what
+ * the kernel returns.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP	262
+#endif
+
+/*
+ * A non-blocking stream socket. With want_mptcp, tries IPPROTO_MPTCP first
+ * and falls back to TCP when the kernel refuses it (EPROTONOSUPPORT,
+ * ENOPROTOOPT, EINVAL); *got_mptcp tells which. -1 with errno on failure.
+ */
+int	mptcp_socket(int family, bool want_mptcp, bool *got_mptcp);
+/* A listener: MPTCP if the kernel allows, else TCP. */
+int	mptcp_listen(const struct sockaddr *, socklen_t, bool *got_mptcp);
+/* 1 if the connection runs MPTCP, 0 if it fell back to TCP, -1 unknown. */
+int	mptcp_is_active(int fd);
+/* Arrange for close() to reset the connection (MP_FASTCLOSE on MPTCP):
+ * without it a peer holding unread data waits a minute in CLOSE-WAIT. */
+void	mptcp_set_abortive(int fd);
+
+struct mptcp_subflow_stats {
+	unsigned	n;		/* subflows now open, the initial too */
+	uint64_t	bytes_sent, bytes_received;	/* summed */
+};
+/* Subflow totals from MPTCP_TCPINFO; false on a TCP socket. */
+bool	mptcp_subflow_stats(int fd, struct mptcp_subflow_stats *);
+
+#endif

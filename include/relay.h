@@ -1,0 +1,43 @@
+#ifndef MPSOCKS_RELAY_H
+#define MPSOCKS_RELAY_H
+
+/*
+ * Moves bytes between two connected bufferevents, both ways, with
+ * back-pressure (a side whose peer does not drain is not read), forwarded
+ * half-closes, and an idle timeout.
+ */
+
+#include <stdint.h>
+
+struct bufferevent;			/* forward, no event2 include */
+struct event_base;
+struct relay;				/* opaque: use relay_*() */
+
+struct relay_stats {			/* plain data: read the fields */
+	uint64_t	a_to_b, b_to_a, ms;
+};
+
+struct relay_ops {
+	/* Once, before the bufferevents are freed: the owner may still read
+	 * socket state (subflow counters) from their descriptors. */
+	void	(*closed)(void *arg, const char *reason, int fd_a, int fd_b,
+		    const struct relay_stats *);
+};
+
+/* Stop reading a side once its peer has this much queued to write. */
+#define RELAY_HIGH_WM	(256 * 1024)
+/* Resume when the peer's queue drops to this. */
+#define RELAY_LOW_WM	(64 * 1024)
+
+/*
+ * Takes ownership of both bufferevents (created with CLOSE_ON_FREE); the
+ * caller must forget them. Bytes already in their input buffers are
+ * relayed first. NULL on allocation failure, with both freed.
+ */
+struct relay	*relay_start(struct event_base *, struct bufferevent *a,
+		    struct bufferevent *b, unsigned idle_timeout_s,
+		    const struct relay_ops *, void *arg);
+/* Ends the relay abortively (both connections reset), calling closed. */
+void		 relay_stop(struct relay *, const char *reason);
+
+#endif

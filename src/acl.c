@@ -1,0 +1,122 @@
+/* Destination and client address filters. Pure. */
+
+#include "acl.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+bool
+cidr_list_add(struct cidr_list *l, const char *s)
+{
+	if (l->n >= ACL_MAX || !util_parse_cidr(s, &l->v[l->n]))
+		return false;
+	l->n++;
+	return true;
+}
+
+bool
+cidr_list_contains_raw(const struct cidr_list *l, int family,
+    const uint8_t *addr)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (util_cidr_contains_raw(&l->v[i], family, addr))
+			return true;
+	return false;
+}
+
+static bool
+sockaddr_raw(const struct sockaddr *sa, int *family, const uint8_t **addr)
+{
+	*family = sa->sa_family;
+	if (sa->sa_family == AF_INET)
+		*addr = (const uint8_t *)
+		    &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		*addr = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+	else
+		return false;
+	return true;
+}
+
+bool
+cidr_list_contains(const struct cidr_list *l, const struct sockaddr *sa)
+{
+	int		 family;
+	const uint8_t	*addr;
+
+	return sockaddr_raw(sa, &family, &addr) &&
+	    cidr_list_contains_raw(l, family, addr);
+}
+
+struct deny_range {
+	const char	*cidr, *name;
+};
+
+static const struct deny_range deny4[] = {
+	{ "0.0.0.0/8", "unspecified" },
+	{ "10.0.0.0/8", "private" },
+	{ "100.64.0.0/10", "shared-cgnat" },
+	{ "127.0.0.0/8", "loopback" },
+	{ "169.254.0.0/16", "link-local-or-metadata" },
+	{ "172.16.0.0/12", "private" },
+	{ "192.0.0.0/24", "ietf-protocol" },
+	{ "192.168.0.0/16", "private" },
+	{ "198.18.0.0/15", "benchmarking" },
+	{ "224.0.0.0/4", "multicast" },
+	{ "240.0.0.0/4", "reserved-or-broadcast" },
+};
+
+static const struct deny_range deny6[] = {
+	{ "::/128", "unspecified" },
+	{ "::1/128", "loopback" },
+	{ "fc00::/7", "unique-local-or-metadata" },
+	{ "fe80::/10", "link-local" },
+	{ "fec0::/10", "site-local" },
+	{ "ff00::/8", "multicast" },
+	{ "100::/64", "discard" },
+};
+
+static const char *
+match(const struct deny_range *r, size_t n, int family, const uint8_t *addr)
+{
+	struct cidr	c;
+
+	for (size_t i = 0; i < n; i++)
+		if (util_parse_cidr(r[i].cidr, &c) &&
+		    util_cidr_contains_raw(&c, family, addr))
+			return r[i].name;
+	return NULL;
+}
+
+const char *
+acl_default_deny(int family, const uint8_t *addr)
+{
+	static const uint8_t	mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t	nat64[12] = { 0, 0x64, 0xff, 0x9b };
+
+	if (family == AF_INET6 && (memcmp(addr, mapped, 12) == 0 ||
+	    memcmp(addr, nat64, 12) == 0)) {
+		family = AF_INET;
+		addr += 12;
+	}
+	if (family == AF_INET)
+		return match(deny4, NELEM(deny4), family, addr);
+	if (family == AF_INET6)
+		return match(deny6, NELEM(deny6), family, addr);
+	return "unknown-family";
+}
+
+const char *
+acl_check(const struct cidr_list *allow, const struct sockaddr *sa)
+{
+	int		 family;
+	const uint8_t	*addr;
+	const char	*why;
+
+	if (!sockaddr_raw(sa, &family, &addr))
+		return "unknown-family";
+	if ((why = acl_default_deny(family, addr)) == NULL)
+		return NULL;
+	return allow != NULL && cidr_list_contains_raw(allow, family, addr) ?
+	    NULL : why;
+}

@@ -1,0 +1,459 @@
+/*
+ * Configuration: one table of keys, INI files through libinih, the command
+ * line through config_set(). Debian's libinih reports no line numbers, so
+ * we feed it through a reader that counts lines, rejects over-long ones,
+ * and checks each line's shape so that every syntax error is reported,
+ * not only the first.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum ck_type {
+	CK_UINT, CK_PATH, CK_LISTEN, CK_HOSTPORT, CK_CIDR, CK_USER, CK_BOOL,
+	CK_LOGLEVEL,
+};
+
+struct config_key {
+	unsigned	 roles;
+	const char	*section, *name;
+	enum ck_type	 type;
+	unsigned	 min, max;
+	size_t		 off;
+};
+
+#define S	CONFIG_SERVER
+#define L	CONFIG_LOCAL
+#define OFF(f)	offsetof(struct config, f)
+
+static const struct config_key keys[] = {
+	{ S, "server", "listen", CK_LISTEN, 0, 0, OFF(listen) },
+	{ S, "server", "key_file", CK_PATH, 0, 0, OFF(key_file) },
+	{ S, "server", "allow", CK_CIDR, 0, 0, OFF(allow) },
+	{ S, "server", "handshake_timeout", CK_UINT, 1, 300,
+	    OFF(handshake_timeout) },
+	{ S, "server", "idle_timeout", CK_UINT, 1, 86400, OFF(idle_timeout) },
+	{ S, "server", "connect_timeout", CK_UINT, 1, 300,
+	    OFF(connect_timeout) },
+	{ S, "server", "replay_window", CK_UINT, 5, 3600, OFF(replay_window) },
+	{ S, "server", "replay_cache", CK_UINT, 1024, 1u << 24,
+	    OFF(replay_cache) },
+	{ S, "server", "max_connections", CK_UINT, 1, 1000000,
+	    OFF(max_connections) },
+	{ S, "server", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level) },
+	{ S, "dns", "cache_size", CK_UINT, 0, 65536, OFF(dns_cache_size) },
+	{ S, "dns", "cache_ttl", CK_UINT, 1, 86400, OFF(dns_cache_ttl) },
+
+	{ L, "local", "listen", CK_LISTEN, 0, 0, OFF(listen) },
+	{ L, "local", "server", CK_HOSTPORT, 0, 0, OFF(server) },
+	{ L, "local", "key_file", CK_PATH, 0, 0, OFF(key_file) },
+	{ L, "local", "allow_client", CK_CIDR, 0, 0, OFF(allow_clients) },
+	{ L, "local", "user", CK_USER, 0, 0, OFF(users) },
+	{ L, "local", "handshake_timeout", CK_UINT, 1, 300,
+	    OFF(handshake_timeout) },
+	{ L, "local", "idle_timeout", CK_UINT, 1, 86400, OFF(idle_timeout) },
+	{ L, "local", "connect_timeout", CK_UINT, 1, 300,
+	    OFF(connect_timeout) },
+	{ L, "local", "max_connections", CK_UINT, 1, 1000000,
+	    OFF(max_connections) },
+	{ L, "local", "mptcp", CK_BOOL, 0, 0, OFF(mptcp) },
+	{ L, "local", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level) },
+};
+
+#undef S
+#undef L
+
+void
+config_defaults(struct config *c, enum config_role role)
+{
+	memset(c, 0, sizeof(*c));
+	c->role = role;
+	c->handshake_timeout = 10;
+	c->idle_timeout = 300;
+	c->connect_timeout = 10;
+	c->replay_window = 30;
+	c->replay_cache = 1u << 18;
+	c->dns_cache_size = 1024;
+	c->dns_cache_ttl = 60;
+	c->max_connections = 65536;
+	c->mptcp = true;
+	c->log_level = LOG_LVL_INFO;
+}
+
+struct ctx {
+	struct config	*cfg;
+	const char	*file;
+	unsigned	 line;
+	int		 errors;
+	config_err_cb	*cb;
+	void		*arg;
+	/* ini_parse_stream source: a FILE or a string */
+	FILE		*f;
+	const char	*s;
+	/* line of each key's first setting, for "set twice" errors */
+	unsigned	 set_at[sizeof(keys) / sizeof(keys[0])];
+};
+
+static void
+err(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+err(struct ctx *x, const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	x->errors++;
+	x->cb(x->arg, x->file, x->line, msg);
+}
+
+static bool
+parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
+{
+	char		*end;
+	unsigned long	 n;
+
+	if (v[0] < '0' || v[0] > '9')
+		return false;
+	n = strtoul(v, &end, 10);
+	if (*end != '\0' || n < min || n > max)
+		return false;
+	*out = (unsigned)n;
+	return true;
+}
+
+static bool
+parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < NELEM(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return *out = true, true;
+		if (strcasecmp(v, no[i]) == 0)
+			return *out = false, true;
+	}
+	return false;
+}
+
+static bool
+parse_level(const char *v, enum log_level *out)
+{
+	static const char *const names[] = {
+		[LOG_LVL_ERR] = "error", [LOG_LVL_WARN] = "warn",
+		[LOG_LVL_INFO] = "info", [LOG_LVL_DEBUG] = "debug",
+	};
+
+	for (size_t i = 0; i < NELEM(names); i++)
+		if (strcasecmp(v, names[i]) == 0)
+			return *out = (enum log_level)i, true;
+	return false;
+}
+
+/* Applies one value; errors are reported against x->file:x->line. */
+static void
+apply(struct ctx *x, size_t ki, const char *value)
+{
+	const struct config_key	*k = &keys[ki];
+	struct config		*c = x->cfg;
+	void			*field = (char *)c + k->off;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+	char			 host[256];
+	uint16_t		 port;
+
+	switch (k->type) {
+	case CK_UINT:
+		if (!parse_uint(value, k->min, k->max, field))
+			err(x, "%s.%s: \"%.64s\" is out of range %u..%u",
+			    k->section, k->name, value, k->min, k->max);
+		break;
+	case CK_PATH:
+		if (value[0] == '\0' || strlen(value) >= PATH_MAX)
+			err(x, "%s.%s: empty or too long", k->section,
+			    k->name);
+		else
+			strcpy(field, value);
+		break;
+	case CK_LISTEN:
+		if (!util_parse_sockaddr(value, &ss, &sl))
+			err(x, "%s.%s: \"%.64s\" is not ADDR:PORT (numeric; "
+			    "[v6]:PORT for IPv6)", k->section, k->name, value);
+		else if (c->n_listen >= CONFIG_MAX_LISTEN)
+			err(x, "%s.%s: more than %d addresses", k->section,
+			    k->name, CONFIG_MAX_LISTEN);
+		else
+			snprintf(c->listen[c->n_listen++], CONFIG_ADDR_MAX,
+			    "%s", value);
+		break;
+	case CK_HOSTPORT:
+		if (strlen(value) >= CONFIG_ADDR_MAX ||
+		    !util_split_hostport(value, host, sizeof(host), &port))
+			err(x, "%s.%s: \"%.64s\" is not HOST:PORT", k->section,
+			    k->name, value);
+		else
+			strcpy(field, value);
+		break;
+	case CK_CIDR:
+		if (!cidr_list_add(field, value))
+			err(x, "%s.%s: \"%.64s\" is not a network (like "
+			    "10.0.0.0/8 or fd00::/8, host bits zero), or the "
+			    "list is full", k->section, k->name, value);
+		break;
+	case CK_USER: {
+		const char *colon = strchr(value, ':');
+		size_t ulen = colon ? (size_t)(colon - value) : 0;
+
+		if (colon == NULL || ulen == 0 || ulen > 255 ||
+		    colon[1] == '\0' || strlen(colon + 1) > 255)
+			err(x, "%s.%s: expected NAME:PASSWORD, each 1..255 "
+			    "bytes", k->section, k->name);
+		else if (c->n_users >= CONFIG_MAX_USERS)
+			err(x, "%s.%s: more than %d users", k->section,
+			    k->name, CONFIG_MAX_USERS);
+		else {
+			struct config_user *u = &c->users[c->n_users++];
+
+			memcpy(u->name, value, ulen);
+			u->name[ulen] = '\0';
+			strcpy(u->pass, colon + 1);
+		}
+		break;
+	}
+	case CK_BOOL:
+		if (!parse_bool(value, field))
+			err(x, "%s.%s: \"%.64s\" is not yes or no", k->section,
+			    k->name, value);
+		break;
+	case CK_LOGLEVEL:
+		if (!parse_level(value, field))
+			err(x, "%s.%s: \"%.64s\" is not one of error, warn, "
+			    "info, debug", k->section, k->name, value);
+		break;
+	}
+}
+
+static bool
+repeatable(enum ck_type t)
+{
+	return t == CK_LISTEN || t == CK_CIDR || t == CK_USER;
+}
+
+static int
+config_ini_cb(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct ctx	*x = user;
+	bool		 section_known = false;
+
+	for (size_t i = 0; i < NELEM(keys); i++) {
+		if (!(keys[i].roles & x->cfg->role) ||
+		    strcmp(keys[i].section, section) != 0)
+			continue;
+		section_known = true;
+		if (strcmp(keys[i].name, name) != 0)
+			continue;
+		if (!repeatable(keys[i].type) && x->set_at[i] != 0) {
+			err(x, "%s.%s: already set at line %u", section, name,
+			    x->set_at[i]);
+			return 1;
+		}
+		x->set_at[i] = x->line;
+		apply(x, i, value);
+		return 1;
+	}
+	if (section_known)
+		err(x, "%s.%s: unknown key", section, name);
+	else
+		err(x, "[%.64s]: unknown section", section);
+	return 1;	/* keep going: report every error in one run */
+}
+
+/* Checks a line's shape; false if it is not blank, comment, section or
+ * key = value. */
+static bool
+line_shape_ok(struct ctx *x, const char *line)
+{
+	const char	*p = line + strspn(line, " \t");
+	size_t		 n = strcspn(p, "\r\n");
+
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n == 0 || *p == '#' || *p == ';')
+		return true;
+	if (*p == '[') {
+		if (p[n - 1] == ']' && n > 2)
+			return true;
+		err(x, "expected [section]");
+		return false;
+	}
+	const char *eq = memchr(p, '=', n), *colon = memchr(p, ':', n);
+	if (eq == NULL || eq == p || (colon != NULL && colon < eq)) {
+		err(x, "expected key = value");
+		return false;
+	}
+	return true;
+}
+
+/* ini_reader: hands inih one line at a time and counts them. */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct ctx	*x = stream;
+	char		 line[CONFIG_MAX_LINE + 2];
+	size_t		 n;
+	bool		 longline = false;
+
+	for (;;) {
+		if (x->f != NULL) {
+			if (fgets(line, sizeof(line), x->f) == NULL)
+				return NULL;
+		} else {
+			if (*x->s == '\0')
+				return NULL;
+			n = strcspn(x->s, "\n");
+			size_t take = MIN(n + (x->s[n] == '\n'),
+			    sizeof(line) - 1);
+			memcpy(line, x->s, take);
+			line[take] = '\0';
+			x->s += take;
+		}
+		n = strlen(line);
+		if (!longline)
+			x->line++;
+		if (n > 0 && line[n - 1] != '\n' &&
+		    (x->f != NULL ? !feof(x->f) : *x->s != '\0')) {
+			/* swallow the rest of an over-long line */
+			if (!longline)
+				err(x, "line longer than %d bytes",
+				    CONFIG_MAX_LINE);
+			longline = true;
+			continue;
+		}
+		if (longline || memchr(line, '\0', n) != NULL ||
+		    !line_shape_ok(x, line)) {
+			snprintf(str, (size_t)num, "\n");
+			return str;
+		}
+		snprintf(str, (size_t)num, "%s", line);
+		return str;
+	}
+}
+
+static int
+load(struct ctx *x)
+{
+	/* Debian's libinih takes its settings at run time. The heap buffer
+	 * is sized by ini_initial_alloc; the stack one is fixed at build. */
+	ini_allow_multiline = false;
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_initial_alloc = CONFIG_MAX_LINE + 3;
+	ini_max_line = CONFIG_MAX_LINE + 3;
+	ini_stop_on_first_error = false;
+	int rc = ini_parse_stream(reader, x, config_ini_cb, x);
+	if (rc == -2)
+		err(x, "out of memory");
+	/* rc > 0 is a syntax error that the reader has already reported */
+	return x->errors;
+}
+
+int
+config_load_file(struct config *c, const char *path, config_err_cb *cb,
+    void *arg)
+{
+	struct ctx	x = { .cfg = c, .file = path, .cb = cb, .arg = arg };
+	int		rc;
+
+	if ((x.f = fopen(path, "re")) == NULL) {
+		err(&x, "cannot open: %s", strerror(errno));
+		return x.errors;
+	}
+	rc = load(&x);
+	fclose(x.f);
+	return rc;
+}
+
+int
+config_load_string(struct config *c, const char *name, const char *text,
+    config_err_cb *cb, void *arg)
+{
+	struct ctx	x = { .cfg = c, .file = name, .s = text, .cb = cb,
+			    .arg = arg };
+
+	return load(&x);
+}
+
+bool
+config_set(struct config *c, const char *key, const char *value,
+    config_err_cb *cb, void *arg)
+{
+	struct ctx	x = { .cfg = c, .file = "command line", .cb = cb,
+			    .arg = arg };
+
+	for (size_t i = 0; i < NELEM(keys); i++) {
+		if (!(keys[i].roles & c->role) ||
+		    strcmp(keys[i].name, key) != 0)
+			continue;
+		apply(&x, i, value);
+		return x.errors == 0;
+	}
+	err(&x, "%s: unknown option", key);
+	return false;
+}
+
+static bool
+is_loopback(const char *listen)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl;
+	struct cidr		lo4, lo6;
+
+	if (!util_parse_sockaddr(listen, &ss, &sl))
+		return false;
+	util_parse_cidr("127.0.0.0/8", &lo4);
+	util_parse_cidr("::1/128", &lo6);
+	return util_cidr_contains(&lo4, (struct sockaddr *)&ss) ||
+	    util_cidr_contains(&lo6, (struct sockaddr *)&ss);
+}
+
+int
+config_validate(struct config *c, config_err_cb *cb, void *arg)
+{
+	struct ctx	x = { .cfg = c, .file = "configuration", .cb = cb,
+			    .arg = arg };
+
+	if (c->key_file[0] == '\0')
+		err(&x, "no key file (--key-file or key_file)");
+	if (c->role == CONFIG_SERVER) {
+		if (c->n_listen == 0)
+			err(&x, "no listen address (--listen or "
+			    "server.listen)");
+		return x.errors;
+	}
+	if (c->server[0] == '\0')
+		err(&x, "no concentrator (--server or local.server)");
+	if (c->n_listen == 0)
+		snprintf(c->listen[c->n_listen++], CONFIG_ADDR_MAX,
+		    "127.0.0.1:1080");
+	for (size_t i = 0; i < c->n_listen; i++)
+		if (!is_loopback(c->listen[i]) && c->n_users == 0 &&
+		    c->allow_clients.n == 0)
+			err(&x, "listening on %s, beyond loopback, needs "
+			    "users (--user) or client networks "
+			    "(--allow-client): an open proxy is abused within "
+			    "hours", c->listen[i]);
+	return x.errors;
+}

@@ -1,0 +1,225 @@
+/* mpsocks-server: the concentrator. */
+
+#include "config.h"
+#include "daemon.h"
+#include "keyfile.h"
+#include "log.h"
+#include "tunnel_server.h"
+#include "util.h"
+
+#include <event2/event.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef MPSOCKS_VERSION
+#define MPSOCKS_VERSION	"0.1.0"
+#endif
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: mpsocks-server --listen ADDR:PORT --key-file FILE [options]\n"
+"       mpsocks-server -c FILE [options]\n"
+"       mpsocks-server --genkey\n"
+"\n"
+"The mpsocks concentrator: terminates MPTCP tunnels from mpsocks-local,\n"
+"authenticates them, and connects to the requested destinations.\n"
+"\n"
+"  -l, --listen ADDR:PORT     listen here (repeatable; [::]:PORT for IPv6)\n"
+"  -k, --key-file FILE        client keys: \"NAME BASE64\" lines, or one key\n"
+"  -a, --allow CIDR           permit destinations in this network although\n"
+"                             it is private/loopback/link-local (repeatable)\n"
+"      --handshake-timeout S  seconds to authenticate (default 10)\n"
+"      --idle-timeout S       close relays idle this long (default 300)\n"
+"      --connect-timeout S    seconds to reach a destination (default 10)\n"
+"      --max-connections N    concurrent connections (default 65536)\n"
+"  -c, --config FILE          INI configuration (see conf/server.conf)\n"
+"  -t, --test                 check the configuration and exit\n"
+"  -v, --verbose              debug logging\n"
+"  -q, --quiet                warnings and errors only\n"
+"      --genkey               print a new random key in base64 and exit\n"
+"      --version              print the version and exit\n"
+"  -h, --help                 this text\n"
+"\n"
+"Signals: SIGTERM/SIGINT stop; SIGHUP reloads the key file.\n"
+"Docs: docs/configuration.md, docs/protocol.md, docs/deployment.md\n");
+}
+
+static int
+genkey(void)
+{
+	uint8_t	key[32];
+	char	b64[64];
+
+	if (!util_random(key, sizeof(key))) {
+		perror("getrandom");
+		return 1;
+	}
+	util_base64_encode(key, sizeof(key), b64, sizeof(b64));
+	util_wipe(key, sizeof(key));
+	printf("%s\n", b64);
+	return 0;
+}
+
+static void
+key_err(void *arg, unsigned line, const char *msg)
+{
+	const char	*path = arg;
+
+	if (line > 0)
+		fprintf(stderr, "%s:%u: %s\n", path, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", path, msg);
+}
+
+struct server_ctx {
+	struct config		 cfg;
+	struct tunnel_server	*srv;
+};
+
+static void
+reload_keys(void *arg)
+{
+	struct server_ctx	*ctx = arg;
+	struct keyset		 ks;
+
+	if (keyfile_load(ctx->cfg.key_file, &ks, key_err,
+	    ctx->cfg.key_file) != 0) {
+		log_warnx("event=reload result=failed file=%s: keeping the "
+		    "old keys", ctx->cfg.key_file);
+		return;
+	}
+	log_info("event=reload result=ok keys=%zu", ks.n);
+	tunnel_server_reload_keys(ctx->srv, &ks);
+}
+
+enum { OPT_GENKEY = 256, OPT_VERSION, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC };
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "allow", required_argument, NULL, 'a' },
+		{ "handshake-timeout", required_argument, NULL, OPT_HS },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "connect-timeout", required_argument, NULL, OPT_CONN },
+		{ "max-connections", required_argument, NULL, OPT_MAXC },
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "genkey", no_argument, NULL, OPT_GENKEY },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct server_ctx ctx;
+	struct keyset		 ks;
+	struct event_base	*base;
+	const char		*conf = NULL;
+	bool			 test = false;
+	int			 ch, errors = 0, verbosity = 0;
+	/* command-line values, applied on top of the file */
+	struct { const char *key, *val; } cli[64];
+	size_t			 ncli = 0;
+
+	config_defaults(&ctx.cfg, CONFIG_SERVER);
+	while ((ch = getopt_long(argc, argv, "l:k:a:c:tvqh", opts, NULL)) !=
+	    -1) {
+		const char *key = NULL;
+
+		switch (ch) {
+		case 'l': key = "listen"; break;
+		case 'k': key = "key_file"; break;
+		case 'a': key = "allow"; break;
+		case OPT_HS: key = "handshake_timeout"; break;
+		case OPT_IDLE: key = "idle_timeout"; break;
+		case OPT_CONN: key = "connect_timeout"; break;
+		case OPT_MAXC: key = "max_connections"; break;
+		case 'c': conf = optarg; break;
+		case 't': test = true; break;
+		case 'v': verbosity++; break;
+		case 'q': verbosity--; break;
+		case OPT_GENKEY: return genkey();
+		case OPT_VERSION:
+			printf("mpsocks-server %s\n", MPSOCKS_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (key != NULL) {
+			if (ncli >= NELEM(cli)) {
+				fprintf(stderr, "too many options\n");
+				return 2;
+			}
+			cli[ncli].key = key;
+			cli[ncli++].val = optarg;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (conf != NULL)
+		errors += config_load_file(&ctx.cfg, conf, daemon_config_err,
+		    NULL);
+	/* a --listen on the command line replaces the file's */
+	for (size_t i = 0; i < ncli; i++)
+		if (strcmp(cli[i].key, "listen") == 0) {
+			ctx.cfg.n_listen = 0;
+			break;
+		}
+	for (size_t i = 0; i < ncli; i++)
+		if (!config_set(&ctx.cfg, cli[i].key, cli[i].val,
+		    daemon_config_err, NULL))
+			errors++;
+	if (errors == 0)
+		errors += config_validate(&ctx.cfg, daemon_config_err, NULL);
+	if (errors == 0 && keyfile_load(ctx.cfg.key_file, &ks, key_err,
+	    ctx.cfg.key_file) != 0)
+		errors++;
+	if (errors > 0) {
+		fprintf(stderr, "%s: %d error%s\n", conf ? conf : "mpsocks-server",
+		    errors, errors == 1 ? "" : "s");
+		return EX_CONFIG_ERR;
+	}
+	if (test) {
+		printf("configuration OK (%zu key%s)\n", ks.n,
+		    ks.n == 1 ? "" : "s");
+		keyset_free(&ks);
+		return 0;
+	}
+	if (verbosity > 0)
+		ctx.cfg.log_level = LOG_LVL_DEBUG;
+	else if (verbosity < 0)
+		ctx.cfg.log_level = LOG_LVL_WARN;
+	log_init("mpsocks-server", ctx.cfg.log_level);
+	daemon_raise_nofile();
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if ((ctx.srv = tunnel_server_new(base, &ctx.cfg, &ks)) == NULL) {
+		keyset_free(&ks);
+		event_base_free(base);
+		return 1;
+	}
+	if (!daemon_signals(base, reload_keys, &ctx))
+		fatalx("cannot install signal handlers");
+	log_info("event=start version=%s allow=%zu", MPSOCKS_VERSION,
+	    ctx.cfg.allow.n);
+	event_base_dispatch(base);
+	tunnel_server_free(ctx.srv);
+	daemon_signals_free();
+	event_base_free(base);
+	log_info("event=stopped");
+	return 0;
+}
