@@ -23,8 +23,9 @@
  * ENOPROTOOPT, EINVAL); *got_mptcp tells which. -1 with errno on failure.
  */
 int	mptcp_socket(int family, bool want_mptcp, bool *got_mptcp);
-/* A listener: MPTCP if the kernel allows, else TCP. */
-int	mptcp_listen(const struct sockaddr *, socklen_t, bool *got_mptcp);
+/* A listener: with want_mptcp, MPTCP if the kernel allows, else TCP. */
+int	mptcp_listen(const struct sockaddr *, socklen_t, bool want_mptcp,
+	    bool *got_mptcp);
 /* 1 if the connection runs MPTCP, 0 if it fell back to TCP, -1 unknown. */
 int	mptcp_is_active(int fd);
 /* Arrange for close() to reset the connection (MP_FASTCLOSE on MPTCP):

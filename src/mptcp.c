@@ -61,11 +61,12 @@ mptcp_socket(int family, bool want_mptcp, bool *got_mptcp)
 }
 
 int
-mptcp_listen(const struct sockaddr *sa, socklen_t salen, bool *got_mptcp)
+mptcp_listen(const struct sockaddr *sa, socklen_t salen, bool want_mptcp,
+    bool *got_mptcp)
 {
 	int	fd, saved, one = 1;
 
-	if ((fd = mptcp_socket(sa->sa_family, true, got_mptcp)) == -1)
+	if ((fd = mptcp_socket(sa->sa_family, want_mptcp, got_mptcp)) == -1)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
 		goto fail;

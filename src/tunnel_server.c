@@ -182,7 +182,8 @@ ts_cli_event_cb(struct bufferevent *bev, short what, void *arg)
 		bufferevent_disable(s->cli, EV_READ);
 		return;
 	}
-	ts_close(s, what & BEV_EVENT_EOF ? "client closed" : "client error",
+	ts_close(s, s->state == TS_REPLY_CLOSE ? "refused" :
+	    what & BEV_EVENT_EOF ? "client closed" : "client error",
 	    (what & BEV_EVENT_ERROR) != 0);	/* frees s */
 }
 
@@ -586,7 +587,7 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
 		int			fd;
 
 		util_parse_sockaddr(cfg->listen[i], &ss, &sl);
-		if ((fd = mptcp_listen((struct sockaddr *)&ss, sl, &mptcp)) ==
+		if ((fd = mptcp_listen((struct sockaddr *)&ss, sl, true, &mptcp)) ==
 		    -1) {
 			log_warn("listen %s", cfg->listen[i]);
 			goto fail;

@@ -1,0 +1,515 @@
+/*
+ * mpsocks-local's proxy port: one session per app connection, one
+ * function per protocol step. BIND and UDP ASSOCIATE are answered with
+ * "command not supported" (0x07).
+ */
+
+#include "frontend.h"
+#include "log.h"
+#include "mptcp.h"
+#include "relay.h"
+#include "socks5.h"
+#include "tunnel_client.h"
+#include "tunnel_proto.h"
+#include "util.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define FE_LINGER_S	5	/* to flush an error reply */
+
+enum fe_state {
+	S_GREETING, S_AUTH, S_REQUEST, S_TUNNEL, S_REPLY_CLOSE, S_RELAY,
+};
+
+static const char *const state_names[] = {
+	[S_GREETING] = "greeting", [S_AUTH] = "auth",
+	[S_REQUEST] = "request", [S_TUNNEL] = "tunnel",
+	[S_REPLY_CLOSE] = "reply_close", [S_RELAY] = "relay",
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	struct frontend		*fe;
+	uint32_t		 id;
+	enum fe_state		 state;
+	struct bufferevent	*bev;		/* NULL once the relay has it */
+	struct event		*timer;
+	struct tunnel_open	*open;
+	struct relay		*relay;
+	uint64_t		 start_ms;
+	uint8_t			 rep;
+	char			 peer[UTIL_ADDRSTRLEN];
+	char			 target[TARGET_STRLEN];
+	char			 user[64];
+};
+
+struct frontend {
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct tunnel_client	*tc;
+	struct evconnlistener	*lev[CONFIG_MAX_LISTEN];
+	size_t			 n_lev;
+	struct event		*resume_ev;
+	TAILQ_HEAD(, session)	 sessions;
+	size_t			 n_sessions;
+	uint32_t		 next_id;
+	struct log_rl		 rl_accept, rl_auth;
+};
+
+static void
+session_set_state(struct session *s, enum fe_state new)
+{
+	log_debug("s=%08x event=state from=%s to=%s", s->id,
+	    state_names[s->state], state_names[new]);
+	s->state = new;
+}
+
+static void
+session_free(struct session *s)
+{
+	TAILQ_REMOVE(&s->fe->sessions, s, entry);
+	s->fe->n_sessions--;
+	if (s->open != NULL)
+		tunnel_open_cancel(s->open);
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	event_free(s->timer);
+	free(s);
+}
+
+/* Ends a session that never reached the relay. Frees s. */
+static void
+session_close(struct session *s, const char *reason)
+{
+	log_info("s=%08x event=close reason=\"%s\" peer=%s target=%s rep=%u "
+	    "ms=%" PRIu64, s->id, reason, s->peer,
+	    s->target[0] ? s->target : "-", s->rep,
+	    util_now_ms() - s->start_ms);
+	session_free(s);
+}
+
+static void
+session_relay_closed(void *arg, const char *reason, int fd_app,
+    int fd_tunnel, const struct relay_stats *st)
+{
+	struct session			*s = arg;
+	struct mptcp_subflow_stats	 sf = { 0 };
+	int				 mp = mptcp_is_active(fd_tunnel);
+
+	(void)fd_app;
+	if (mp == 1)
+		mptcp_subflow_stats(fd_tunnel, &sf);
+	log_info("s=%08x event=close reason=\"%s\" peer=%s target=%s rep=0 "
+	    "mptcp=%s subflows=%u up=%" PRIu64 " down=%" PRIu64
+	    " ms=%" PRIu64, s->id, reason, s->peer, s->target,
+	    mp == 1 ? "yes" : "no", sf.n, st->a_to_b, st->b_to_a,
+	    util_now_ms() - s->start_ms);
+	s->relay = NULL;
+	session_free(s);
+}
+
+static const struct relay_ops session_relay_ops = {
+	.closed = session_relay_closed,
+};
+
+static void
+discard_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	(void)arg;
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* The error reply is in the kernel: FIN after it, then wait for the app
+ * to close. Closing now, with unread bytes, would reset the connection
+ * and could destroy the reply. */
+static void
+flushed_cb(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+	bufferevent_disable(bev, EV_WRITE);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)bev;
+	session_close(s, s->state == S_REPLY_CLOSE ? "refused" :
+	    what & BEV_EVENT_EOF ? "client closed" : "client error");
+}
+
+/* Sends the last bytes of a failed handshake, then closes. */
+static void
+session_fail(struct session *s, const uint8_t *msg, size_t len,
+    const char *why)
+{
+	log_debug("s=%08x event=refuse why=\"%s\"", s->id, why);
+	if (bufferevent_write(s->bev, msg, len) == -1) {
+		session_close(s, "out of memory");
+		return;
+	}
+	session_set_state(s, S_REPLY_CLOSE);
+	evtimer_add(s->timer, (&(struct timeval){ .tv_sec = FE_LINGER_S }));
+	bufferevent_setcb(s->bev, discard_cb, flushed_cb, event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+static void
+socks5_fail(struct session *s, uint8_t rep, const char *why)
+{
+	uint8_t	buf[SOCKS5_REPLY_MAX];
+	size_t	n = socks5_build_reply(rep, NULL, buf);
+
+	s->rep = rep;
+	session_fail(s, buf, n, why);
+}
+
+static void
+tunnel_done_cb(void *arg, uint8_t status, struct bufferevent *tbev,
+    const char *why)
+{
+	struct session	*s = arg;
+	uint8_t		 buf[SOCKS5_REPLY_MAX];
+	size_t		 n;
+
+	s->open = NULL;
+	if (status != TUNNEL_ST_OK) {
+		log_info("s=%08x event=tunnel_fail target=%s rep=%u why=\"%s\"",
+		    s->id, s->target, status, why);
+		socks5_fail(s, status, why);
+		return;
+	}
+	n = socks5_build_reply(SOCKS5_REP_OK, NULL, buf);
+	if (bufferevent_write(s->bev, buf, n) == -1) {
+		bufferevent_free(tbev);
+		session_close(s, "out of memory");
+		return;
+	}
+	evtimer_del(s->timer);
+	session_set_state(s, S_RELAY);
+	s->relay = relay_start(s->fe->base, s->bev, tbev,
+	    s->fe->cfg->idle_timeout, &session_relay_ops, s);
+	s->bev = NULL;			/* the relay owns it */
+	if (s->relay == NULL)
+		session_close(s, "out of memory");
+}
+
+static void
+step_request(struct session *s, struct evbuffer *in)
+{
+	size_t			len = MIN(evbuffer_get_length(in),
+				    SOCKS5_MAX_REQUEST);
+	struct socks5_request	req;
+	enum parse_result	r;
+
+	r = socks5_parse_request(evbuffer_pullup(in, (ssize_t)len), len,
+	    &req);
+	if (r == PARSE_NEED_MORE && len < SOCKS5_MAX_REQUEST)
+		return;
+	if (r != PARSE_OK) {
+		socks5_fail(s, r == PARSE_ERROR ? req.rep :
+		    SOCKS5_REP_GENERAL, "bad request");
+		return;
+	}
+	evbuffer_drain(in, req.used);
+	target_str(&req.target, s->target, sizeof(s->target));
+	log_debug("s=%08x event=request target=%s", s->id, s->target);
+	/* Bytes the app sends before our reply stay queued for the relay. */
+	bufferevent_disable(s->bev, EV_READ);
+	session_set_state(s, S_TUNNEL);
+	s->open = tunnel_open(s->fe->tc, &req.target, tunnel_done_cb, s);
+	if (s->open == NULL)
+		socks5_fail(s, SOCKS5_REP_GENERAL, "cannot open a tunnel");
+}
+
+static bool
+user_ok(const struct config *cfg, const struct socks5_userpass *up)
+{
+	bool	ok = false;
+
+	for (size_t i = 0; i < cfg->n_users; i++) {
+		const struct config_user *u = &cfg->users[i];
+
+		/* compare every user fully: timing must not tell names */
+		if (strlen(u->name) == up->user_len &&
+		    strlen(u->pass) == up->pass_len &&
+		    (CRYPTO_memcmp(u->name, up->user, up->user_len) |
+		    CRYPTO_memcmp(u->pass, up->pass, up->pass_len)) == 0)
+			ok = true;
+	}
+	return ok;
+}
+
+static void
+step_auth(struct session *s, struct evbuffer *in)
+{
+	size_t			len = MIN(evbuffer_get_length(in),
+				    SOCKS5_MAX_USERPASS);
+	struct socks5_userpass	up;
+	enum parse_result	r;
+	static const uint8_t	ok[2] = { SOCKS5_AUTH_VERSION, 0 };
+	static const uint8_t	bad[2] = { SOCKS5_AUTH_VERSION, 1 };
+
+	r = socks5_parse_userpass(evbuffer_pullup(in, (ssize_t)len), len,
+	    &up);
+	if (r == PARSE_NEED_MORE && len < SOCKS5_MAX_USERPASS)
+		return;
+	if (r != PARSE_OK) {
+		session_fail(s, bad, sizeof(bad), "bad auth message");
+		return;
+	}
+	evbuffer_drain(in, up.used);
+	util_printable((const uint8_t *)up.user, up.user_len, s->user,
+	    sizeof(s->user));
+	if (!user_ok(s->fe->cfg, &up)) {
+		log_warnx_rl(&s->fe->rl_auth, "s=%08x event=auth_fail "
+		    "user=\"%s\" peer=%s", s->id, s->user, s->peer);
+		util_wipe(&up, sizeof(up));
+		session_fail(s, bad, sizeof(bad), "wrong credentials");
+		return;
+	}
+	util_wipe(&up, sizeof(up));
+	if (bufferevent_write(s->bev, ok, sizeof(ok)) == -1) {
+		session_close(s, "out of memory");
+		return;
+	}
+	session_set_state(s, S_REQUEST);
+	step_request(s, in);
+}
+
+static void
+step_greeting(struct session *s, struct evbuffer *in)
+{
+	size_t			 len = MIN(evbuffer_get_length(in),
+				    SOCKS5_MAX_GREETING);
+	struct socks5_greeting	 g;
+	enum parse_result	 r;
+	uint8_t			 reply[2] = { SOCKS5_VERSION, 0 };
+
+	r = socks5_parse_greeting(evbuffer_pullup(in, (ssize_t)len), len, &g);
+	if (r == PARSE_NEED_MORE && len < SOCKS5_MAX_GREETING)
+		return;
+	if (r != PARSE_OK) {
+		/* not SOCKS5: say nothing a SOCKS4 or HTTP client would
+		 * misread, just close */
+		session_close(s, "not socks5");
+		return;
+	}
+	evbuffer_drain(in, g.used);
+	reply[1] = socks5_choose_method(&g, s->fe->cfg->n_users > 0);
+	if (reply[1] == SOCKS5_METHOD_REFUSED) {
+		session_fail(s, reply, sizeof(reply), "no acceptable method");
+		return;
+	}
+	if (bufferevent_write(s->bev, reply, sizeof(reply)) == -1) {
+		session_close(s, "out of memory");
+		return;
+	}
+	if (reply[1] == SOCKS5_METHOD_USERPASS) {
+		session_set_state(s, S_AUTH);
+		step_auth(s, in);
+	} else {
+		session_set_state(s, S_REQUEST);
+		step_request(s, in);
+	}
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	switch (s->state) {
+	case S_GREETING:
+		step_greeting(s, in);
+		break;
+	case S_AUTH:
+		step_auth(s, in);
+		break;
+	case S_REQUEST:
+		step_request(s, in);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	session_close(s, s->state == S_REPLY_CLOSE ? "refused" :
+	    "handshake timeout");
+}
+
+static bool
+client_allowed(const struct config *cfg, const struct sockaddr *sa)
+{
+	struct cidr	lo4, lo6;
+
+	if (cfg->allow_clients.n == 0)
+		return true;	/* config_validate() made this loopback-only
+				 * or password-protected */
+	util_parse_cidr("127.0.0.0/8", &lo4);
+	util_parse_cidr("::1/128", &lo6);
+	return util_cidr_contains(&lo4, sa) || util_cidr_contains(&lo6, sa) ||
+	    cidr_list_contains(&cfg->allow_clients, sa);
+}
+
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct frontend	*fe = arg;
+	struct session	*s;
+	char		 peer[UTIL_ADDRSTRLEN];
+
+	(void)lev;
+	(void)salen;
+	if (!client_allowed(fe->cfg, sa)) {
+		log_warnx_rl(&fe->rl_accept, "event=accept_refused peer=%s "
+		    "why=not_in_allow_client", util_sockaddr_str(sa, peer,
+		    sizeof(peer)));
+		close(fd);
+		return;
+	}
+	if (fe->n_sessions >= fe->cfg->max_connections ||
+	    (s = calloc(1, sizeof(*s))) == NULL) {
+		log_warnx_rl(&fe->rl_accept, "event=accept_drop why=%s",
+		    fe->n_sessions >= fe->cfg->max_connections ?
+		    "max_connections" : "no_memory");
+		close(fd);
+		return;
+	}
+	s->fe = fe;
+	s->id = ++fe->next_id;
+	s->start_ms = util_now_ms();
+	util_sockaddr_str(sa, s->peer, sizeof(s->peer));
+	s->bev = bufferevent_socket_new(fe->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	s->timer = evtimer_new(fe->base, timeout_cb, s);
+	TAILQ_INSERT_TAIL(&fe->sessions, s, entry);
+	fe->n_sessions++;
+	if (s->bev == NULL || s->timer == NULL) {
+		if (s->bev == NULL)
+			close(fd);
+		session_close(s, "out of memory");
+		return;
+	}
+	bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
+	bufferevent_enable(s->bev, EV_READ);
+	evtimer_add(s->timer,
+	    (&(struct timeval){ .tv_sec = fe->cfg->handshake_timeout +
+	    fe->cfg->connect_timeout }));
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct frontend	*fe = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < fe->n_lev; i++)
+		evconnlistener_enable(fe->lev[i]);
+}
+
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct frontend	*fe = arg;
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	(void)lev;
+	if (err == EMFILE || err == ENFILE) {
+		log_warnx_rl(&fe->rl_accept, "event=accept_pause why=no_fds");
+		for (size_t i = 0; i < fe->n_lev; i++)
+			evconnlistener_disable(fe->lev[i]);
+		evtimer_add(fe->resume_ev, (&(struct timeval){ 1, 0 }));
+		return;
+	}
+	log_warnx_rl(&fe->rl_accept, "event=accept_error err=\"%s\"",
+	    evutil_socket_error_to_string(err));
+}
+
+struct frontend *
+frontend_new(struct event_base *base, const struct config *cfg,
+    struct tunnel_client *tc)
+{
+	struct frontend	*fe;
+
+	if ((fe = calloc(1, sizeof(*fe))) == NULL)
+		return NULL;
+	TAILQ_INIT(&fe->sessions);
+	fe->base = base;
+	fe->cfg = cfg;
+	fe->tc = tc;
+	if ((fe->resume_ev = evtimer_new(base, resume_cb, fe)) == NULL)
+		goto fail;
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		struct sockaddr_storage	ss;
+		socklen_t		sl;
+		bool			mptcp;
+		int			fd;
+
+		util_parse_sockaddr(cfg->listen[i], &ss, &sl);
+		fd = mptcp_listen((struct sockaddr *)&ss, sl, false, &mptcp);
+		if (fd == -1) {
+			log_warn("listen %s", cfg->listen[i]);
+			goto fail;
+		}
+		fe->lev[fe->n_lev] = evconnlistener_new(base, accept_cb, fe,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		if (fe->lev[fe->n_lev] == NULL) {
+			close(fd);
+			goto fail;
+		}
+		evconnlistener_set_error_cb(fe->lev[fe->n_lev++],
+		    accept_error_cb);
+		log_info("proxy listening on %s (SOCKS5)", cfg->listen[i]);
+	}
+	return fe;
+fail:
+	frontend_free(fe);
+	return NULL;
+}
+
+void
+frontend_free(struct frontend *fe)
+{
+	struct session	*s;
+
+	if (fe == NULL)
+		return;
+	for (size_t i = 0; i < fe->n_lev; i++)
+		evconnlistener_free(fe->lev[i]);
+	while ((s = TAILQ_FIRST(&fe->sessions)) != NULL) {
+		if (s->relay != NULL)
+			relay_stop(s->relay, "shutdown");	/* frees s */
+		else
+			session_close(s, "shutdown");
+	}
+	if (fe->resume_ev != NULL)
+		event_free(fe->resume_ev);
+	free(fe);
+}

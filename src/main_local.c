@@ -1,0 +1,233 @@
+/* mpsocks-local: the home-side proxy. */
+
+#include "config.h"
+#include "daemon.h"
+#include "frontend.h"
+#include "keyfile.h"
+#include "log.h"
+#include "mptcp.h"
+#include "tunnel_client.h"
+#include "util.h"
+
+#include <event2/event.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef MPSOCKS_VERSION
+#define MPSOCKS_VERSION	"0.1.0"
+#endif
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: mpsocks-local --server HOST:PORT --key-file FILE [options]\n"
+"       mpsocks-local -c FILE [options]\n"
+"\n"
+"The mpsocks home-side proxy: a SOCKS5 server that carries every\n"
+"connection to the concentrator (mpsocks-server) over MPTCP, so that one\n"
+"download uses every uplink at once.\n"
+"\n"
+"  -l, --listen ADDR:PORT     proxy port (repeatable; default\n"
+"                             127.0.0.1:1080). Beyond loopback it needs\n"
+"                             --user or --allow-client.\n"
+"  -s, --server HOST:PORT     the concentrator\n"
+"  -k, --key-file FILE        this client's key (as given by the\n"
+"                             concentrator's operator)\n"
+"  -u, --user NAME:PASSWORD   require SOCKS5 username/password (repeatable)\n"
+"  -a, --allow-client CIDR    accept apps from this network (repeatable)\n"
+"      --no-mptcp             use plain TCP to the concentrator\n"
+"      --handshake-timeout S  seconds for an app's SOCKS handshake\n"
+"                             (default 10)\n"
+"      --idle-timeout S       close relays idle this long (default 300)\n"
+"      --connect-timeout S    seconds for the concentrator to reach the\n"
+"                             destination (default 10)\n"
+"      --max-connections N    concurrent connections (default 65536)\n"
+"  -c, --config FILE          INI configuration (see conf/local.conf)\n"
+"  -t, --test                 check the configuration and exit\n"
+"  -v, --verbose              debug logging\n"
+"  -q, --quiet                warnings and errors only\n"
+"      --version              print the version and exit\n"
+"  -h, --help                 this text\n"
+"\n"
+"Apps: curl --socks5-hostname 127.0.0.1:1080 URL, or a browser's SOCKS5\n"
+"proxy setting with remote DNS. Docs: README.md, docs/.\n");
+}
+
+static void
+key_err(void *arg, unsigned line, const char *msg)
+{
+	const char	*path = arg;
+
+	if (line > 0)
+		fprintf(stderr, "%s:%u: %s\n", path, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", path, msg);
+}
+
+/* Warns once at start if this kernel will not give us MPTCP. */
+static void
+probe_mptcp(const struct config *cfg)
+{
+	bool	got;
+	int	fd;
+
+	if (!cfg->mptcp) {
+		log_warnx("MPTCP disabled by configuration: connections use "
+		    "one uplink");
+		return;
+	}
+	if ((fd = mptcp_socket(AF_INET, true, &got)) == -1)
+		return;
+	close(fd);
+	if (!got)
+		log_warnx("the kernel refused an MPTCP socket "
+		    "(net.mptcp.enabled=0, or no MPTCP in this kernel): "
+		    "falling back to TCP; connections will use one uplink");
+}
+
+enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
+    OPT_NOMPTCP };
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "server", required_argument, NULL, 's' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "allow-client", required_argument, NULL, 'a' },
+		{ "no-mptcp", no_argument, NULL, OPT_NOMPTCP },
+		{ "handshake-timeout", required_argument, NULL, OPT_HS },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "connect-timeout", required_argument, NULL, OPT_CONN },
+		{ "max-connections", required_argument, NULL, OPT_MAXC },
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct config	 cfg;
+	struct keyset		 ks = { 0 };
+	struct event_base	*base;
+	struct tunnel_client	*tc;
+	struct frontend		*fe;
+	const char		*conf = NULL;
+	bool			 test = false;
+	int			 ch, errors = 0, verbosity = 0;
+	struct { const char *key, *val; } cli[64];
+	size_t			 ncli = 0;
+
+	config_defaults(&cfg, CONFIG_LOCAL);
+	while ((ch = getopt_long(argc, argv, "l:s:k:u:a:c:tvqh", opts,
+	    NULL)) != -1) {
+		const char *key = NULL, *val = optarg;
+
+		switch (ch) {
+		case 'l': key = "listen"; break;
+		case 's': key = "server"; break;
+		case 'k': key = "key_file"; break;
+		case 'u': key = "user"; break;
+		case 'a': key = "allow_client"; break;
+		case OPT_NOMPTCP: key = "mptcp"; val = "no"; break;
+		case OPT_HS: key = "handshake_timeout"; break;
+		case OPT_IDLE: key = "idle_timeout"; break;
+		case OPT_CONN: key = "connect_timeout"; break;
+		case OPT_MAXC: key = "max_connections"; break;
+		case 'c': conf = optarg; break;
+		case 't': test = true; break;
+		case 'v': verbosity++; break;
+		case 'q': verbosity--; break;
+		case OPT_VERSION:
+			printf("mpsocks-local %s\n", MPSOCKS_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (key != NULL) {
+			if (ncli >= NELEM(cli)) {
+				fprintf(stderr, "too many options\n");
+				return 2;
+			}
+			cli[ncli].key = key;
+			cli[ncli++].val = val;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (conf != NULL)
+		errors += config_load_file(&cfg, conf, daemon_config_err, NULL);
+	for (size_t i = 0; i < ncli; i++)
+		if (strcmp(cli[i].key, "listen") == 0) {
+			cfg.n_listen = 0;	/* the command line replaces */
+			break;
+		}
+	for (size_t i = 0; i < ncli; i++)
+		if (!config_set(&cfg, cli[i].key, cli[i].val,
+		    daemon_config_err, NULL))
+			errors++;
+	if (errors == 0)
+		errors += config_validate(&cfg, daemon_config_err, NULL);
+	if (errors == 0 &&
+	    keyfile_load(cfg.key_file, &ks, key_err, cfg.key_file) != 0)
+		errors++;
+	if (errors == 0 && ks.n != 1) {
+		fprintf(stderr, "%s: holds %zu keys; mpsocks-local needs "
+		    "exactly one\n", cfg.key_file, ks.n);
+		errors++;
+	}
+	if (errors > 0) {
+		keyset_free(&ks);
+		fprintf(stderr, "%s: %d error%s\n", conf ? conf : "mpsocks-local",
+		    errors, errors == 1 ? "" : "s");
+		return EX_CONFIG_ERR;
+	}
+	if (test) {
+		keyset_free(&ks);
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (verbosity > 0)
+		cfg.log_level = LOG_LVL_DEBUG;
+	else if (verbosity < 0)
+		cfg.log_level = LOG_LVL_WARN;
+	log_init("mpsocks-local", cfg.log_level);
+	daemon_raise_nofile();
+	probe_mptcp(&cfg);
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	tc = tunnel_client_new(base, &cfg, &ks.keys[0]);
+	keyset_free(&ks);
+	if (tc == NULL)
+		return 1;
+	if ((fe = frontend_new(base, &cfg, tc)) == NULL) {
+		tunnel_client_free(tc);
+		event_base_free(base);
+		return 1;
+	}
+	if (!daemon_signals(base, NULL, NULL))
+		fatalx("cannot install signal handlers");
+	log_info("event=start version=%s server=%s", MPSOCKS_VERSION,
+	    cfg.server);
+	event_base_dispatch(base);
+	frontend_free(fe);
+	tunnel_client_free(tc);
+	daemon_signals_free();
+	event_base_free(base);
+	log_info("event=stopped");
+	return 0;
+}
