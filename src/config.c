@@ -80,7 +80,7 @@ config_defaults(struct config *c, enum config_role role)
 	c->idle_timeout = 300;
 	c->connect_timeout = 10;
 	c->replay_window = 30;
-	c->replay_cache = 1u << 18;
+	c->replay_cache = 1u << 16;
 	c->dns_cache_size = 1024;
 	c->dns_cache_ttl = 60;
 	c->max_connections = 65536;

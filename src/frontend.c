@@ -232,6 +232,7 @@ step_request(struct session *s, struct evbuffer *in)
 	log_debug("s=%08x event=request target=%s", s->id, s->target);
 	/* Bytes the app sends before our reply stay queued for the relay. */
 	bufferevent_disable(s->bev, EV_READ);
+	evtimer_del(s->timer);		/* the tunnel open has its own */
 	session_set_state(s, S_TUNNEL);
 	s->open = tunnel_open(s->fe->tc, &req.target, tunnel_done_cb, s);
 	if (s->open == NULL)
@@ -419,8 +420,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
 	bufferevent_enable(s->bev, EV_READ);
 	evtimer_add(s->timer,
-	    (&(struct timeval){ .tv_sec = fe->cfg->handshake_timeout +
-	    fe->cfg->connect_timeout }));
+	    (&(struct timeval){ .tv_sec = fe->cfg->handshake_timeout }));
 }
 
 static void
