@@ -36,6 +36,7 @@ struct tunnel_open {
 	struct event		*timer;
 	tunnel_open_cb		*cb;
 	void			*arg;
+	bool			 mptcp;		/* asked the kernel for it */
 	uint8_t			 req_mac[TUNNEL_MAC_LEN];
 };
 
@@ -144,7 +145,7 @@ open_event_cb(struct bufferevent *bev, short what, void *arg)
 	char			 why[160];
 
 	if (what & BEV_EVENT_CONNECTED) {
-		if (mptcp_is_active(bufferevent_getfd(bev)) == 0)
+		if (o->mptcp && mptcp_is_active(bufferevent_getfd(bev)) == 0)
 			log_warnx_rl(&o->tc->rl, "event=no_mptcp server=%s: "
 			    "connection fell back to TCP (a middlebox or the "
 			    "concentrator's kernel); it uses one path",
@@ -196,6 +197,7 @@ tunnel_open(struct tunnel_client *tc, const struct target *t,
 	fd = mptcp_socket(tc->server.ss_family, tc->cfg->mptcp, &got_mptcp);
 	if (fd == -1)
 		goto fail;
+	o->mptcp = got_mptcp;
 	if (tc->cfg->mptcp && !got_mptcp && !tc->warned_no_mptcp) {
 		tc->warned_no_mptcp = true;
 		log_warnx("the kernel refused an MPTCP socket "
