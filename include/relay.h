@@ -18,6 +18,9 @@ struct relay_stats {			/* plain data: read the fields */
 };
 
 struct relay_ops {
+	/* Optional. When either side sends its FIN, before it is forwarded:
+	 * the subflows are still up, unlike at close. */
+	void	(*half_closed)(void *arg, int fd_a, int fd_b);
 	/* Once, before the bufferevents are freed: the owner may still read
 	 * socket state (subflow counters) from their descriptors. */
 	void	(*closed)(void *arg, const char *reason, int fd_a, int fd_b,

@@ -48,6 +48,7 @@ struct session {
 	struct tunnel_open	*open;
 	struct relay		*relay;
 	uint64_t		 start_ms;
+	unsigned		 subflows;	/* most seen open at once */
 	uint8_t			 rep;
 	char			 peer[UTIL_ADDRSTRLEN];
 	char			 target[TARGET_STRLEN];
@@ -99,27 +100,37 @@ session_close(struct session *s, const char *reason)
 	session_free(s);
 }
 
+/* Subflows close before the connection does: sample while they are up. */
+static void
+session_sample_subflows(void *arg, int fd_app, int fd_tunnel)
+{
+	struct session			*s = arg;
+	struct mptcp_subflow_stats	 sf;
+
+	(void)fd_app;
+	if (mptcp_subflow_stats(fd_tunnel, &sf))
+		s->subflows = MAX(s->subflows, sf.n);
+}
+
 static void
 session_relay_closed(void *arg, const char *reason, int fd_app,
     int fd_tunnel, const struct relay_stats *st)
 {
-	struct session			*s = arg;
-	struct mptcp_subflow_stats	 sf = { 0 };
-	int				 mp = mptcp_is_active(fd_tunnel);
+	struct session	*s = arg;
+	int		 mp = mptcp_is_active(fd_tunnel);
 
-	(void)fd_app;
-	if (mp == 1)
-		mptcp_subflow_stats(fd_tunnel, &sf);
+	session_sample_subflows(s, fd_app, fd_tunnel);
 	log_info("s=%08x event=close reason=\"%s\" peer=%s target=%s rep=0 "
 	    "mptcp=%s subflows=%u up=%" PRIu64 " down=%" PRIu64
 	    " ms=%" PRIu64, s->id, reason, s->peer, s->target,
-	    mp == 1 ? "yes" : "no", sf.n, st->a_to_b, st->b_to_a,
+	    mp == 1 ? "yes" : "no", s->subflows, st->a_to_b, st->b_to_a,
 	    util_now_ms() - s->start_ms);
 	s->relay = NULL;
 	session_free(s);
 }
 
 static const struct relay_ops session_relay_ops = {
+	.half_closed = session_sample_subflows,
 	.closed = session_relay_closed,
 };
 

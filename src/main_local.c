@@ -5,7 +5,6 @@
 #include "frontend.h"
 #include "keyfile.h"
 #include "log.h"
-#include "mptcp.h"
 #include "tunnel_client.h"
 #include "util.h"
 
@@ -14,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #ifndef MPSOCKS_VERSION
 #define MPSOCKS_VERSION	"0.1.0"
@@ -66,27 +64,6 @@ key_err(void *arg, unsigned line, const char *msg)
 		fprintf(stderr, "%s:%u: %s\n", path, line, msg);
 	else
 		fprintf(stderr, "%s: %s\n", path, msg);
-}
-
-/* Warns once at start if this kernel will not give us MPTCP. */
-static void
-probe_mptcp(const struct config *cfg)
-{
-	bool	got;
-	int	fd;
-
-	if (!cfg->mptcp) {
-		log_warnx("MPTCP disabled by configuration: connections use "
-		    "one uplink");
-		return;
-	}
-	if ((fd = mptcp_socket(AF_INET, true, &got)) == -1)
-		return;
-	close(fd);
-	if (!got)
-		log_warnx("the kernel refused an MPTCP socket "
-		    "(net.mptcp.enabled=0, or no MPTCP in this kernel): "
-		    "falling back to TCP; connections will use one uplink");
 }
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
@@ -207,7 +184,6 @@ main(int argc, char **argv)
 		cfg.log_level = LOG_LVL_WARN;
 	log_init("mpsocks-local", cfg.log_level);
 	daemon_raise_nofile();
-	probe_mptcp(&cfg);
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	tc = tunnel_client_new(base, &cfg, &ks.keys[0]);

@@ -128,6 +128,10 @@ relay_event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		h->eof = true;
 		bufferevent_disable(h->bev, EV_READ);
+		if (h->r->ops->half_closed != NULL)
+			h->r->ops->half_closed(h->r->arg,
+			    bufferevent_getfd(h->r->a.bev),
+			    bufferevent_getfd(h->r->b.bev));
 		relay_shut(h->peer);	/* may free h */
 		return;
 	}

@@ -40,6 +40,37 @@ struct tunnel_open {
 	uint8_t			 req_mac[TUNNEL_MAC_LEN];
 };
 
+static void
+warn_no_mptcp(struct tunnel_client *tc)
+{
+	if (tc->warned_no_mptcp)
+		return;
+	tc->warned_no_mptcp = true;
+	log_warnx("the kernel refused an MPTCP socket (net.mptcp.enabled=0, "
+	    "or no MPTCP in this kernel): falling back to TCP; connections "
+	    "will use one uplink");
+}
+
+/* Warns at start, rather than at the first connection, if this kernel
+ * will not give us MPTCP. */
+static void
+probe_mptcp(struct tunnel_client *tc)
+{
+	bool	got;
+	int	fd;
+
+	if (!tc->cfg->mptcp) {
+		log_warnx("MPTCP disabled by configuration: connections use "
+		    "one uplink");
+		return;
+	}
+	if ((fd = mptcp_socket(tc->server.ss_family, true, &got)) == -1)
+		return;
+	close(fd);
+	if (!got)
+		warn_no_mptcp(tc);
+}
+
 struct tunnel_client *
 tunnel_client_new(struct event_base *base, const struct config *cfg,
     const struct tunnel_key *key)
@@ -72,6 +103,7 @@ tunnel_client_new(struct event_base *base, const struct config *cfg,
 	util_sockaddr_str((struct sockaddr *)&tc->server, tc->server_str,
 	    sizeof(tc->server_str));
 	log_info("concentrator %s at %s", cfg->server, tc->server_str);
+	probe_mptcp(tc);
 	return tc;
 }
 
@@ -198,12 +230,8 @@ tunnel_open(struct tunnel_client *tc, const struct target *t,
 	if (fd == -1)
 		goto fail;
 	o->mptcp = got_mptcp;
-	if (tc->cfg->mptcp && !got_mptcp && !tc->warned_no_mptcp) {
-		tc->warned_no_mptcp = true;
-		log_warnx("the kernel refused an MPTCP socket "
-		    "(net.mptcp.enabled=0?): falling back to TCP; "
-		    "connections will use one uplink");
-	}
+	if (tc->cfg->mptcp && !got_mptcp)
+		warn_no_mptcp(tc);
 	o->bev = bufferevent_socket_new(tc->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (o->bev == NULL) {

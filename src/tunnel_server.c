@@ -61,6 +61,7 @@ struct tsess {
 	int			 last_err;
 	uint8_t			 status;
 	bool			 mptcp;
+	unsigned		 subflows;	/* most seen open at once */
 	uint64_t		 start_ms;
 	char			 peer[UTIL_ADDRSTRLEN];
 	char			 target[TARGET_STRLEN];
@@ -130,26 +131,38 @@ ts_close(struct tsess *s, const char *reason, bool abortive)
 	ts_free(s);
 }
 
+/* Subflows close before the connection does: sample while they are up. */
+static void
+ts_sample_subflows(void *arg, int fd_cli, int fd_dst)
+{
+	struct tsess			*s = arg;
+	struct mptcp_subflow_stats	 sf;
+
+	(void)fd_dst;
+	if (s->mptcp && mptcp_subflow_stats(fd_cli, &sf))
+		s->subflows = MAX(s->subflows, sf.n);
+}
+
 static void
 ts_relay_closed(void *arg, const char *reason, int fd_cli, int fd_dst,
     const struct relay_stats *st)
 {
-	struct tsess			*s = arg;
-	struct mptcp_subflow_stats	 sf = { 0 };
+	struct tsess	*s = arg;
 
-	(void)fd_dst;
-	if (s->mptcp)
-		mptcp_subflow_stats(fd_cli, &sf);
+	ts_sample_subflows(s, fd_cli, fd_dst);
 	log_info("c=%08x event=close reason=\"%s\" client=%s target=%s "
 	    "status=0 mptcp=%s subflows=%u up=%" PRIu64 " down=%" PRIu64
 	    " ms=%" PRIu64, s->id, reason, s->key.name, s->target,
-	    s->mptcp ? "yes" : "no", sf.n, st->a_to_b, st->b_to_a,
+	    s->mptcp ? "yes" : "no", s->subflows, st->a_to_b, st->b_to_a,
 	    util_now_ms() - s->start_ms);
 	s->relay = NULL;	/* the relay frees both bufferevents */
 	ts_free(s);
 }
 
-static const struct relay_ops ts_relay_ops = { .closed = ts_relay_closed };
+static const struct relay_ops ts_relay_ops = {
+	.half_closed = ts_sample_subflows,
+	.closed = ts_relay_closed,
+};
 
 static void
 ts_discard_cb(struct bufferevent *bev, void *arg)

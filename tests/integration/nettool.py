@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+"""Small socket helpers for the mpsocks integration tests.
+
+Run with Debian's /usr/bin/python3 (standard library only), inside a test
+namespace via "ip netns exec". Subcommands:
+
+  serve-bytes [--mptcp] ADDR PORT NBYTES
+        accept one connection, send NBYTES, close; print what happened
+  fetch [--mptcp] ADDR PORT
+        connect, read to EOF; print "bytes=N seconds=S rate_bps=R mptcp=0|1"
+  listen-log ADDR PORT LOGFILE
+        accept forever; append "accepted PEER" to LOGFILE per connection
+  eof-server ADDR PORT LOGFILE
+        accept forever; per connection either
+          - "client-first": read to EOF, then reply "got N sha256=H\\n", close
+          - "server-first" (first byte "S"): send "hello\\n", SHUT_WR, read to
+            EOF, log "server-first got N sha256=H" to LOGFILE, close
+  socks-halfclose PROXY_ADDR PROXY_PORT DST_ADDR DST_PORT client-first|server-first
+        SOCKS5 CONNECT through the proxy, then exercise a half-close:
+          client-first: send 100000 bytes, SHUT_WR, expect the server's
+                        "got 100000 sha256=..." reply, then EOF
+          server-first: send "S", read "hello" and EOF, then send 1 MB more
+                        and SHUT_WR; exit 0 once the proxy closes
+        prints what it saw; exit 0 on success
+"""
+
+import hashlib
+import os
+import socket
+import sys
+import threading
+import time
+
+IPPROTO_MPTCP = 262
+
+
+def sock(mptcp):
+    proto = IPPROTO_MPTCP if mptcp else socket.IPPROTO_TCP
+    return socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
+
+
+def is_mptcp(s):
+    try:
+        return s.getsockopt(socket.IPPROTO_TCP, 43)  # TCP_IS_MPTCP
+    except OSError:
+        return 0
+
+
+def listener(addr, port, mptcp=False):
+    s = sock(mptcp)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port)))
+    s.listen(64)
+    return s
+
+
+def read_to_eof(c, sink=None):
+    n = 0
+    while True:
+        b = c.recv(1 << 16)
+        if not b:
+            return n
+        n += len(b)
+        if sink is not None:
+            sink.update(b)
+
+
+def serve_bytes(args):
+    mptcp = args[0] == "--mptcp"
+    if mptcp:
+        args = args[1:]
+    addr, port, nbytes = args[0], args[1], int(args[2])
+    s = listener(addr, port, mptcp)
+    c, peer = s.accept()
+    chunk = os.urandom(1 << 16)
+    left = nbytes
+    t0 = time.monotonic()
+    while left > 0:
+        c.sendall(chunk[:min(left, len(chunk))])
+        left -= min(left, len(chunk))
+    c.shutdown(socket.SHUT_WR)
+    read_to_eof(c)
+    print("served bytes=%d to=%s mptcp=%d seconds=%.3f" %
+          (nbytes, peer[0], is_mptcp(c), time.monotonic() - t0))
+    c.close()
+
+
+def fetch(args):
+    mptcp = args[0] == "--mptcp"
+    if mptcp:
+        args = args[1:]
+    s = sock(mptcp)
+    s.connect((args[0], int(args[1])))
+    t0 = time.monotonic()
+    n = read_to_eof(s)
+    dt = time.monotonic() - t0
+    print("bytes=%d seconds=%.3f rate_bps=%.0f mptcp=%d" %
+          (n, dt, n / dt if dt > 0 else 0, is_mptcp(s)))
+    s.close()
+
+
+def listen_log(args):
+    addr, port, logfile = args
+    s = listener(addr, port)
+    while True:
+        c, peer = s.accept()
+        with open(logfile, "a") as f:
+            f.write("accepted %s:%d\n" % peer)
+        c.close()
+
+
+def eof_conn(c, logfile):
+    try:
+        first = c.recv(1)
+        if first == b"S":
+            c.sendall(b"hello\n")
+            c.shutdown(socket.SHUT_WR)
+            h = hashlib.sha256()
+            n = read_to_eof(c, h)
+            with open(logfile, "a") as f:
+                f.write("server-first got %d sha256=%s\n" % (n, h.hexdigest()))
+        else:
+            h = hashlib.sha256(first)
+            n = len(first) + read_to_eof(c, h)
+            # reply only now: the client's FIN must have come through
+            c.sendall(b"got %d sha256=%s\n" % (n, h.hexdigest().encode()))
+            with open(logfile, "a") as f:
+                f.write("client-first got %d\n" % n)
+    except OSError as e:
+        with open(logfile, "a") as f:
+            f.write("error %s\n" % e)
+    finally:
+        c.close()
+
+
+def eof_server(args):
+    addr, port, logfile = args
+    s = listener(addr, port)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=eof_conn, args=(c, logfile),
+                         daemon=True).start()
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        x = s.recv(n - len(b))
+        if not x:
+            raise EOFError("EOF after %d of %d bytes" % (len(b), n))
+        b += x
+    return b
+
+
+def socks_connect(paddr, pport, daddr, dport):
+    s = socket.create_connection((paddr, int(pport)), timeout=20)
+    s.sendall(b"\x05\x01\x00")
+    if recv_exact(s, 2) != b"\x05\x00":
+        raise RuntimeError("SOCKS5 method refused")
+    s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton(daddr) +
+              int(dport).to_bytes(2, "big"))
+    rep = recv_exact(s, 4)
+    if rep[1] != 0:
+        raise RuntimeError("SOCKS5 reply code %d" % rep[1])
+    alen = {1: 4, 4: 16}.get(rep[3])
+    if alen is None:
+        alen = recv_exact(s, 1)[0]
+    recv_exact(s, alen + 2)
+    return s
+
+
+def socks_halfclose(args):
+    paddr, pport, daddr, dport, mode = args
+    s = socks_connect(paddr, pport, daddr, dport)
+    if mode == "client-first":
+        data = os.urandom(100000)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            got += b
+        want = b"got %d sha256=%s\n" % (len(data),
+                                         hashlib.sha256(data).hexdigest().encode())
+        print("client-first reply=%r" % got)
+        return 0 if got == want else 1
+    # server-first: the destination closes its side first; our side must
+    # stay open for writing
+    s.sendall(b"S")
+    got = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        got += b
+    print("server-first received=%r then EOF" % got)
+    if got != b"hello\n":
+        return 1
+    data = os.urandom(1 << 20)
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    print("server-first sent %d after EOF sha256=%s" %
+          (len(data), hashlib.sha256(data).hexdigest()))
+    # the proxy closes once both directions are done
+    s.settimeout(20)
+    rest = s.recv(1)
+    return 0 if rest == b"" else 1
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "serve-bytes":
+        serve_bytes(args)
+    elif cmd == "fetch":
+        fetch(args)
+    elif cmd == "listen-log":
+        listen_log(args)
+    elif cmd == "eof-server":
+        eof_server(args)
+    elif cmd == "socks-halfclose":
+        return socks_halfclose(args)
+    else:
+        sys.exit(__doc__)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
