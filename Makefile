@@ -59,6 +59,21 @@ $(B)/mpsocks-local: $(call obj,$(LOCAL) $(NET) $(PURE))
 $(B)/tunnel-probe: $(call obj,tunnel_probe $(PURE))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The daemons with ASan + UBSan, for integration tests that hunt crashes
+# and leaks (MPSOCKS_BUILD=build/asan).
+$(B)/asan/mpsocks-server: $(call asanobj,$(SERVER) $(NET) $(PURE))
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/asan/mpsocks-local: $(call asanobj,$(LOCAL) $(NET) $(PURE))
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/asan/tunnel-probe: $(call asanobj,tunnel_probe $(PURE))
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/asan/%.o: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -c -o $@ $<
+
 # Unit tests, built twice: plain and with ASan + UBSan.
 $(B)/asan/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -93,6 +108,7 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all \
+	    $(addprefix $(B)/asan/,mpsocks-server mpsocks-local tunnel-probe) \
 	    $(addprefix $(B)/unit/,$(UNIT)) \
 	    $(addprefix $(B)/asan/unit/,$(UNIT)) \
 	    $(addprefix $(B)/fuzz/,$(FUZZ)) \

@@ -27,15 +27,11 @@ struct relay_ops {
 		    const struct relay_stats *);
 };
 
-/* Stop reading a side once its peer has this much queued to write. */
-#define RELAY_HIGH_WM	(256 * 1024)
-/* Resume when the peer's queue drops to this. */
-#define RELAY_LOW_WM	(64 * 1024)
-
 /*
- * Takes ownership of both bufferevents (created with CLOSE_ON_FREE); the
- * caller must forget them. Bytes already in their input buffers are
- * relayed first. NULL on allocation failure, with both freed.
+ * Takes ownership of both bufferevents' descriptors and frees the
+ * bufferevents; the caller must forget them. Bytes still queued in them
+ * (a reply in an output buffer, early data in an input buffer) are
+ * delivered first. NULL on allocation failure, with everything closed.
  */
 struct relay	*relay_start(struct event_base *, struct bufferevent *a,
 		    struct bufferevent *b, unsigned idle_timeout_s,

@@ -1,0 +1,34 @@
+#!/bin/bash
+# make bench: runs every benchmark, prints a table, writes
+# docs/benchmarks.md. Each figure is the median of $RUNS runs (default 3),
+# next to baselines measured in the same run on the same test bed.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+out=${BENCH_OUT:-$here/../../docs/benchmarks.md}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+status=0
+for b in aggregate relay; do
+	echo "== bench: $b"
+	if ! bash "$here/$b.sh" | tee "$tmp/$b.md"; then
+		echo "bench $b FAILED" >&2
+		status=1
+	fi
+done
+
+{
+	echo "# Benchmarks"
+	echo
+	echo "Written by \`make bench\` (tests/bench/) on $(date -u +%Y-%m-%d),"
+	echo "kernel $(uname -r), $(nproc) CPUs. Every figure is the median of"
+	echo "${RUNS:-3} runs; baselines were measured in the same run on the same"
+	echo "test bed. Rerun with \`make bench\` (RUNS=N for more runs)."
+	echo
+	for b in aggregate relay; do
+		sed -n '/^## /,$p' "$tmp/$b.md"
+		echo
+	done
+} >"$out"
+echo "wrote $out"
+exit $status
