@@ -81,11 +81,11 @@ $(B)/asan/%.o: src/%.c
 
 $(B)/unit/%: tests/unit/%.c $(call obj,$(PURE))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lcmocka
 
 $(B)/asan/unit/%: tests/unit/%.c $(call asanobj,$(PURE))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lcmocka
 
 # Fuzz targets: libFuzzer under clang; under gcc the same file plus a
 # replay main() runs the corpus with sanitizers.
@@ -97,11 +97,11 @@ $(B)/fuzzobj/%.o: src/%.c
 $(B)/fuzz/%: tests/fuzz/%.c $(addprefix $(B)/fuzzobj/,$(addsuffix .o,$(PURE)))
 	@mkdir -p $(@D)
 	$(FUZZCC) $(CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    -o $@ $^ $(PKG_LIBS)
+	    -o $@ $(filter %.c %.o,$^) $(PKG_LIBS)
 
 $(B)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(call asanobj,$(PURE))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS)
 
 deps:
 	@sh tests/deps.sh

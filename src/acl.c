@@ -69,6 +69,9 @@ static const struct deny_range deny4[] = {
 static const struct deny_range deny6[] = {
 	{ "::/128", "unspecified" },
 	{ "::1/128", "loopback" },
+	{ "::/96", "ipv4-compatible" },
+	{ "64:ff9b:1::/48", "local-nat64" },
+	{ "2001::/32", "teredo" },
 	{ "fc00::/7", "unique-local-or-metadata" },
 	{ "fe80::/10", "link-local" },
 	{ "fec0::/10", "site-local" },
@@ -93,12 +96,18 @@ acl_default_deny(int family, const uint8_t *addr)
 {
 	static const uint8_t	mapped[12] = { [10] = 0xff, [11] = 0xff };
 	static const uint8_t	nat64[12] = { 0, 0x64, 0xff, 0x9b };
+	static const uint8_t	sixto4[2] = { 0x20, 0x02 };
+	const char		*why;
 
 	if (family == AF_INET6 && (memcmp(addr, mapped, 12) == 0 ||
 	    memcmp(addr, nat64, 12) == 0)) {
 		family = AF_INET;
 		addr += 12;
 	}
+	/* 6to4 (2002:V4ADDR::/48) reaches the IPv4 address it embeds */
+	if (family == AF_INET6 && memcmp(addr, sixto4, 2) == 0 &&
+	    (why = match(deny4, NELEM(deny4), AF_INET, addr + 2)) != NULL)
+		return why;
 	if (family == AF_INET)
 		return match(deny4, NELEM(deny4), family, addr);
 	if (family == AF_INET6)

@@ -98,6 +98,8 @@ struct ctx {
 	/* ini_parse_stream source: a FILE or a string */
 	FILE		*f;
 	const char	*s;
+	char		*buf;		/* the current line */
+	size_t		 bufcap;
 	/* line of each key's first setting, for "set twice" errors */
 	unsigned	 set_at[sizeof(keys) / sizeof(keys[0])];
 };
@@ -176,7 +178,11 @@ apply(struct ctx *x, size_t ki, const char *value)
 
 	switch (k->type) {
 	case CK_UINT:
-		if (!parse_uint(value, k->min, k->max, field))
+		if ((value[0] < '0' || value[0] > '9') &&
+		    !(value[0] == '-' && value[1] >= '0' && value[1] <= '9'))
+			err(x, "%s.%s: \"%.64s\" is not a number", k->section,
+			    k->name, value);
+		else if (!parse_uint(value, k->min, k->max, field))
 			err(x, "%s.%s: \"%.64s\" is out of range %u..%u",
 			    k->section, k->name, value, k->min, k->max);
 		break;
@@ -188,7 +194,8 @@ apply(struct ctx *x, size_t ki, const char *value)
 			strcpy(field, value);
 		break;
 	case CK_LISTEN:
-		if (!util_parse_sockaddr(value, &ss, &sl))
+		if (strlen(value) >= CONFIG_ADDR_MAX ||
+		    !util_parse_sockaddr(value, &ss, &sl))
 			err(x, "%s.%s: \"%.64s\" is not ADDR:PORT (numeric; "
 			    "[v6]:PORT for IPv6)", k->section, k->name, value);
 		else if (c->n_listen >= CONFIG_MAX_LISTEN)
@@ -294,7 +301,12 @@ line_shape_ok(struct ctx *x, const char *line)
 	if (n == 0 || *p == '#' || *p == ';')
 		return true;
 	if (*p == '[') {
-		if (p[n - 1] == ']' && n > 2)
+		const char *close = memchr(p, ']', n);
+		const char *rest = close ? close + 1 + strspn(close + 1, " \t")
+				    : NULL;
+
+		if (close != NULL && close > p + 1 &&
+		    (rest >= p + n || *rest == '#' || *rest == ';'))
 			return true;
 		err(x, "expected [section]");
 		return false;
@@ -307,49 +319,58 @@ line_shape_ok(struct ctx *x, const char *line)
 	return true;
 }
 
-/* ini_reader: hands inih one line at a time and counts them. */
+/* Takes the next line, newline included, from the file or the string.
+ * Returns its length (it may hold NUL bytes), or -1 at the end. */
+static ssize_t
+next_line(struct ctx *x)
+{
+	size_t	n;
+
+	if (x->f != NULL)
+		return getline(&x->buf, &x->bufcap, x->f);
+	if (*x->s == '\0')
+		return -1;
+	n = strcspn(x->s, "\n");
+	n += x->s[n] == '\n';
+	if (n + 1 > x->bufcap) {
+		char *p = realloc(x->buf, n + 1);
+
+		if (p == NULL)
+			return -1;
+		x->buf = p;
+		x->bufcap = n + 1;
+	}
+	memcpy(x->buf, x->s, n);
+	x->buf[n] = '\0';
+	x->s += n;
+	return (ssize_t)n;
+}
+
+/* ini_reader: hands inih one checked line at a time and counts them. A
+ * line that fails a check is reported here and given to inih as blank. */
 static char *
 reader(char *str, int num, void *stream)
 {
 	struct ctx	*x = stream;
-	char		 line[CONFIG_MAX_LINE + 2];
+	ssize_t		 len = next_line(x);
 	size_t		 n;
-	bool		 longline = false;
 
-	for (;;) {
-		if (x->f != NULL) {
-			if (fgets(line, sizeof(line), x->f) == NULL)
-				return NULL;
-		} else {
-			if (*x->s == '\0')
-				return NULL;
-			n = strcspn(x->s, "\n");
-			size_t take = MIN(n + (x->s[n] == '\n'),
-			    sizeof(line) - 1);
-			memcpy(line, x->s, take);
-			line[take] = '\0';
-			x->s += take;
-		}
-		n = strlen(line);
-		if (!longline)
-			x->line++;
-		if (n > 0 && line[n - 1] != '\n' &&
-		    (x->f != NULL ? !feof(x->f) : *x->s != '\0')) {
-			/* swallow the rest of an over-long line */
-			if (!longline)
-				err(x, "line longer than %d bytes",
-				    CONFIG_MAX_LINE);
-			longline = true;
-			continue;
-		}
-		if (longline || memchr(line, '\0', n) != NULL ||
-		    !line_shape_ok(x, line)) {
-			snprintf(str, (size_t)num, "\n");
-			return str;
-		}
-		snprintf(str, (size_t)num, "%s", line);
+	if (len == -1)
+		return NULL;
+	x->line++;
+	n = (size_t)len;
+	while (n > 0 && (x->buf[n - 1] == '\n' || x->buf[n - 1] == '\r'))
+		n--;
+	if (memchr(x->buf, '\0', n) != NULL)
+		err(x, "NUL byte in line");
+	else if (n > CONFIG_MAX_LINE)
+		err(x, "line longer than %d bytes", CONFIG_MAX_LINE);
+	else if (line_shape_ok(x, x->buf)) {
+		snprintf(str, (size_t)num, "%.*s\n", (int)n, x->buf);
 		return str;
 	}
+	snprintf(str, (size_t)num, "\n");
+	return str;
 }
 
 static int
@@ -367,6 +388,8 @@ load(struct ctx *x)
 	if (rc == -2)
 		err(x, "out of memory");
 	/* rc > 0 is a syntax error that the reader has already reported */
+	free(x->buf);
+	x->buf = NULL;
 	return x->errors;
 }
 

@@ -45,6 +45,10 @@ log_get_level(void)
 }
 
 static void
+vlog(enum log_level, bool, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
+static void
 vlog(enum log_level lvl, bool with_errno, const char *fmt, va_list ap)
 {
 	char	msg[1024];

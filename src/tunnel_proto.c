@@ -72,6 +72,8 @@ tunnel_encode_request(const struct tunnel_key *k, uint8_t cmd,
 	memcpy(out + o, k->id, TUNNEL_KEYID_LEN);
 	o += TUNNEL_KEYID_LEN;
 	if (t != NULL) {
+		if (t->port == 0)
+			return -1;
 		if (t->atyp == TARGET_DOMAIN &&
 		    !target_name_valid((const uint8_t *)t->name,
 		    strlen(t->name)))
@@ -245,6 +247,8 @@ tunnel_parse_reply(const uint8_t *buf, size_t len, const struct tunnel_key *k,
 	while (cur_left(&ext) > 0) {
 		if (!cur_u8(&ext, &type) || !cur_u8(&ext, &elen) ||
 		    !cur_bytes(&ext, elen, &p))
+			return PARSE_ERROR;
+		if (type & TUNNEL_EXT_CRITICAL)	/* v1 knows none */
 			return PARSE_ERROR;
 		if (type == TUNNEL_EXT_VERSIONS) {
 			out->n_server_versions = MIN(elen,
