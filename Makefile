@@ -114,7 +114,7 @@ check: deps
 	    $(addprefix $(B)/fuzz/,$(FUZZ)) \
 	    $(addprefix $(B)/fuzz-replay/,$(FUZZ))
 	@UNIT="$(UNIT)" FUZZ="$(FUZZ)" FUZZ_RUNS=$(FUZZ_RUNS) \
-	    sh tests/check.sh
+	    bash tests/check.sh
 
 demo: deps all
 	@bash tests/demo.sh

@@ -387,6 +387,24 @@ bed_setup() {
 	say "bed: id=$BED_ID uplinks=${rates[*]} public=$BED_PUB dst=$BED_DST_IP ($BED_DST_NAME:$BED_HTTP_PORT) tmp=$BED_TMP"
 }
 
+# bed_ipv6: IPv6 on the concentrator <-> destination link as well, with
+# unique-local addresses random per run (fdXX:XXXX:B::/64, inside fd00::/8):
+# $prefix::1 on the concentrator, $BED_DST_IP6 on the destination. Call
+# after bed_setup and before bed_nginx_start, which then listens on
+# BED_DST_IP6 too. Sets BED_DST_IP6 and BED_DST_NET6 (for --allow). Beds
+# that do not call it stay IPv4-only, as before.
+bed_ipv6() {
+	local p
+	p=$(printf 'fd%02x:%x:%x' $(($(rand_u16) % 256)) "$(rand_u16)" \
+	    "$BED_B")
+	BED_DST_NET6=$p::/64
+	BED_DST_IP6=$p::2
+	# nodad: usable at once, no tentative phase
+	ip -n "$NS_SRV" addr add "$p::1/64" dev to-dst nodad
+	ip -n "$NS_DST" addr add "$BED_DST_IP6/64" dev to-srv nodad
+	say "bed: IPv6 $BED_DST_NET6 concentrator=$p::1 dst=$BED_DST_IP6"
+}
+
 # bed_shape NS IF RATE: tbf on IF's egress.
 #
 # veth hands tbf GSO packets of up to 64 KiB; tbf segments any packet larger
@@ -464,7 +482,8 @@ http {
 	default_type application/octet-stream;
 	sendfile on;
 	server {
-		listen $BED_DST_IP:$BED_HTTP_PORT;
+		listen $BED_DST_IP:$BED_HTTP_PORT;${BED_DST_IP6:+
+		listen [$BED_DST_IP6]:$BED_HTTP_PORT;}
 		server_name _;
 		root $T/www;
 		location /upload/ {
@@ -484,6 +503,7 @@ EOF
 
 bed_url() { echo "http://$BED_DST_NAME:$BED_HTTP_PORT/$1"; }
 bed_url_ip() { echo "http://$BED_DST_IP:$BED_HTTP_PORT/$1"; }
+bed_url_ip6() { echo "http://[$BED_DST_IP6]:$BED_HTTP_PORT/$1"; }
 
 # --- the daemons ---------------------------------------------------------------
 

@@ -22,6 +22,25 @@ namespace via "ip netns exec". Subcommands:
           server-first: send "S", read "hello" and EOF, then send 1 MB more
                         and SHUT_WR; exit 0 once the proxy closes
         prints what it saw; exit 0 on success
+  socks-request [--user NAME:PASS] PROXY_ADDR PROXY_PORT CMD ATYP ADDR PORT
+        raw SOCKS5: greeting (method 0, or 2 with --user), then a request
+        with command CMD and address type ATYP (decimal). ADDR is an IPv4
+        address (ATYP 1), a name (3), an IPv6 address (4), or hex bytes
+        for any other ATYP. Prints "method=0xMM", "auth=0xSS", "rep=0xRR",
+        then how the proxy ended it ("then=eof|reset|open"); exit 0 if a
+        reply came, 2 if the method was refused, 1 otherwise
+  send-close ADDR PORT HEX
+        connect, send the bytes HEX (may be ""), close at once
+  silent-server ADDR PORT LOGFILE
+        accept forever; never send; log "accepted PEER" and, when the peer
+        goes, "closed PEER how=eof|reset bytes=N after=S" to LOGFILE
+  socks-idle PROXY_ADDR PROXY_PORT DST_ADDR DST_PORT MAXWAIT
+        SOCKS5 CONNECT, send nothing, wait up to MAXWAIT seconds for the
+        proxy to close; prints "closed how=eof|reset after=S"; exit 0 if
+        it closed, 1 if still open
+  dns-nxdomain ADDR PORT LOGFILE
+        a UDP DNS server that answers every query NXDOMAIN; logs
+        "query NAME type=T" to LOGFILE
 """
 
 import hashlib
@@ -209,6 +228,166 @@ def socks_halfclose(args):
     return 0 if rest == b"" else 1
 
 
+def hexbytes(h):
+    return bytes.fromhex(h) if h else b""
+
+
+def wait_close(s, maxwait):
+    """Reads until EOF or reset; returns (how, seconds) or ("open", S)."""
+    t0 = time.monotonic()
+    s.settimeout(0.2)
+    while True:
+        left = maxwait - (time.monotonic() - t0)
+        if left <= 0:
+            return "open", time.monotonic() - t0
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return "reset", time.monotonic() - t0
+        if not b:
+            return "eof", time.monotonic() - t0
+
+
+def encode_addr(atyp, addr):
+    if atyp == 1:
+        return socket.inet_aton(addr)
+    if atyp == 3:
+        return bytes([len(addr)]) + addr.encode()
+    if atyp == 4:
+        return socket.inet_pton(socket.AF_INET6, addr)
+    return hexbytes(addr)
+
+
+def socks_request(args):
+    user = None
+    if args[0] == "--user":
+        user, args = args[1], args[2:]
+    paddr, pport, cmd, atyp, addr, dport = args
+    cmd, atyp = int(cmd), int(atyp)
+    s = socket.create_connection((paddr, int(pport)), timeout=30)
+    s.sendall(b"\x05\x01" + (b"\x02" if user else b"\x00"))
+    try:
+        m = recv_exact(s, 2)
+    except (EOFError, OSError) as e:
+        print("greeting: no method reply (%s)" % e)
+        return 1
+    print("method=0x%02x" % m[1])
+    if m[1] == 0xFF:
+        how, secs = wait_close(s, 10)
+        print("then=%s after=%.2f" % (how, secs))
+        return 2
+    if m[1] == 0x02:
+        name, pw = user.split(":", 1)
+        s.sendall(b"\x01" + bytes([len(name)]) + name.encode() +
+                  bytes([len(pw)]) + pw.encode())
+        a = recv_exact(s, 2)
+        print("auth=0x%02x" % a[1])
+        if a[1] != 0:
+            return 1
+    elif m[1] != 0x00:
+        return 1
+    s.sendall(b"\x05" + bytes([cmd, 0, atyp]) + encode_addr(atyp, addr) +
+              int(dport).to_bytes(2, "big"))
+    t0 = time.monotonic()
+    try:
+        rep = recv_exact(s, 4)
+    except (EOFError, OSError) as e:
+        print("request: no reply (%s) after=%.2f" % (e, time.monotonic() - t0))
+        return 1
+    print("rep=0x%02x atyp=0x%02x after=%.2f" % (rep[1], rep[3],
+                                                  time.monotonic() - t0))
+    if rep[1] != 0:
+        how, secs = wait_close(s, 10)
+        print("then=%s after=%.2f" % (how, secs))
+    return 0
+
+
+def send_close(args):
+    addr, port, h = args
+    s = socket.create_connection((addr, int(port)), timeout=10)
+    data = hexbytes(h)
+    if data:
+        s.sendall(data)
+    s.close()
+    print("sent %d bytes, closed" % len(data))
+
+
+def silent_conn(c, peer, logfile):
+    t0 = time.monotonic()
+    n = 0
+    how = "eof"
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            n += len(b)
+    except ConnectionResetError:
+        how = "reset"
+    except OSError as e:
+        how = "error:%s" % e
+    with open(logfile, "a") as f:
+        f.write("closed %s:%d how=%s bytes=%d after=%.2f\n" %
+                (peer[0], peer[1], how, n, time.monotonic() - t0))
+    c.close()
+
+
+def silent_server(args):
+    addr, port, logfile = args
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port)))
+    s.listen(64)
+    while True:
+        c, peer = s.accept()
+        with open(logfile, "a") as f:
+            f.write("accepted %s:%d\n" % (peer[0], peer[1]))
+        threading.Thread(target=silent_conn, args=(c, peer, logfile),
+                         daemon=True).start()
+
+
+def socks_idle(args):
+    paddr, pport, daddr, dport, maxwait = args
+    s = socks_connect(paddr, pport, daddr, dport)
+    print("connected through the proxy; sending nothing")
+    how, secs = wait_close(s, float(maxwait))
+    if how == "open":
+        print("still open after %.2f s" % secs)
+        return 1
+    print("closed how=%s after=%.2f" % (how, secs))
+    return 0
+
+
+def dns_nxdomain(args):
+    addr, port, logfile = args
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, int(port)))
+    while True:
+        q, peer = s.recvfrom(4096)
+        if len(q) < 12:
+            continue
+        # the question: QNAME labels, then QTYPE and QCLASS
+        i, labels = 12, []
+        while i < len(q) and q[i] != 0:
+            labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
+            i += 1 + q[i]
+        i += 1
+        if i + 4 > len(q):
+            continue
+        qtype = int.from_bytes(q[i:i + 2], "big")
+        question = q[12:i + 4]
+        # QR=1, the query's opcode and RD, RA=1, RCODE=3 (NXDOMAIN)
+        flags = 0x8000 | (q[2] << 8 & 0x7900) | 0x0080 | 3
+        r = q[0:2] + flags.to_bytes(2, "big") + b"\x00\x01" + \
+            b"\x00\x00" * 3 + question
+        s.sendto(r, peer)
+        with open(logfile, "a") as f:
+            f.write("query %s type=%d\n" % (".".join(labels), qtype))
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve-bytes":
@@ -221,6 +400,16 @@ def main():
         eof_server(args)
     elif cmd == "socks-halfclose":
         return socks_halfclose(args)
+    elif cmd == "socks-request":
+        return socks_request(args)
+    elif cmd == "send-close":
+        send_close(args)
+    elif cmd == "silent-server":
+        silent_server(args)
+    elif cmd == "socks-idle":
+        return socks_idle(args)
+    elif cmd == "dns-nxdomain":
+        dns_nxdomain(args)
     else:
         sys.exit(__doc__)
     return 0
