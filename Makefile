@@ -25,7 +25,7 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 # Pure modules: no sockets. Unit tests and fuzzers link only these.
 PURE	:= util log target socks5 tunnel_proto replay acl keyfile config
 # Socket modules shared by both daemons.
-NET	:= mptcp relay daemon
+NET	:= mptcp relay daemon listener
 SERVER	:= main_server tunnel_server dns
 LOCAL	:= main_local tunnel_client frontend
 

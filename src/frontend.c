@@ -5,6 +5,7 @@
  */
 
 #include "frontend.h"
+#include "listener.h"
 #include "log.h"
 #include "mptcp.h"
 #include "relay.h"
@@ -17,7 +18,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -59,9 +59,7 @@ struct frontend {
 	struct event_base	*base;
 	const struct config	*cfg;
 	struct tunnel_client	*tc;
-	struct evconnlistener	*lev[CONFIG_MAX_LISTEN];
-	size_t			 n_lev;
-	struct event		*resume_ev;
+	struct listeners	*listeners;
 	TAILQ_HEAD(, session)	 sessions;
 	size_t			 n_sessions;
 	uint32_t		 next_id;
@@ -389,14 +387,12 @@ client_allowed(const struct config *cfg, const struct sockaddr *sa)
 }
 
 static void
-accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 {
 	struct frontend	*fe = arg;
 	struct session	*s;
 	char		 peer[UTIL_ADDRSTRLEN];
 
-	(void)lev;
 	(void)salen;
 	if (!client_allowed(fe->cfg, sa)) {
 		log_warnx_rl(&fe->rl_accept, "event=accept_refused peer=%s "
@@ -434,35 +430,6 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	    (&(struct timeval){ .tv_sec = fe->cfg->handshake_timeout }));
 }
 
-static void
-resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct frontend	*fe = arg;
-
-	(void)fd;
-	(void)what;
-	for (size_t i = 0; i < fe->n_lev; i++)
-		evconnlistener_enable(fe->lev[i]);
-}
-
-static void
-accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct frontend	*fe = arg;
-	int		 err = EVUTIL_SOCKET_ERROR();
-
-	(void)lev;
-	if (err == EMFILE || err == ENFILE) {
-		log_warnx_rl(&fe->rl_accept, "event=accept_pause why=no_fds");
-		for (size_t i = 0; i < fe->n_lev; i++)
-			evconnlistener_disable(fe->lev[i]);
-		evtimer_add(fe->resume_ev, (&(struct timeval){ 1, 0 }));
-		return;
-	}
-	log_warnx_rl(&fe->rl_accept, "event=accept_error err=\"%s\"",
-	    evutil_socket_error_to_string(err));
-}
-
 struct frontend *
 frontend_new(struct event_base *base, const struct config *cfg,
     struct tunnel_client *tc)
@@ -475,30 +442,11 @@ frontend_new(struct event_base *base, const struct config *cfg,
 	fe->base = base;
 	fe->cfg = cfg;
 	fe->tc = tc;
-	if ((fe->resume_ev = evtimer_new(base, resume_cb, fe)) == NULL)
+	fe->listeners = listeners_open(base,
+	    (const char (*)[CONFIG_ADDR_MAX])cfg->listen, cfg->n_listen, false,
+	    "SOCKS5 proxy", accept_cb, fe);
+	if (fe->listeners == NULL)
 		goto fail;
-	for (size_t i = 0; i < cfg->n_listen; i++) {
-		struct sockaddr_storage	ss;
-		socklen_t		sl;
-		bool			mptcp;
-		int			fd;
-
-		util_parse_sockaddr(cfg->listen[i], &ss, &sl);
-		fd = mptcp_listen((struct sockaddr *)&ss, sl, false, &mptcp);
-		if (fd == -1) {
-			log_warn("listen %s", cfg->listen[i]);
-			goto fail;
-		}
-		fe->lev[fe->n_lev] = evconnlistener_new(base, accept_cb, fe,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-		if (fe->lev[fe->n_lev] == NULL) {
-			close(fd);
-			goto fail;
-		}
-		evconnlistener_set_error_cb(fe->lev[fe->n_lev++],
-		    accept_error_cb);
-		log_info("proxy listening on %s (SOCKS5)", cfg->listen[i]);
-	}
 	return fe;
 fail:
 	frontend_free(fe);
@@ -512,15 +460,12 @@ frontend_free(struct frontend *fe)
 
 	if (fe == NULL)
 		return;
-	for (size_t i = 0; i < fe->n_lev; i++)
-		evconnlistener_free(fe->lev[i]);
+	listeners_free(fe->listeners);
 	while ((s = TAILQ_FIRST(&fe->sessions)) != NULL) {
 		if (s->relay != NULL)
 			relay_stop(s->relay, "shutdown");	/* frees s */
 		else
 			session_close(s, "shutdown");
 	}
-	if (fe->resume_ev != NULL)
-		event_free(fe->resume_ev);
 	free(fe);
 }

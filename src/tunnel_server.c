@@ -10,6 +10,7 @@
 #include "tunnel_server.h"
 #include "acl.h"
 #include "dns.h"
+#include "listener.h"
 #include "log.h"
 #include "mptcp.h"
 #include "relay.h"
@@ -21,7 +22,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -73,9 +73,7 @@ struct tunnel_server {
 	struct keyset		 keys;
 	struct replay		*replay;
 	struct dns		*dns;
-	struct evconnlistener	*lev[CONFIG_MAX_LISTEN];
-	size_t			 n_lev;
-	struct event		*resume_ev;
+	struct listeners	*listeners;
 	TAILQ_HEAD(, tsess)	 sessions;
 	size_t			 n_sessions;
 	uint32_t		 next_id;
@@ -498,13 +496,11 @@ ts_timeout_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-ts_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+ts_accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 {
 	struct tunnel_server	*srv = arg;
 	struct tsess		*s;
 
-	(void)lev;
 	(void)salen;
 	if (srv->n_sessions >= srv->cfg->max_connections ||
 	    (s = calloc(1, sizeof(*s))) == NULL) {
@@ -541,36 +537,6 @@ ts_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	ts_arm(s, srv->cfg->handshake_timeout);
 }
 
-static void
-ts_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct tunnel_server	*srv = arg;
-
-	(void)fd;
-	(void)what;
-	for (size_t i = 0; i < srv->n_lev; i++)
-		evconnlistener_enable(srv->lev[i]);
-}
-
-static void
-ts_accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct tunnel_server	*srv = arg;
-	int			 err = EVUTIL_SOCKET_ERROR();
-
-	(void)lev;
-	if (err == EMFILE || err == ENFILE) {
-		log_warnx_rl(&srv->rl_accept, "event=accept_pause "
-		    "why=no_fds");
-		for (size_t i = 0; i < srv->n_lev; i++)
-			evconnlistener_disable(srv->lev[i]);
-		evtimer_add(srv->resume_ev, (&(struct timeval){ 1, 0 }));
-		return;
-	}
-	log_warnx_rl(&srv->rl_accept, "event=accept_error err=\"%s\"",
-	    evutil_socket_error_to_string(err));
-}
-
 struct tunnel_server *
 tunnel_server_new(struct event_base *base, const struct config *cfg,
     struct keyset *keys)
@@ -587,40 +553,15 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
 	srv->replay = replay_new(cfg->replay_cache,
 	    (uint64_t)cfg->replay_window * 1000);
 	srv->dns = dns_new(base, cfg->dns_cache_size, cfg->dns_cache_ttl);
-	srv->resume_ev = evtimer_new(base, ts_resume_cb, srv);
-	if (srv->replay == NULL || srv->dns == NULL ||
-	    srv->resume_ev == NULL) {
+	if (srv->replay == NULL || srv->dns == NULL) {
 		log_warnx("out of memory setting up the server");
 		goto fail;
 	}
-	for (size_t i = 0; i < cfg->n_listen; i++) {
-		struct sockaddr_storage	ss;
-		socklen_t		sl;
-		bool			mptcp;
-		int			fd;
-
-		util_parse_sockaddr(cfg->listen[i], &ss, &sl);
-		if ((fd = mptcp_listen((struct sockaddr *)&ss, sl, true, &mptcp)) ==
-		    -1) {
-			log_warn("listen %s", cfg->listen[i]);
-			goto fail;
-		}
-		srv->lev[srv->n_lev] = evconnlistener_new(base, ts_accept_cb,
-		    srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-		if (srv->lev[srv->n_lev] == NULL) {
-			close(fd);
-			log_warnx("listen %s: out of memory", cfg->listen[i]);
-			goto fail;
-		}
-		evconnlistener_set_error_cb(srv->lev[srv->n_lev++],
-		    ts_accept_error_cb);
-		if (mptcp)
-			log_info("listening on %s (MPTCP)", cfg->listen[i]);
-		else
-			log_warnx("listening on %s with plain TCP: the kernel "
-			    "refused MPTCP (net.mptcp.enabled=0?); clients "
-			    "cannot bond", cfg->listen[i]);
-	}
+	srv->listeners = listeners_open(base,
+	    (const char (*)[CONFIG_ADDR_MAX])cfg->listen, cfg->n_listen, true,
+	    "tunnel", ts_accept_cb, srv);
+	if (srv->listeners == NULL)
+		goto fail;
 	return srv;
 fail:
 	tunnel_server_free(srv);
@@ -643,16 +584,13 @@ tunnel_server_free(struct tunnel_server *srv)
 
 	if (srv == NULL)
 		return;
-	for (size_t i = 0; i < srv->n_lev; i++)
-		evconnlistener_free(srv->lev[i]);
+	listeners_free(srv->listeners);
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL) {
 		if (s->relay != NULL)
 			relay_stop(s->relay, "shutdown");	/* frees s */
 		else
 			ts_close(s, "shutdown", true);
 	}
-	if (srv->resume_ev != NULL)
-		event_free(srv->resume_ev);
 	dns_free(srv->dns);
 	replay_free(srv->replay);
 	keyset_free(&srv->keys);
