@@ -23,7 +23,7 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 
 # Pure modules: no sockets. Unit tests and fuzzers link only these.
-PURE	:= util log target socks5 tunnel_proto replay acl keyfile config
+PURE	:= util log target socks5 socks4 tunnel_proto replay acl keyfile config
 # Socket modules shared by both daemons.
 NET	:= mptcp relay daemon listener
 SERVER	:= main_server tunnel_server dns

@@ -1,6 +1,7 @@
 /*
  * mpsocks-local's proxy port: one session per app connection, one
- * function per protocol step. BIND and UDP ASSOCIATE are answered with
+ * function per protocol step. The first byte picks the protocol: 0x05
+ * SOCKS5, 0x04 SOCKS4/4a. BIND and UDP ASSOCIATE are answered with
  * "command not supported" (0x07).
  */
 
@@ -9,6 +10,7 @@
 #include "log.h"
 #include "mptcp.h"
 #include "relay.h"
+#include "socks4.h"
 #include "socks5.h"
 #include "tunnel_client.h"
 #include "tunnel_proto.h"
@@ -29,20 +31,25 @@
 #define FE_LINGER_S	5	/* to flush an error reply */
 
 enum fe_state {
-	S_GREETING, S_AUTH, S_REQUEST, S_TUNNEL, S_REPLY_CLOSE, S_RELAY,
+	S_GREETING, S_AUTH, S_REQUEST, S_SOCKS4, S_TUNNEL, S_REPLY_CLOSE,
+	S_RELAY,
 };
 
 static const char *const state_names[] = {
 	[S_GREETING] = "greeting", [S_AUTH] = "auth",
-	[S_REQUEST] = "request", [S_TUNNEL] = "tunnel",
-	[S_REPLY_CLOSE] = "reply_close", [S_RELAY] = "relay",
+	[S_REQUEST] = "request", [S_SOCKS4] = "socks4",
+	[S_TUNNEL] = "tunnel", [S_REPLY_CLOSE] = "reply_close",
+	[S_RELAY] = "relay",
 };
+
+enum fe_proto { P_SOCKS5, P_SOCKS4 };
 
 struct session {
 	TAILQ_ENTRY(session)	 entry;
 	struct frontend		*fe;
 	uint32_t		 id;
 	enum fe_state		 state;
+	enum fe_proto		 proto;
 	struct bufferevent	*bev;		/* NULL once the relay has it */
 	struct event		*timer;
 	struct tunnel_open	*open;
@@ -179,11 +186,25 @@ session_fail(struct session *s, const uint8_t *msg, size_t len,
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
+/* The app's answer to its request, in its protocol; rep is a SOCKS5
+ * reply code. Returns the length written to out. */
+static size_t
+session_build_reply(const struct session *s, uint8_t rep,
+    uint8_t out[SOCKS5_REPLY_MAX])
+{
+	if (s->proto == P_SOCKS4) {
+		socks4_build_reply(rep == SOCKS5_REP_OK ? SOCKS4_REP_GRANTED :
+		    SOCKS4_REP_REJECTED, out);
+		return SOCKS4_REPLY_LEN;
+	}
+	return socks5_build_reply(rep, NULL, out);
+}
+
 static void
-socks5_fail(struct session *s, uint8_t rep, const char *why)
+request_fail(struct session *s, uint8_t rep, const char *why)
 {
 	uint8_t	buf[SOCKS5_REPLY_MAX];
-	size_t	n = socks5_build_reply(rep, NULL, buf);
+	size_t	n = session_build_reply(s, rep, buf);
 
 	s->rep = rep;
 	session_fail(s, buf, n, why);
@@ -201,10 +222,10 @@ tunnel_done_cb(void *arg, uint8_t status, struct bufferevent *tbev,
 	if (status != TUNNEL_ST_OK) {
 		log_info("s=%08x event=tunnel_fail target=%s rep=%u why=\"%s\"",
 		    s->id, s->target, status, why);
-		socks5_fail(s, status, why);
+		request_fail(s, status, why);
 		return;
 	}
-	n = socks5_build_reply(SOCKS5_REP_OK, NULL, buf);
+	n = session_build_reply(s, SOCKS5_REP_OK, buf);
 	if (bufferevent_write(s->bev, buf, n) == -1) {
 		bufferevent_free(tbev);
 		session_close(s, "out of memory");
@@ -217,6 +238,21 @@ tunnel_done_cb(void *arg, uint8_t status, struct bufferevent *tbev,
 	s->bev = NULL;			/* the relay owns it */
 	if (s->relay == NULL)
 		session_close(s, "out of memory");
+}
+
+/* The request is parsed: open the tunnel, then answer the app. */
+static void
+session_open_tunnel(struct session *s, const struct target *t)
+{
+	target_str(t, s->target, sizeof(s->target));
+	log_debug("s=%08x event=request target=%s", s->id, s->target);
+	/* Bytes the app sends before our reply stay queued for the relay. */
+	bufferevent_disable(s->bev, EV_READ);
+	evtimer_del(s->timer);		/* the tunnel open has its own */
+	session_set_state(s, S_TUNNEL);
+	s->open = tunnel_open(s->fe->tc, t, tunnel_done_cb, s);
+	if (s->open == NULL)
+		request_fail(s, SOCKS5_REP_GENERAL, "cannot open a tunnel");
 }
 
 static void
@@ -232,20 +268,12 @@ step_request(struct session *s, struct evbuffer *in)
 	if (r == PARSE_NEED_MORE && len < SOCKS5_MAX_REQUEST)
 		return;
 	if (r != PARSE_OK) {
-		socks5_fail(s, r == PARSE_ERROR ? req.rep :
+		request_fail(s, r == PARSE_ERROR ? req.rep :
 		    SOCKS5_REP_GENERAL, "bad request");
 		return;
 	}
 	evbuffer_drain(in, req.used);
-	target_str(&req.target, s->target, sizeof(s->target));
-	log_debug("s=%08x event=request target=%s", s->id, s->target);
-	/* Bytes the app sends before our reply stay queued for the relay. */
-	bufferevent_disable(s->bev, EV_READ);
-	evtimer_del(s->timer);		/* the tunnel open has its own */
-	session_set_state(s, S_TUNNEL);
-	s->open = tunnel_open(s->fe->tc, &req.target, tunnel_done_cb, s);
-	if (s->open == NULL)
-		socks5_fail(s, SOCKS5_REP_GENERAL, "cannot open a tunnel");
+	session_open_tunnel(s, &req.target);
 }
 
 static bool
@@ -341,6 +369,54 @@ step_greeting(struct session *s, struct evbuffer *in)
 }
 
 static void
+step_socks4(struct session *s, struct evbuffer *in)
+{
+	size_t			len = MIN(evbuffer_get_length(in),
+				    SOCKS4_MAX_REQUEST);
+	struct socks4_request	req;
+	enum parse_result	r;
+
+	r = socks4_parse_request(evbuffer_pullup(in, (ssize_t)len), len,
+	    &req);
+	if (r == PARSE_NEED_MORE && len < SOCKS4_MAX_REQUEST)
+		return;
+	if (r != PARSE_OK) {
+		request_fail(s, SOCKS5_REP_GENERAL, "bad socks4 request");
+		return;
+	}
+	evbuffer_drain(in, req.used);
+	if (s->fe->cfg->n_users > 0) {
+		/* SOCKS4 carries no password: it cannot pass the check */
+		log_warnx_rl(&s->fe->rl_auth, "s=%08x event=auth_fail "
+		    "why=socks4_has_no_password peer=%s", s->id, s->peer);
+		request_fail(s, SOCKS5_REP_NOT_ALLOWED, "socks4 without auth");
+		return;
+	}
+	session_open_tunnel(s, &req.target);
+}
+
+/* The first byte tells the protocol. */
+static void
+step_first(struct session *s, struct evbuffer *in)
+{
+	uint8_t	first;
+
+	evbuffer_copyout(in, &first, 1);
+	switch (first) {
+	case SOCKS5_VERSION:
+		step_greeting(s, in);
+		break;
+	case SOCKS4_VERSION:
+		s->proto = P_SOCKS4;
+		session_set_state(s, S_SOCKS4);
+		step_socks4(s, in);
+		break;
+	default:
+		session_close(s, "unknown protocol");
+	}
+}
+
+static void
 read_cb(struct bufferevent *bev, void *arg)
 {
 	struct session	*s = arg;
@@ -348,7 +424,10 @@ read_cb(struct bufferevent *bev, void *arg)
 
 	switch (s->state) {
 	case S_GREETING:
-		step_greeting(s, in);
+		step_first(s, in);
+		break;
+	case S_SOCKS4:
+		step_socks4(s, in);
 		break;
 	case S_AUTH:
 		step_auth(s, in);
