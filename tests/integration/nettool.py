@@ -41,6 +41,14 @@ namespace via "ip netns exec". Subcommands:
   dns-nxdomain ADDR PORT LOGFILE
         a UDP DNS server that answers every query NXDOMAIN; logs
         "query NAME type=T" to LOGFILE
+  tunnel-finreset SERVER_ADDR SERVER_PORT KEYFILE DST_ADDR DST_PORT PATH WAIT
+        speaks the tunnel protocol (docs/protocol.md) to mpsocks-server
+        over MPTCP like mpsocks-local: a CONNECT to DST_ADDR:DST_PORT with
+        "GET /PATH" as early data; reads the reply, then nothing for WAIT
+        seconds (the server's data to us backs up), then sends DATA_FIN
+        (shutdown) and at once MP_FASTCLOSE (SO_LINGER {1,0} + close), as a
+        home whose app half-closed and then vanished does. Prints the
+        reply status; exit 0 if it was 0
 """
 
 import hashlib
@@ -388,6 +396,38 @@ def dns_nxdomain(args):
             f.write("query %s type=%d\n" % (".".join(labels), qtype))
 
 
+def tunnel_finreset(args):
+    import base64
+    import hmac
+    import struct
+    saddr, sport, keyfile, daddr, dport, path, wait = args
+    with open(keyfile) as f:
+        words = f.read().split()
+    key = base64.b64decode(words[-1])
+    key_id = hmac.new(key, b"mpsocks key id v1", hashlib.sha256).digest()[:8]
+    target = b"\x01" + socket.inet_aton(daddr) + int(dport).to_bytes(2, "big")
+    total = 38 + len(target) + 2 + 32
+    hdr = struct.pack(">BBHHQ", 1, 1, total, 0, int(time.time() * 1000)) + \
+        os.urandom(16) + key_id + target + b"\x00\x00"
+    hdr += hmac.new(key, hdr, hashlib.sha256).digest()
+    s = sock(True)
+    s.settimeout(20)
+    s.connect((saddr, int(sport)))
+    s.sendall(hdr + b"GET /" + path.encode() + b" HTTP/1.0\r\n\r\n")
+    rep = recv_exact(s, 4)
+    ext = recv_exact(s, int.from_bytes(rep[2:4], "big"))
+    recv_exact(s, 16)
+    print("reply status=%d mptcp=%d" % (rep[1], is_mptcp(s)))
+    if rep[1] != 0:
+        return 1
+    time.sleep(float(wait))
+    s.shutdown(socket.SHUT_WR)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    print("sent DATA_FIN, then MP_FASTCLOSE")
+    return 0
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve-bytes":
@@ -410,6 +450,8 @@ def main():
         return socks_idle(args)
     elif cmd == "dns-nxdomain":
         dns_nxdomain(args)
+    elif cmd == "tunnel-finreset":
+        return tunnel_finreset(args)
     else:
         sys.exit(__doc__)
     return 0

@@ -141,8 +141,20 @@ run_silent(const char *server, const uint8_t *msg, size_t len)
 	return n == 0 && closed ? 0 : 1;
 }
 
+static int	probe(int, char **, struct keyset *);
+
 int
 main(int argc, char **argv)
+{
+	struct keyset	ks = { 0 };
+	int		rc = probe(argc, argv, &ks);
+
+	keyset_free(&ks);
+	return rc;
+}
+
+static int
+probe(int argc, char **argv, struct keyset *ksp)
 {
 	struct keyset		 ks;
 	struct tunnel_key	 other;
@@ -160,6 +172,7 @@ main(int argc, char **argv)
 	}
 	if (keyfile_load(argv[3], &ks, key_err, NULL) != 0)
 		return 2;
+	*ksp = ks;
 	if (!util_split_hostport(argv[4], host, sizeof(host), &t.port))
 		return 2;
 	if (inet_pton(AF_INET, host, t.addr) == 1)
