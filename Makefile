@@ -11,6 +11,7 @@ FUZZ_SECONDS	?= 300	# per target in `make fuzz`
 
 B	:= build
 PKGS	:= libevent openssl inih
+LIBS_EXTRA := -lhttp_parser	# Debian ships no .pc for it
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	   -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
@@ -23,11 +24,12 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 
 # Pure modules: no sockets. Unit tests and fuzzers link only these.
-PURE	:= util log target socks5 socks4 tunnel_proto replay acl keyfile config
+PURE	:= util log target socks5 socks4 pac http_proxy http_response tunnel_proto \
+	   replay acl keyfile config
 # Socket modules shared by both daemons.
 NET	:= mptcp relay daemon listener
 SERVER	:= main_server tunnel_server dns
-LOCAL	:= main_local tunnel_client frontend
+LOCAL	:= main_local tunnel_client frontend http_session
 
 UNIT	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -50,25 +52,25 @@ $(B)/obj/%.o: tests/tools/%.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/mpsocks-server: $(call obj,$(SERVER) $(NET) $(PURE))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
 
 $(B)/mpsocks-local: $(call obj,$(LOCAL) $(NET) $(PURE))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
 
 # Test tool: speaks the tunnel protocol with bad keys, replays, garbage.
 $(B)/tunnel-probe: $(call obj,tunnel_probe $(PURE))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
 
 # The daemons with ASan + UBSan, for integration tests that hunt crashes
 # and leaks (MPSOCKS_BUILD=build/asan).
 $(B)/asan/mpsocks-server: $(call asanobj,$(SERVER) $(NET) $(PURE))
-	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
 
 $(B)/asan/mpsocks-local: $(call asanobj,$(LOCAL) $(NET) $(PURE))
-	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
 
 $(B)/asan/tunnel-probe: $(call asanobj,tunnel_probe $(PURE))
-	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
 
 $(B)/asan/%.o: tests/tools/%.c
 	@mkdir -p $(@D)
@@ -81,11 +83,11 @@ $(B)/asan/%.o: src/%.c
 
 $(B)/unit/%: tests/unit/%.c $(call obj,$(PURE))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA) -lcmocka
 
 $(B)/asan/unit/%: tests/unit/%.c $(call asanobj,$(PURE))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA) -lcmocka
 
 # Fuzz targets: libFuzzer under clang; under gcc the same file plus a
 # replay main() runs the corpus with sanitizers.
@@ -97,11 +99,11 @@ $(B)/fuzzobj/%.o: src/%.c
 $(B)/fuzz/%: tests/fuzz/%.c $(addprefix $(B)/fuzzobj/,$(addsuffix .o,$(PURE)))
 	@mkdir -p $(@D)
 	$(FUZZCC) $(CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    -o $@ $(filter %.c %.o,$^) $(PKG_LIBS)
+	    -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA)
 
 $(B)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(call asanobj,$(PURE))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA)
 
 deps:
 	@sh tests/deps.sh

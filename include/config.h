@@ -43,6 +43,7 @@ struct config {
 	unsigned		dns_cache_size, dns_cache_ttl;	/* server */
 	unsigned		max_connections;
 	bool			mptcp;				/* local */
+	unsigned		http_head_max;			/* local */
 	enum log_level		log_level;
 };
 
@@ -63,6 +64,9 @@ int	config_load_string(struct config *, const char *name,
  */
 bool	config_set(struct config *, const char *key, const char *value,
 	    config_err_cb *, void *arg);
+/* Do these credentials match a configured user? Constant time per user. */
+bool	config_user_ok(const struct config *, const char *user,
+	    size_t user_len, const char *pass, size_t pass_len);
 /* Cross-field checks once everything is loaded; returns error count. */
 int	config_validate(struct config *, config_err_cb *, void *arg);
 

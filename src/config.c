@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,8 @@ static const struct config_key keys[] = {
 	{ L, "local", "max_connections", CK_UINT, 1, 1000000,
 	    OFF(max_connections) },
 	{ L, "local", "mptcp", CK_BOOL, 0, 0, OFF(mptcp) },
+	{ L, "local", "http_head_max", CK_UINT, 1024, 65536,
+	    OFF(http_head_max) },
 	{ L, "local", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level) },
 };
 
@@ -85,6 +88,7 @@ config_defaults(struct config *c, enum config_role role)
 	c->dns_cache_ttl = 60;
 	c->max_connections = 65536;
 	c->mptcp = true;
+	c->http_head_max = 65536;
 	c->log_level = LOG_LVL_INFO;
 }
 
@@ -479,4 +483,23 @@ config_validate(struct config *c, config_err_cb *cb, void *arg)
 			    "(--allow-client): an open proxy is abused within "
 			    "hours", c->listen[i]);
 	return x.errors;
+}
+
+bool
+config_user_ok(const struct config *c, const char *user, size_t user_len,
+    const char *pass, size_t pass_len)
+{
+	bool	ok = false;
+
+	for (size_t i = 0; i < c->n_users; i++) {
+		const struct config_user *u = &c->users[i];
+
+		/* compare every user fully: timing must not tell names */
+		if (strlen(u->name) == user_len &&
+		    strlen(u->pass) == pass_len &&
+		    (CRYPTO_memcmp(u->name, user, user_len) |
+		    CRYPTO_memcmp(u->pass, pass, pass_len)) == 0)
+			ok = true;
+	}
+	return ok;
 }

@@ -1,11 +1,12 @@
 /*
  * mpsocks-local's proxy port: one session per app connection, one
  * function per protocol step. The first byte picks the protocol: 0x05
- * SOCKS5, 0x04 SOCKS4/4a. BIND and UDP ASSOCIATE are answered with
- * "command not supported" (0x07).
+ * SOCKS5, 0x04 SOCKS4/4a, anything else HTTP (http_session.c). BIND and
+ * UDP ASSOCIATE are answered with "command not supported" (0x07).
  */
 
 #include "frontend.h"
+#include "http_session.h"
 #include "listener.h"
 #include "log.h"
 #include "mptcp.h"
@@ -21,7 +22,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <inttypes.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -32,14 +32,14 @@
 
 enum fe_state {
 	S_GREETING, S_AUTH, S_REQUEST, S_SOCKS4, S_TUNNEL, S_REPLY_CLOSE,
-	S_RELAY,
+	S_RELAY, S_HTTP,
 };
 
 static const char *const state_names[] = {
 	[S_GREETING] = "greeting", [S_AUTH] = "auth",
 	[S_REQUEST] = "request", [S_SOCKS4] = "socks4",
 	[S_TUNNEL] = "tunnel", [S_REPLY_CLOSE] = "reply_close",
-	[S_RELAY] = "relay",
+	[S_RELAY] = "relay", [S_HTTP] = "http",
 };
 
 enum fe_proto { P_SOCKS5, P_SOCKS4 };
@@ -54,6 +54,7 @@ struct session {
 	struct event		*timer;
 	struct tunnel_open	*open;
 	struct relay		*relay;
+	struct http_session	*http;
 	uint64_t		 start_ms;
 	unsigned		 subflows;	/* most seen open at once */
 	uint8_t			 rep;
@@ -276,24 +277,6 @@ step_request(struct session *s, struct evbuffer *in)
 	session_open_tunnel(s, &req.target);
 }
 
-static bool
-user_ok(const struct config *cfg, const struct socks5_userpass *up)
-{
-	bool	ok = false;
-
-	for (size_t i = 0; i < cfg->n_users; i++) {
-		const struct config_user *u = &cfg->users[i];
-
-		/* compare every user fully: timing must not tell names */
-		if (strlen(u->name) == up->user_len &&
-		    strlen(u->pass) == up->pass_len &&
-		    (CRYPTO_memcmp(u->name, up->user, up->user_len) |
-		    CRYPTO_memcmp(u->pass, up->pass, up->pass_len)) == 0)
-			ok = true;
-	}
-	return ok;
-}
-
 static void
 step_auth(struct session *s, struct evbuffer *in)
 {
@@ -315,7 +298,8 @@ step_auth(struct session *s, struct evbuffer *in)
 	evbuffer_drain(in, up.used);
 	util_printable((const uint8_t *)up.user, up.user_len, s->user,
 	    sizeof(s->user));
-	if (!user_ok(s->fe->cfg, &up)) {
+	if (!config_user_ok(s->fe->cfg, up.user, up.user_len, up.pass,
+	    up.pass_len)) {
 		log_warnx_rl(&s->fe->rl_auth, "s=%08x event=auth_fail "
 		    "user=\"%s\" peer=%s", s->id, s->user, s->peer);
 		util_wipe(&up, sizeof(up));
@@ -395,6 +379,62 @@ step_socks4(struct session *s, struct evbuffer *in)
 	session_open_tunnel(s, &req.target);
 }
 
+static void
+http_tunnel_cb(void *arg, struct bufferevent *app, struct bufferevent *tun,
+    const char *target)
+{
+	struct session	*s = arg;
+
+	s->http = NULL;
+	snprintf(s->target, sizeof(s->target), "%s", target);
+	session_set_state(s, S_RELAY);
+	s->relay = relay_start(s->fe->base, app, tun,
+	    s->fe->cfg->idle_timeout, &session_relay_ops, s);
+	if (s->relay == NULL)
+		session_close(s, "out of memory");
+}
+
+static void
+http_closed_cb(void *arg, const char *reason, uint64_t up, uint64_t down,
+    unsigned requests)
+{
+	struct session	*s = arg;
+
+	s->http = NULL;
+	log_info("s=%08x event=close reason=\"%s\" peer=%s proto=http "
+	    "requests=%u up=%" PRIu64 " down=%" PRIu64 " ms=%" PRIu64, s->id,
+	    reason, s->peer, requests, up, down, util_now_ms() - s->start_ms);
+	session_free(s);
+}
+
+static const struct http_session_ops http_ops = {
+	.tunnel = http_tunnel_cb,
+	.closed = http_closed_cb,
+};
+
+/* Anything but SOCKS is taken for HTTP; http_session owns it from here. */
+static void
+session_start_http(struct session *s)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
+	char			local[UTIL_ADDRSTRLEN] = "127.0.0.1:1080";
+
+	if (getsockname(bufferevent_getfd(s->bev), (struct sockaddr *)&ss,
+	    &sl) == 0)
+		util_sockaddr_str((struct sockaddr *)&ss, local,
+		    sizeof(local));
+	evtimer_del(s->timer);
+	session_set_state(s, S_HTTP);
+	s->http = http_session_start(s->fe->base, s->fe->cfg, s->fe->tc,
+	    s->bev, s->id, local, &http_ops, s);
+	if (s->http == NULL) {
+		session_close(s, "out of memory");
+		return;
+	}
+	s->bev = NULL;			/* the HTTP session owns it */
+}
+
 /* The first byte tells the protocol. */
 static void
 step_first(struct session *s, struct evbuffer *in)
@@ -412,7 +452,7 @@ step_first(struct session *s, struct evbuffer *in)
 		step_socks4(s, in);
 		break;
 	default:
-		session_close(s, "unknown protocol");
+		session_start_http(s);
 	}
 }
 
@@ -523,7 +563,7 @@ frontend_new(struct event_base *base, const struct config *cfg,
 	fe->tc = tc;
 	fe->listeners = listeners_open(base,
 	    (const char (*)[CONFIG_ADDR_MAX])cfg->listen, cfg->n_listen, false,
-	    "SOCKS5 proxy", accept_cb, fe);
+	    "proxy (SOCKS5, SOCKS4, HTTP)", accept_cb, fe);
 	if (fe->listeners == NULL)
 		goto fail;
 	return fe;
@@ -543,6 +583,8 @@ frontend_free(struct frontend *fe)
 	while ((s = TAILQ_FIRST(&fe->sessions)) != NULL) {
 		if (s->relay != NULL)
 			relay_stop(s->relay, "shutdown");	/* frees s */
+		else if (s->http != NULL)
+			http_session_stop(s->http, "shutdown");	/* frees s */
 		else
 			session_close(s, "shutdown");
 	}
