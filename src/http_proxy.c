@@ -238,9 +238,12 @@ on_header_field_cb(http_parser *p, const char *at, size_t n)
 {
 	struct feed		*f = p->data;
 	struct http_request	*out = f->out;
-	struct http_header	*h;
+	struct http_header	*h = out->n_headers > 0 ?
+				    &out->headers[out->n_headers - 1] : NULL;
 
-	if (f->last != F_NAME) {
+	/* a name goes on only where it stopped; else a new field begins,
+	 * even if the last one's empty value got no call */
+	if (f->last != F_NAME || h->name + h->name_len != at) {
 		if (out->n_headers == HTTP_MAX_HEADERS) {
 			f->too_many = true;
 			return -1;
@@ -248,15 +251,11 @@ on_header_field_cb(http_parser *p, const char *at, size_t n)
 		h = &out->headers[out->n_headers++];
 		h->name = at;
 		h->name_len = 0;
-		h->value = at;		/* an empty value may get no call */
-		h->value_len = 0;
 		f->last = F_NAME;
 	}
-	h = &out->headers[out->n_headers - 1];
-	if (h->name + h->name_len != at)
-		return -1;
 	h->name_len += n;
-	h->value = at + n;
+	h->value = at + n;	/* in the buffer, should no value follow */
+	h->value_len = 0;
 	return 0;
 }
 
