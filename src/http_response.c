@@ -112,8 +112,8 @@ hop_by_hop(const struct resp_ctx *x, const struct field *f, bool upgrade)
 	for (size_t i = 0; i < NELEM(names); i++)
 		if (name_is(f, names[i]))
 			return true;
-	if (!upgrade && name_is(f, "upgrade"))
-		return true;
+	if (name_is(f, "upgrade"))	/* 101 names it in Connection too */
+		return !upgrade;
 	return listed_in_connection(x, f);
 }
 
@@ -153,12 +153,15 @@ http_response_rewrite(const uint8_t *buf, size_t len, size_t head_max,
 	if (end == NULL)
 		return len >= head_max ? PARSE_ERROR : PARSE_NEED_MORE;
 	info->used = (size_t)(end - buf) + 4;
+	/* http-parser forgives odd status lines; a proxy need not */
+	if (info->used < 12 || memcmp(buf, "HTTP/1.", 7) != 0)
+		return PARSE_ERROR;
 	x.is_head = is_head;
 	http_parser_init(&p, HTTP_RESPONSE);
 	p.data = &x;
 	http_parser_execute(&p, &settings, (const char *)buf, info->used);
 	if (HTTP_PARSER_ERRNO(&p) != HPE_PAUSED || x.overflow ||
-	    p.http_major != 1)
+	    p.http_major != 1 || p.status_code < 100)
 		return PARSE_ERROR;
 	info->status = p.status_code;
 	info->upgrade = p.status_code == 101;
@@ -171,9 +174,9 @@ http_response_rewrite(const uint8_t *buf, size_t len, size_t head_max,
 	    http_should_keep_alive(&p) && !info->upgrade;
 	keep = client_keep_alive && info->self_delimited;
 
-	/* the reason phrase as sent, after "HTTP/1.x NNN " */
-	eol = memchr(buf, '\r', info->used);
-	reason = memchr(buf, ' ', info->used);
+	/* the reason phrase as sent, after "HTTP/1.x NNN ", on line one */
+	eol = memchr(buf, '\r', info->used);	/* found: the head ends so */
+	reason = memchr(buf, ' ', (size_t)(eol - (const char *)buf));
 	reason = reason != NULL ? memchr(reason + 1, ' ',
 	    (size_t)(eol - reason - 1)) : NULL;
 	int n = snprintf(line, sizeof(line), "HTTP/1.1 %d ", p.status_code);
