@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_response.h"
 #include "target.h"
 #include "util.h"
 
@@ -20,6 +21,10 @@
 #define HTTP_HEAD_MAX_DEFAULT	(64 * 1024)
 #define HTTP_MAX_HEADERS	128
 #define HTTP_PATH_MAX		(8 * 1024)	/* longer answers 414 */
+#define HTTP_VIA_NAME_MAX	64
+/* A rewritten head is at most used + this: ": " for ":" in every field,
+ * Host, Connection and Via added. */
+#define HTTP_REWRITE_EXTRA	512
 
 /* A field line as sent, value without surrounding whitespace. Both point
  * into the caller's buffer; neither is NUL-terminated. */
@@ -75,33 +80,12 @@ enum parse_result http_parse_request(const uint8_t *buf, size_t len,
  * upgrade" for a WebSocket handshake or "Connection: close" when the
  * client will not keep alive, "Via: 1.x <via_name>" (NULL: "mpsocks"),
  * and the empty line. Content-Length and Transfer-Encoding always stay:
- * the body is relayed as is. Not NUL-terminated. Returns its length, or
- * -1 if out is too small, via_name is not a token, or the request is a
- * CONNECT or the PAC file.
+ * the body is relayed as is. Not NUL-terminated, at most used +
+ * HTTP_REWRITE_EXTRA bytes. Returns its length, or -1 if out is too
+ * small, via_name is not a token of at most HTTP_VIA_NAME_MAX bytes, or
+ * the request is a CONNECT or the PAC file.
  */
 int	http_rewrite_request(const struct http_request *,
 	    const char *via_name, char *out, size_t outlen);
-
-/*
- * A whole response: "HTTP/1.1 <status> <reason>", Content-Type if given,
- * Content-Length (not for 1xx and 204), "Connection: close" or
- * "keep-alive", extra_headers (CRLF-terminated lines, or NULL), the empty
- * line and body (NULL if body_len is 0). Returns its length, or -1 if out
- * is too small or an argument would break the framing.
- */
-int	http_build_response(int status, const char *extra_headers,
-	    const char *content_type, const char *body, size_t body_len,
-	    bool keep_alive, char *out, size_t outlen);
-
-/* The 200 that opens a CONNECT tunnel: no Content-Length, no
- * Transfer-Encoding (RFC 9110 9.3.6). Returns its length or -1. */
-int	http_connect_established(char *out, size_t outlen);
-
-/* "Bad Request" for 400; "Unknown" for codes without a reason phrase. */
-const char *http_status_reason(int status);
-
-/* A SOCKS5 or tunnel reply code as the status a proxy answers: 0 is 200,
- * not allowed 403, TTL expired (a timeout) 504, anything else 502. */
-int	http_status_from_socks(uint8_t rep);
 
 #endif

@@ -2,9 +2,10 @@
 #define MPSOCKS_HTTP_RESPONSE_H
 
 /*
- * Origin responses on their way back through the HTTP proxy: the head is
- * rewritten (hop-by-hop fields out, Via and our own Connection in); the
- * body is relayed as it came. Pure: no I/O, no globals.
+ * Responses of the HTTP proxy: origin response heads on their way back
+ * (hop-by-hop fields out, Via and our own Connection in; the body is
+ * relayed as it came), and the answers the proxy makes itself. Pure: no
+ * I/O, no globals.
  */
 
 #include <stdbool.h>
@@ -37,5 +38,27 @@ struct http_response_info {
 enum parse_result http_response_rewrite(const uint8_t *buf, size_t len,
 	    size_t head_max, bool is_head, bool client_keep_alive, char *out,
 	    size_t outlen, size_t *outn, struct http_response_info *info);
+
+/*
+ * A whole response: "HTTP/1.1 <status> <reason>", Content-Type if given,
+ * Content-Length (not for 1xx and 204), "Connection: close" or
+ * "keep-alive", extra_headers (CRLF-terminated lines, or NULL), the empty
+ * line and body (NULL if body_len is 0). Returns its length, or -1 if out
+ * is too small or an argument would break the framing.
+ */
+int	http_build_response(int status, const char *extra_headers,
+	    const char *content_type, const char *body, size_t body_len,
+	    bool keep_alive, char *out, size_t outlen);
+
+/* The 200 that opens a CONNECT tunnel: no Content-Length, no
+ * Transfer-Encoding (RFC 9110 9.3.6). Returns its length or -1. */
+int	http_connect_established(char *out, size_t outlen);
+
+/* "Bad Request" for 400; "Unknown" for codes without a reason phrase. */
+const char *http_status_reason(int status);
+
+/* A SOCKS5 or tunnel reply code as the status a proxy answers: 0 is 200,
+ * not allowed 403, TTL expired (a timeout) 504, anything else 502. */
+int	http_status_from_socks(uint8_t rep);
 
 #endif

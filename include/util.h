@@ -62,6 +62,19 @@ bool	util_cidr_contains(const struct cidr *, const struct sockaddr *);
 bool	util_cidr_contains_raw(const struct cidr *, int family,
 	    const uint8_t *addr);
 
+/* An output buffer that appends until full, then only remembers that it
+ * was, so a builder checks once at the end. */
+struct wbuf {
+	char	*p;
+	size_t	 len, cap;
+	bool	 full;
+};
+
+void	wbuf_put(struct wbuf *, const char *, size_t);
+void	wbuf_str(struct wbuf *, const char *);
+/* The length written, or -1 if anything did not fit. */
+int	wbuf_done(const struct wbuf *);
+
 /* Returns bytes written (no NUL) or -1 if out is too small. */
 int	util_base64_encode(const uint8_t *, size_t, char *out, size_t outlen);
 /* Strict: rejects bad characters and wrong padding. -1 on error. */

@@ -730,38 +730,6 @@ http_parse_request(const uint8_t *buf, size_t len, size_t head_max,
 	return PARSE_OK;
 }
 
-/* Output: appends until full, then only remembers that it was. */
-
-struct wbuf {
-	char	*p;
-	size_t	 len, cap;
-	bool	 full;
-};
-
-static void
-w_put(struct wbuf *w, const char *s, size_t n)
-{
-	if (w->full || n > w->cap - w->len) {
-		w->full = true;
-		return;
-	}
-	if (n > 0)
-		memcpy(w->p + w->len, s, n);
-	w->len += n;
-}
-
-static void
-w_str(struct wbuf *w, const char *s)
-{
-	w_put(w, s, strlen(s));
-}
-
-static int
-w_done(const struct wbuf *w)
-{
-	return w->full || w->len > INT_MAX ? -1 : (int)w->len;
-}
-
 /* The URI's authority as a Host value; port 80 left out. */
 static void
 authority(const struct target *t, char *buf, size_t len)
@@ -832,21 +800,23 @@ is_hop_by_hop(const struct http_request *req, const struct http_header *h)
 	return false;
 }
 
-/* A token, for the Via name: no room for a CRLF or a space. */
+/* The Via name: a token, so no room for a CRLF or a space. */
 static bool
-is_token(const char *s)
+via_name_ok(const char *s)
 {
-	return *s != '\0' && token_len(s, strlen(s)) == strlen(s);
+	size_t	n = strlen(s);
+
+	return n > 0 && n <= HTTP_VIA_NAME_MAX && token_len(s, n) == n;
 }
 
 static void
 w_field(struct wbuf *w, const char *name, size_t nlen, const char *value,
     size_t vlen)
 {
-	w_put(w, name, nlen);
-	w_put(w, ": ", 2);
-	w_put(w, value, vlen);
-	w_put(w, "\r\n", 2);
+	wbuf_put(w, name, nlen);
+	wbuf_put(w, ": ", 2);
+	wbuf_put(w, value, vlen);
+	wbuf_put(w, "\r\n", 2);
 }
 
 int
@@ -859,15 +829,15 @@ http_rewrite_request(const struct http_request *req, const char *via_name,
 
 	if (via_name == NULL)
 		via_name = "mpsocks";
-	if (req->is_connect || req->is_pac || !is_token(via_name) ||
+	if (req->is_connect || req->is_pac || !via_name_ok(via_name) ||
 	    req->path[0] == '\0')
 		return -1;
 	authority(&req->target, auth, sizeof(auth));
-	w_str(&w, http_method_str(req->method));
-	w_str(&w, " ");
-	w_str(&w, req->path);
+	wbuf_str(&w, http_method_str(req->method));
+	wbuf_str(&w, " ");
+	wbuf_str(&w, req->path);
 	snprintf(line, sizeof(line), " HTTP/1.%u\r\n", req->http_minor);
-	w_str(&w, line);
+	wbuf_str(&w, line);
 	for (size_t i = 0; i < req->n_headers; i++)
 		has_host |= header_is(&req->headers[i], "host");
 	if (!has_host)		/* first, as RFC 9112 3.2 asks of clients */
@@ -883,115 +853,12 @@ http_rewrite_request(const struct http_request *req, const char *via_name,
 			    h->value_len);
 	}
 	if (req->websocket_upgrade)
-		w_str(&w, "Connection: upgrade\r\n");
+		wbuf_str(&w, "Connection: upgrade\r\n");
 	else if (!req->keep_alive)
-		w_str(&w, "Connection: close\r\n");
+		wbuf_str(&w, "Connection: close\r\n");
 	snprintf(line, sizeof(line), "Via: 1.%u ", req->http_minor);
-	w_str(&w, line);
-	w_str(&w, via_name);
-	w_str(&w, "\r\n\r\n");
-	return w_done(&w);
-}
-
-/* No control bytes but HT: a value cannot end the field line early. */
-static bool
-field_value_ok(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (is_ctl((uint8_t)*s) && *s != '\t')
-			return false;
-	return true;
-}
-
-/* "Name: value\r\n" lines, none empty or folded. */
-static bool
-field_lines_ok(const char *s)
-{
-	while (*s != '\0') {
-		const char	*p = s, *colon = NULL;
-
-		for (; *p != '\r'; p++) {
-			if (*p == '\0' || (is_ctl((uint8_t)*p) && *p != '\t'))
-				return false;
-			if (*p == ':' && colon == NULL)
-				colon = p;
-		}
-		if (p[1] != '\n' || colon == NULL || colon == s ||
-		    is_ows(*s))
-			return false;
-		s = p + 2;
-	}
-	return true;
-}
-
-int
-http_build_response(int status, const char *extra_headers,
-    const char *content_type, const char *body, size_t body_len,
-    bool keep_alive, char *out, size_t outlen)
-{
-	struct wbuf	w = { .p = out, .cap = outlen };
-	char		line[80];
-	/* RFC 9110 8.6: no Content-Length in 1xx and 204 */
-	bool		bodyless = status < 200 || status == 204;
-
-	if (status < 100 || status > 599 || (body == NULL && body_len > 0) ||
-	    (bodyless && body_len > 0) ||
-	    (content_type != NULL && !field_value_ok(content_type)) ||
-	    (extra_headers != NULL && !field_lines_ok(extra_headers)))
-		return -1;
-	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status,
-	    http_status_reason(status));
-	w_str(&w, line);
-	if (content_type != NULL) {
-		w_str(&w, "Content-Type: ");
-		w_str(&w, content_type);
-		w_str(&w, "\r\n");
-	}
-	if (!bodyless) {
-		snprintf(line, sizeof(line), "Content-Length: %zu\r\n",
-		    body_len);
-		w_str(&w, line);
-	}
-	w_str(&w, keep_alive ? "Connection: keep-alive\r\n" :
-	    "Connection: close\r\n");
-	if (extra_headers != NULL)
-		w_str(&w, extra_headers);
-	w_str(&w, "\r\n");
-	w_put(&w, body, body_len);
-	return w_done(&w);
-}
-
-int
-http_connect_established(char *out, size_t outlen)
-{
-	struct wbuf	w = { .p = out, .cap = outlen };
-
-	w_str(&w, "HTTP/1.1 200 Connection established\r\n\r\n");
-	return w_done(&w);
-}
-
-const char *
-http_status_reason(int status)
-{
-	const char	*s;
-
-	if (status < 100 || status > 599)
-		return "Unknown";
-	s = http_status_str((enum http_status)status);
-	return strcmp(s, "<unknown>") == 0 ? "Unknown" : s;
-}
-
-int
-http_status_from_socks(uint8_t rep)
-{
-	switch (rep) {
-	case 0x00:
-		return 200;
-	case 0x02:		/* not allowed by the ruleset */
-		return 403;
-	case 0x06:		/* TTL expired: the connect timed out */
-		return 504;
-	default:		/* unreachable, refused, failure, unsupported */
-		return 502;
-	}
+	wbuf_str(&w, line);
+	wbuf_str(&w, via_name);
+	wbuf_str(&w, "\r\n\r\n");
+	return wbuf_done(&w);
 }

@@ -7,6 +7,7 @@
 #include "http_response.h"
 
 #include <http_parser.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -117,17 +118,6 @@ hop_by_hop(const struct resp_ctx *x, const struct field *f, bool upgrade)
 	return listed_in_connection(x, f);
 }
 
-/* Appends to out; false when it does not fit. */
-static bool
-put(char *out, size_t outlen, size_t *o, const char *s, size_t n)
-{
-	if (*o + n > outlen)
-		return false;
-	memcpy(out + *o, s, n);
-	*o += n;
-	return true;
-}
-
 enum parse_result
 http_response_rewrite(const uint8_t *buf, size_t len, size_t head_max,
     bool is_head, bool client_keep_alive, char *out, size_t outlen,
@@ -144,8 +134,10 @@ http_response_rewrite(const uint8_t *buf, size_t len, size_t head_max,
 	const uint8_t		*end;
 	const char		*reason, *eol;
 	char			 line[64];
-	size_t			 o = 0, scan = MIN(len, head_max);
+	size_t			 scan = MIN(len, head_max);
+	struct wbuf		 w = { .p = out, .cap = outlen };
 	bool			 keep;
+	int			 n;
 
 	memset(info, 0, sizeof(*info));
 	*outn = 0;
@@ -179,26 +171,141 @@ http_response_rewrite(const uint8_t *buf, size_t len, size_t head_max,
 	reason = memchr(buf, ' ', (size_t)(eol - (const char *)buf));
 	reason = reason != NULL ? memchr(reason + 1, ' ',
 	    (size_t)(eol - reason - 1)) : NULL;
-	int n = snprintf(line, sizeof(line), "HTTP/1.1 %d ", p.status_code);
-	if (!put(out, outlen, &o, line, (size_t)n) ||
-	    (reason != NULL && reason < eol &&
-	    !put(out, outlen, &o, reason + 1, (size_t)(eol - reason - 1))) ||
-	    !put(out, outlen, &o, "\r\n", 2))
-		return PARSE_ERROR;
+	snprintf(line, sizeof(line), "HTTP/1.1 %d ", p.status_code);
+	wbuf_str(&w, line);
+	if (reason != NULL)
+		wbuf_put(&w, reason + 1, (size_t)(eol - reason - 1));
+	wbuf_str(&w, "\r\n");
 	for (size_t i = 0; i < x.n; i++) {
 		if (hop_by_hop(&x, &x.f[i], info->upgrade))
 			continue;
-		if (!put(out, outlen, &o, x.f[i].name, x.f[i].name_len) ||
-		    !put(out, outlen, &o, ": ", 2) ||
-		    !put(out, outlen, &o, x.f[i].value, x.f[i].value_len) ||
-		    !put(out, outlen, &o, "\r\n", 2))
-			return PARSE_ERROR;
+		wbuf_put(&w, x.f[i].name, x.f[i].name_len);
+		wbuf_str(&w, ": ");
+		wbuf_put(&w, x.f[i].value, x.f[i].value_len);
+		wbuf_str(&w, "\r\n");
 	}
-	n = snprintf(line, sizeof(line), "Via: 1.1 mpsocks\r\n"
+	snprintf(line, sizeof(line), "Via: 1.1 mpsocks\r\n"
 	    "Connection: %s\r\n\r\n", info->upgrade ? "upgrade" :
 	    keep || info->informational ? "keep-alive" : "close");
-	if (!put(out, outlen, &o, line, (size_t)n))
+	wbuf_str(&w, line);
+	if ((n = wbuf_done(&w)) < 0)
 		return PARSE_ERROR;
-	*outn = o;
+	*outn = (size_t)n;
 	return PARSE_OK;
+}
+
+/* RFC 9110 5.6.3 whitespace and RFC 5234 control bytes. */
+static bool
+is_ows(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+static bool
+is_ctl(uint8_t ch)
+{
+	return ch < 0x20 || ch == 0x7f;
+}
+
+/* No control bytes but HT: a value cannot end the field line early. */
+static bool
+field_value_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (is_ctl((uint8_t)*s) && *s != '\t')
+			return false;
+	return true;
+}
+
+/* "Name: value\r\n" lines, none empty or folded. */
+static bool
+field_lines_ok(const char *s)
+{
+	while (*s != '\0') {
+		const char	*p = s, *colon = NULL;
+
+		for (; *p != '\r'; p++) {
+			if (*p == '\0' || (is_ctl((uint8_t)*p) && *p != '\t'))
+				return false;
+			if (*p == ':' && colon == NULL)
+				colon = p;
+		}
+		if (p[1] != '\n' || colon == NULL || colon == s ||
+		    is_ows(*s))
+			return false;
+		s = p + 2;
+	}
+	return true;
+}
+
+int
+http_build_response(int status, const char *extra_headers,
+    const char *content_type, const char *body, size_t body_len,
+    bool keep_alive, char *out, size_t outlen)
+{
+	struct wbuf	w = { .p = out, .cap = outlen };
+	char		line[80];
+	/* RFC 9110 8.6: no Content-Length in 1xx and 204 */
+	bool		bodyless = status < 200 || status == 204;
+
+	if (status < 100 || status > 599 || (body == NULL && body_len > 0) ||
+	    (bodyless && body_len > 0) ||
+	    (content_type != NULL && !field_value_ok(content_type)) ||
+	    (extra_headers != NULL && !field_lines_ok(extra_headers)))
+		return -1;
+	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status,
+	    http_status_reason(status));
+	wbuf_str(&w, line);
+	if (content_type != NULL) {
+		wbuf_str(&w, "Content-Type: ");
+		wbuf_str(&w, content_type);
+		wbuf_str(&w, "\r\n");
+	}
+	if (!bodyless) {
+		snprintf(line, sizeof(line), "Content-Length: %zu\r\n",
+		    body_len);
+		wbuf_str(&w, line);
+	}
+	wbuf_str(&w, keep_alive ? "Connection: keep-alive\r\n" :
+	    "Connection: close\r\n");
+	if (extra_headers != NULL)
+		wbuf_str(&w, extra_headers);
+	wbuf_str(&w, "\r\n");
+	wbuf_put(&w, body, body_len);
+	return wbuf_done(&w);
+}
+
+int
+http_connect_established(char *out, size_t outlen)
+{
+	struct wbuf	w = { .p = out, .cap = outlen };
+
+	wbuf_str(&w, "HTTP/1.1 200 Connection established\r\n\r\n");
+	return wbuf_done(&w);
+}
+
+const char *
+http_status_reason(int status)
+{
+	const char	*s;
+
+	if (status < 100 || status > 599)
+		return "Unknown";
+	s = http_status_str((enum http_status)status);
+	return strcmp(s, "<unknown>") == 0 ? "Unknown" : s;
+}
+
+int
+http_status_from_socks(uint8_t rep)
+{
+	switch (rep) {
+	case 0x00:
+		return 200;
+	case 0x02:		/* not allowed by the ruleset */
+		return 403;
+	case 0x06:		/* TTL expired: the connect timed out */
+		return 504;
+	default:		/* unreachable, refused, failure, unsupported */
+		return 502;
+	}
 }

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,30 @@ put_u64be(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 		v >>= 8;
 	}
+}
+
+void
+wbuf_put(struct wbuf *w, const char *s, size_t n)
+{
+	if (w->full || n > w->cap - w->len) {
+		w->full = true;
+		return;
+	}
+	if (n > 0)
+		memcpy(w->p + w->len, s, n);
+	w->len += n;
+}
+
+void
+wbuf_str(struct wbuf *w, const char *s)
+{
+	wbuf_put(w, s, strlen(s));
+}
+
+int
+wbuf_done(const struct wbuf *w)
+{
+	return w->full || w->len > INT_MAX ? -1 : (int)w->len;
 }
 
 bool
