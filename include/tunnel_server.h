@@ -17,7 +17,7 @@ struct tunnel_server;
 struct tunnel_server	*tunnel_server_new(struct event_base *,
 			    const struct config *, struct keyset *);
 /* Swaps in a new key set (SIGHUP); open connections keep running. */
-bool			 tunnel_server_reload_keys(struct tunnel_server *,
+void			 tunnel_server_reload_keys(struct tunnel_server *,
 			    struct keyset *);
 /* Closes every listener and connection. */
 void			 tunnel_server_free(struct tunnel_server *);

@@ -568,13 +568,12 @@ fail:
 	return NULL;
 }
 
-bool
+void
 tunnel_server_reload_keys(struct tunnel_server *srv, struct keyset *keys)
 {
 	keyset_free(&srv->keys);
 	srv->keys = *keys;
 	memset(keys, 0, sizeof(*keys));
-	return true;
 }
 
 void

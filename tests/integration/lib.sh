@@ -462,6 +462,8 @@ bed_make_file() {
 
 # nginx in the foreground of its own process (no master, no daemon), all
 # paths in the per-run temp dir. GET serves www/, PUT writes www/upload/.
+# BED_NGINX_EXTRA, if set, is added inside the http block (more server
+# blocks, e.g. a TLS listener).
 bed_nginx_start() {
 	local T=$BED_TMP
 	printf '<html>mpsocks test bed %s</html>\n' "$BED_ID" \
@@ -492,7 +494,8 @@ http {
 			client_max_body_size 2g;
 			client_body_buffer_size 1m;
 		}
-	}
+	}${BED_NGINX_EXTRA:+
+$BED_NGINX_EXTRA}
 }
 EOF
 	bed_spawn nginx "$NS_DST" "$T/nginx.log" \

@@ -49,6 +49,17 @@ namespace via "ip netns exec". Subcommands:
         (shutdown) and at once MP_FASTCLOSE (SO_LINGER {1,0} + close), as a
         home whose app half-closed and then vanished does. Prints the
         reply status; exit 0 if it was 0
+  http-raw ADDR PORT INFILE OUTFILE MAXWAIT
+        connect, send the bytes of INFILE in one send, then read until the
+        peer closes or MAXWAIT seconds pass; the bytes received go to
+        OUTFILE. Prints "sent=N got=M then=eof|reset|open"
+  http-echo ADDR PORT LOGFILE
+        a small HTTP/1.1 origin, keep-alive: for every request it reads
+        the body (Content-Length or chunked, answering "Expect:
+        100-continue"), logs "METHOD PATH framing=cl|chunked|none len=N
+        sha256=H peer=ADDR fields=NAME,NAME..." (the header field names,
+        lower case, in order) to LOGFILE and answers 200 with the body
+        "len=N sha256=H\\n"
 """
 
 import hashlib
@@ -428,6 +439,123 @@ def tunnel_finreset(args):
     return 0
 
 
+def http_raw(args):
+    addr, port, infile, outfile, maxwait = args
+    with open(infile, "rb") as f:
+        data = f.read()
+    s = socket.create_connection((addr, int(port)), timeout=10)
+    sent = 0
+    try:
+        # one send for a small request: its bytes leave in one segment
+        sent = s.send(data)
+        if sent < len(data):
+            s.sendall(data[sent:])
+            sent = len(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the proxy may answer and close before reading it all
+    got = bytearray()
+    how = "open"
+    t0 = time.monotonic()
+    s.settimeout(0.2)
+    while time.monotonic() - t0 < float(maxwait):
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            how = "reset"
+            break
+        if not b:
+            how = "eof"
+            break
+        got += b
+    with open(outfile, "wb") as f:
+        f.write(got)
+    print("sent=%d got=%d then=%s" % (sent, len(got), how))
+    s.close()
+    return 0
+
+
+def echo_body(rf, headers):
+    """Reads one request body as framed by headers; returns (framing,
+    bytes)."""
+    te = headers.get("transfer-encoding", "").lower()
+    if te.endswith("chunked"):
+        body = bytearray()
+        while True:
+            line = rf.readline(1024)
+            if not line:
+                raise EOFError("eof in chunk size")
+            size = int(line.split(b";")[0].strip(), 16)
+            if size == 0:
+                while rf.readline(65536) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields
+                return "chunked", bytes(body)
+            body += rf.read(size)
+            rf.readline(16)  # CRLF after the chunk
+    if "content-length" in headers:
+        n = int(headers["content-length"])
+        body = rf.read(n)
+        if len(body) != n:
+            raise EOFError("eof in body")
+        return "cl", body
+    return "none", b""
+
+
+def echo_conn(c, peer, logfile):
+    rf = c.makefile("rb")
+    try:
+        while True:
+            line = rf.readline(65536)
+            if not line:
+                return
+            if line in (b"\r\n", b"\n"):
+                continue
+            method, path, version = line.decode("latin-1").split()
+            headers = {}
+            names = []
+            while True:
+                h = rf.readline(65536)
+                if h in (b"\r\n", b"\n", b""):
+                    break
+                k, _, v = h.decode("latin-1").partition(":")
+                headers[k.strip().lower()] = v.strip()
+                names.append(k.strip().lower())
+            if headers.get("expect", "").lower() == "100-continue":
+                c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            framing, body = echo_body(rf, headers)
+            digest = hashlib.sha256(body).hexdigest()
+            with open(logfile, "a") as f:
+                f.write("%s %s framing=%s len=%d sha256=%s peer=%s "
+                        "fields=%s\n" % (method, path, framing, len(body),
+                                          digest, peer[0],
+                                          ",".join(names)))
+            close = (version == "HTTP/1.0" or
+                     headers.get("connection", "").lower() == "close")
+            reply = ("len=%d sha256=%s\n" % (len(body), digest)).encode()
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                      b"Content-Length: %d\r\n%s\r\n" %
+                      (len(reply), b"Connection: close\r\n" if close
+                       else b"") + reply)
+            if close:
+                return
+    except (OSError, ValueError, EOFError) as e:
+        with open(logfile, "a") as f:
+            f.write("error %s peer=%s\n" % (e, peer[0]))
+    finally:
+        rf.close()
+        c.close()
+
+
+def http_echo(args):
+    addr, port, logfile = args
+    s = listener(addr, port)
+    while True:
+        c, peer = s.accept()
+        threading.Thread(target=echo_conn, args=(c, peer, logfile),
+                         daemon=True).start()
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve-bytes":
@@ -452,6 +580,10 @@ def main():
         dns_nxdomain(args)
     elif cmd == "tunnel-finreset":
         return tunnel_finreset(args)
+    elif cmd == "http-raw":
+        return http_raw(args)
+    elif cmd == "http-echo":
+        http_echo(args)
     else:
         sys.exit(__doc__)
     return 0
