@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #define FE_LINGER_S	5	/* to flush an error reply */
+#define FE_EARLY_MAX	(64 * 1024)	/* app bytes held before the reply */
 
 enum fe_state {
 	S_GREETING, S_AUTH, S_REQUEST, S_SOCKS4, S_TUNNEL, S_REPLY_CLOSE,
@@ -247,8 +248,10 @@ session_open_tunnel(struct session *s, const struct target *t)
 {
 	target_str(t, s->target, sizeof(s->target));
 	log_debug("s=%08x event=request target=%s", s->id, s->target);
-	/* Bytes the app sends before our reply stay queued for the relay. */
-	bufferevent_disable(s->bev, EV_READ);
+	/* Bytes the app sends before our reply stay queued for the relay,
+	 * up to a cap; reading goes on so that an app giving up is seen
+	 * and its tunnel abandoned, not kept until the concentrator answers */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, FE_EARLY_MAX);
 	evtimer_del(s->timer);		/* the tunnel open has its own */
 	session_set_state(s, S_TUNNEL);
 	s->open = tunnel_open(s->fe->tc, t, tunnel_done_cb, s);

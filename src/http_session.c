@@ -204,6 +204,7 @@ hs_respond(struct http_session *hs, int status, const char *extra,
 		ctype = "text/plain";
 	}
 	hs->status = status;
+	hs->requests++;
 	n = http_build_response(status, extra, ctype, body, strlen(body),
 	    keep, buf, sizeof(buf));
 	if (n < 0 || bufferevent_write(hs->app, buf, (size_t)n) == -1) {
@@ -446,9 +447,11 @@ hs_app_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct http_session	*hs = arg;
 
 	(void)bev;
-	if ((what & BEV_EVENT_EOF) && hs->state == HS_EXCHANGE &&
-	    hs->req_done) {
-		hs->app_eof = true;	/* a half-close: answer, then close */
+	/* While the tunnel opens, EOF means the app gave up (browsers cancel
+	 * often); once the request is under way it is a half-close. */
+	if ((what & BEV_EVENT_EOF) && hs->req_done &&
+	    hs->state == HS_EXCHANGE) {
+		hs->app_eof = true;	/* answer, then close */
 		return;
 	}
 	hs_free(hs, what & BEV_EVENT_EOF ? "client closed" : "client error",
@@ -490,6 +493,7 @@ hs_start_exchange(struct http_session *hs)
 	free(hs->head);
 	hs->head = NULL;
 	bufferevent_enable(hs->up, EV_READ | EV_WRITE);
+	bufferevent_setwatermark(hs->app, EV_READ, 0, 0);
 	bufferevent_enable(hs->app, EV_READ | EV_WRITE);
 	hs_arm(hs, hs->cfg->idle_timeout);
 	hs_pump_request(hs);		/* body bytes already here */
@@ -593,7 +597,9 @@ hs_request(struct http_session *hs, struct http_request *req)
 	}
 	/* req's header fields point into the buffer: drain only now */
 	evbuffer_drain(bufferevent_get_input(hs->app), req->used);
-	bufferevent_disable(hs->app, EV_READ);
+	/* Keep reading, up to a cap, to notice an app that gives up while
+	 * the tunnel opens; the bytes wait in the buffer. */
+	bufferevent_setwatermark(hs->app, EV_READ, 0, HS_HIGH_WM);
 	if (!req->is_connect && hs->up != NULL &&
 	    same_target(&hs->up_target, &req->target)) {
 		hs_start_exchange(hs);		/* keep-alive to the origin */

@@ -446,9 +446,10 @@ ts_header_cb(struct bufferevent *bev, void *arg)
 	/* authentic from here on */
 	s->key = *k;
 	evbuffer_drain(in, s->req.used);
-	bufferevent_disable(bev, EV_READ);	/* early data waits */
+	/* Early data waits in the buffer, up to a cap. Reading goes on so
+	 * that a client giving up (a reset) ends the lookup and connect. */
 	bufferevent_setcb(bev, NULL, NULL, ts_cli_event_cb, s);
-	bufferevent_setwatermark(bev, EV_READ, 0, 0);
+	bufferevent_setwatermark(bev, EV_READ, 0, TS_PREAUTH_MAX);
 	if (s->req.version != TUNNEL_VERSION) {
 		ts_fail(s, TUNNEL_ST_GENERAL, true, "unsupported version");
 		return;
