@@ -177,6 +177,10 @@ hs_app_flushed_cb(struct bufferevent *bev, void *arg)
 static void
 hs_close_after_flush(struct http_session *hs)
 {
+	if (hs->open != NULL) {		/* its answer has no use now */
+		tunnel_open_cancel(hs->open);
+		hs->open = NULL;
+	}
 	hs_set_state(hs, HS_CLOSING);
 	hs_drop_up(hs);
 	bufferevent_setcb(hs->app, hs_discard_cb, hs_app_flushed_cb,
@@ -493,7 +497,10 @@ hs_start_exchange(struct http_session *hs)
 	free(hs->head);
 	hs->head = NULL;
 	bufferevent_enable(hs->up, EV_READ | EV_WRITE);
-	bufferevent_setwatermark(hs->app, EV_READ, 0, 0);
+	/* a request without a body is whole: what the app pipelines after it
+	 * waits, up to a cap, until this exchange is over */
+	bufferevent_setwatermark(hs->app, EV_READ, 0,
+	    hs->req_done ? HS_HIGH_WM : 0);
 	bufferevent_enable(hs->app, EV_READ | EV_WRITE);
 	hs_arm(hs, hs->cfg->idle_timeout);
 	hs_pump_request(hs);		/* body bytes already here */
@@ -674,6 +681,7 @@ hs_next(struct http_session *hs)
 
 	hs->req_done = hs->resp_done = hs->resp_head_done = false;
 	hs->answered = false;
+	bufferevent_setwatermark(hs->app, EV_READ, 0, 0);
 	hs->status = 0;
 	hs->target_str[0] = '\0';
 	hs_set_state(hs, HS_HEAD);
