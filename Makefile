@@ -61,6 +61,12 @@ $(B)/mpsocks-local: $(call obj,$(LOCAL) $(NET) $(PURE))
 $(B)/tunnel-probe: $(call obj,tunnel_probe $(PURE))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
 
+# Test bed link emulator: one-way delay, loss and cuts per uplink, which
+# this kernel's tc cannot do (no netem).
+$(B)/linkem: tests/tools/linkem.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+
 # The daemons with ASan + UBSan, for integration tests that hunt crashes
 # and leaks (MPSOCKS_BUILD=build/asan).
 $(B)/asan/mpsocks-server: $(call asanobj,$(SERVER) $(NET) $(PURE))
@@ -109,7 +115,7 @@ deps:
 	@sh tests/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all \
+	@$(MAKE) --no-print-directory all $(B)/linkem \
 	    $(addprefix $(B)/asan/,mpsocks-server mpsocks-local tunnel-probe) \
 	    $(addprefix $(B)/unit/,$(UNIT)) \
 	    $(addprefix $(B)/asan/unit/,$(UNIT)) \

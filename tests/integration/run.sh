@@ -33,7 +33,7 @@ fi
 # that test run; it is stopped by PID.
 remove_bed() {
 	local ns pid
-	for ns in "$1-cli" "$1-srv" "$1-dst"; do
+	for ns in "$1-cli" "$1-srv" "$1-dst" "$1-mid"; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -KILL "$pid" 2>/dev/null
 		done
