@@ -7,6 +7,36 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "keyfile.h"
+
+#define DAEMON_MAX_ARGS	64
+
+/* What the command line set, applied on top of the config file. */
+struct daemon_args {
+	const char	*conf;		/* -c FILE, or NULL */
+	bool		 test;		/* -t */
+	int		 verbosity;	/* +1 per -v, -1 per -q */
+	struct {
+		const char *key, *val;
+	}		 set[DAEMON_MAX_ARGS];
+	size_t		 nset;
+};
+
+/* Records KEY=VAL from an option; false (and a message) when full. */
+bool	daemon_args_add(struct daemon_args *, const char *key,
+	    const char *val);
+/*
+ * Loads the config file, applies the command line over it (a --listen
+ * there replaces the file's), validates, and loads the key file into ks.
+ * Every error is printed as it is found; returns how many there were.
+ */
+int	daemon_configure(struct config *, const struct daemon_args *,
+	    struct keyset *ks);
+/* Prints "FILE: N errors" after daemon_configure() found some. */
+void	daemon_config_summary(const struct daemon_args *,
+	    const char *progname, int errors);
+/* keyfile_err_cb printing "path:line: msg"; arg is the path. */
+void	daemon_key_err(void *arg, unsigned line, const char *msg);
 
 struct event_base;
 

@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 
 static struct event	*sig_ev[3];
@@ -24,6 +25,63 @@ daemon_config_err(void *arg, const char *file, unsigned line,
 		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
 	else
 		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+void
+daemon_key_err(void *arg, unsigned line, const char *msg)
+{
+	daemon_config_err(NULL, arg, line, msg);
+}
+
+bool
+daemon_args_add(struct daemon_args *a, const char *key, const char *val)
+{
+	if (a->nset >= DAEMON_MAX_ARGS) {
+		fprintf(stderr, "too many options\n");
+		return false;
+	}
+	a->set[a->nset].key = key;
+	a->set[a->nset++].val = val;
+	return true;
+}
+
+int
+daemon_configure(struct config *cfg, const struct daemon_args *a,
+    struct keyset *ks)
+{
+	int	errors = 0;
+
+	memset(ks, 0, sizeof(*ks));
+	if (a->conf != NULL)
+		errors += config_load_file(cfg, a->conf, daemon_config_err,
+		    NULL);
+	for (size_t i = 0; i < a->nset; i++)
+		if (strcmp(a->set[i].key, "listen") == 0) {
+			cfg->n_listen = 0;	/* the command line replaces */
+			break;
+		}
+	for (size_t i = 0; i < a->nset; i++)
+		if (!config_set(cfg, a->set[i].key, a->set[i].val,
+		    daemon_config_err, NULL))
+			errors++;
+	if (errors == 0)
+		errors += config_validate(cfg, daemon_config_err, NULL);
+	if (errors == 0 && keyfile_load(cfg->key_file, ks, daemon_key_err,
+	    cfg->key_file) != 0)
+		errors++;
+	if (a->verbosity > 0)
+		cfg->log_level = LOG_LVL_DEBUG;
+	else if (a->verbosity < 0)
+		cfg->log_level = LOG_LVL_WARN;
+	return errors;
+}
+
+void
+daemon_config_summary(const struct daemon_args *a, const char *progname,
+    int errors)
+{
+	fprintf(stderr, "%s: %d error%s\n", a->conf ? a->conf : progname,
+	    errors, errors == 1 ? "" : "s");
 }
 
 void

@@ -12,7 +12,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #ifndef MPSOCKS_VERSION
 #define MPSOCKS_VERSION	"0.1.0"
@@ -55,17 +54,6 @@ usage(FILE *f)
 "proxy setting with remote DNS. Docs: README.md, docs/.\n");
 }
 
-static void
-key_err(void *arg, unsigned line, const char *msg)
-{
-	const char	*path = arg;
-
-	if (line > 0)
-		fprintf(stderr, "%s:%u: %s\n", path, line, msg);
-	else
-		fprintf(stderr, "%s: %s\n", path, msg);
-}
-
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
     OPT_NOMPTCP };
 
@@ -92,15 +80,12 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct config	 cfg;
-	struct keyset		 ks = { 0 };
+	static struct daemon_args args;
+	struct keyset		 ks;
 	struct event_base	*base;
 	struct tunnel_client	*tc;
 	struct frontend		*fe;
-	const char		*conf = NULL;
-	bool			 test = false;
-	int			 ch, errors = 0, verbosity = 0;
-	struct { const char *key, *val; } cli[64];
-	size_t			 ncli = 0;
+	int			 ch, errors;
 
 	config_defaults(&cfg, CONFIG_LOCAL);
 	while ((ch = getopt_long(argc, argv, "l:s:k:u:a:c:tvqh", opts,
@@ -118,10 +103,10 @@ main(int argc, char **argv)
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;
 		case OPT_MAXC: key = "max_connections"; break;
-		case 'c': conf = optarg; break;
-		case 't': test = true; break;
-		case 'v': verbosity++; break;
-		case 'q': verbosity--; break;
+		case 'c': args.conf = optarg; break;
+		case 't': args.test = true; break;
+		case 'v': args.verbosity++; break;
+		case 'q': args.verbosity--; break;
 		case OPT_VERSION:
 			printf("mpsocks-local %s\n", MPSOCKS_VERSION);
 			return 0;
@@ -132,36 +117,15 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
-		if (key != NULL) {
-			if (ncli >= NELEM(cli)) {
-				fprintf(stderr, "too many options\n");
-				return 2;
-			}
-			cli[ncli].key = key;
-			cli[ncli++].val = val;
-		}
+		if (key != NULL && !daemon_args_add(&args, key, val))
+			return 2;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "unexpected argument: %s\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}
-	if (conf != NULL)
-		errors += config_load_file(&cfg, conf, daemon_config_err, NULL);
-	for (size_t i = 0; i < ncli; i++)
-		if (strcmp(cli[i].key, "listen") == 0) {
-			cfg.n_listen = 0;	/* the command line replaces */
-			break;
-		}
-	for (size_t i = 0; i < ncli; i++)
-		if (!config_set(&cfg, cli[i].key, cli[i].val,
-		    daemon_config_err, NULL))
-			errors++;
-	if (errors == 0)
-		errors += config_validate(&cfg, daemon_config_err, NULL);
-	if (errors == 0 &&
-	    keyfile_load(cfg.key_file, &ks, key_err, cfg.key_file) != 0)
-		errors++;
+	errors = daemon_configure(&cfg, &args, &ks);
 	if (errors == 0 && ks.n != 1) {
 		fprintf(stderr, "%s: holds %zu keys; mpsocks-local needs "
 		    "exactly one\n", cfg.key_file, ks.n);
@@ -169,19 +133,14 @@ main(int argc, char **argv)
 	}
 	if (errors > 0) {
 		keyset_free(&ks);
-		fprintf(stderr, "%s: %d error%s\n", conf ? conf : "mpsocks-local",
-		    errors, errors == 1 ? "" : "s");
+		daemon_config_summary(&args, "mpsocks-local", errors);
 		return EX_CONFIG_ERR;
 	}
-	if (test) {
+	if (args.test) {
 		keyset_free(&ks);
 		printf("configuration OK\n");
 		return 0;
 	}
-	if (verbosity > 0)
-		cfg.log_level = LOG_LVL_DEBUG;
-	else if (verbosity < 0)
-		cfg.log_level = LOG_LVL_WARN;
 	log_init("mpsocks-local", cfg.log_level);
 	daemon_raise_nofile();
 	if ((base = event_base_new()) == NULL)

@@ -11,7 +11,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #ifndef MPSOCKS_VERSION
 #define MPSOCKS_VERSION	"0.1.0"
@@ -64,17 +63,6 @@ genkey(void)
 	return 0;
 }
 
-static void
-key_err(void *arg, unsigned line, const char *msg)
-{
-	const char	*path = arg;
-
-	if (line > 0)
-		fprintf(stderr, "%s:%u: %s\n", path, line, msg);
-	else
-		fprintf(stderr, "%s: %s\n", path, msg);
-}
-
 struct server_ctx {
 	struct config		 cfg;
 	struct tunnel_server	*srv;
@@ -86,7 +74,7 @@ reload_keys(void *arg)
 	struct server_ctx	*ctx = arg;
 	struct keyset		 ks;
 
-	if (keyfile_load(ctx->cfg.key_file, &ks, key_err,
+	if (keyfile_load(ctx->cfg.key_file, &ks, daemon_key_err,
 	    ctx->cfg.key_file) != 0) {
 		log_warnx("event=reload result=failed file=%s: keeping the "
 		    "old keys", ctx->cfg.key_file);
@@ -119,14 +107,10 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct server_ctx ctx;
+	static struct daemon_args args;
 	struct keyset		 ks;
 	struct event_base	*base;
-	const char		*conf = NULL;
-	bool			 test = false;
-	int			 ch, errors = 0, verbosity = 0;
-	/* command-line values, applied on top of the file */
-	struct { const char *key, *val; } cli[64];
-	size_t			 ncli = 0;
+	int			 ch, errors;
 
 	config_defaults(&ctx.cfg, CONFIG_SERVER);
 	while ((ch = getopt_long(argc, argv, "l:k:a:c:tvqh", opts, NULL)) !=
@@ -141,10 +125,10 @@ main(int argc, char **argv)
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;
 		case OPT_MAXC: key = "max_connections"; break;
-		case 'c': conf = optarg; break;
-		case 't': test = true; break;
-		case 'v': verbosity++; break;
-		case 'q': verbosity--; break;
+		case 'c': args.conf = optarg; break;
+		case 't': args.test = true; break;
+		case 'v': args.verbosity++; break;
+		case 'q': args.verbosity--; break;
 		case OPT_GENKEY: return genkey();
 		case OPT_VERSION:
 			printf("mpsocks-server %s\n", MPSOCKS_VERSION);
@@ -156,53 +140,25 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
-		if (key != NULL) {
-			if (ncli >= NELEM(cli)) {
-				fprintf(stderr, "too many options\n");
-				return 2;
-			}
-			cli[ncli].key = key;
-			cli[ncli++].val = optarg;
-		}
+		if (key != NULL && !daemon_args_add(&args, key, optarg))
+			return 2;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "unexpected argument: %s\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}
-	if (conf != NULL)
-		errors += config_load_file(&ctx.cfg, conf, daemon_config_err,
-		    NULL);
-	/* a --listen on the command line replaces the file's */
-	for (size_t i = 0; i < ncli; i++)
-		if (strcmp(cli[i].key, "listen") == 0) {
-			ctx.cfg.n_listen = 0;
-			break;
-		}
-	for (size_t i = 0; i < ncli; i++)
-		if (!config_set(&ctx.cfg, cli[i].key, cli[i].val,
-		    daemon_config_err, NULL))
-			errors++;
-	if (errors == 0)
-		errors += config_validate(&ctx.cfg, daemon_config_err, NULL);
-	if (errors == 0 && keyfile_load(ctx.cfg.key_file, &ks, key_err,
-	    ctx.cfg.key_file) != 0)
-		errors++;
-	if (errors > 0) {
-		fprintf(stderr, "%s: %d error%s\n", conf ? conf : "mpsocks-server",
-		    errors, errors == 1 ? "" : "s");
+	if ((errors = daemon_configure(&ctx.cfg, &args, &ks)) > 0) {
+		keyset_free(&ks);
+		daemon_config_summary(&args, "mpsocks-server", errors);
 		return EX_CONFIG_ERR;
 	}
-	if (test) {
+	if (args.test) {
 		printf("configuration OK (%zu key%s)\n", ks.n,
 		    ks.n == 1 ? "" : "s");
 		keyset_free(&ks);
 		return 0;
 	}
-	if (verbosity > 0)
-		ctx.cfg.log_level = LOG_LVL_DEBUG;
-	else if (verbosity < 0)
-		ctx.cfg.log_level = LOG_LVL_WARN;
 	log_init("mpsocks-server", ctx.cfg.log_level);
 	daemon_raise_nofile();
 	if ((base = event_base_new()) == NULL)
