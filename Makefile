@@ -27,7 +27,7 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 PURE	:= util log target socks5 socks4 pac http_proxy http_response tunnel_proto \
 	   replay acl keyfile config
 # Socket modules shared by both daemons.
-NET	:= mptcp relay daemon listener
+NET	:= mptcp relay daemon listener linger
 SERVER	:= main_server tunnel_server dns
 LOCAL	:= main_local tunnel_client frontend http_session
 

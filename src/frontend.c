@@ -7,6 +7,7 @@
 
 #include "frontend.h"
 #include "http_session.h"
+#include "linger.h"
 #include "listener.h"
 #include "log.h"
 #include "mptcp.h"
@@ -142,26 +143,6 @@ static const struct relay_ops session_relay_ops = {
 };
 
 static void
-discard_cb(struct bufferevent *bev, void *arg)
-{
-	struct evbuffer	*in = bufferevent_get_input(bev);
-
-	(void)arg;
-	evbuffer_drain(in, evbuffer_get_length(in));
-}
-
-/* The error reply is in the kernel: FIN after it, then wait for the app
- * to close. Closing now, with unread bytes, would reset the connection
- * and could destroy the reply. */
-static void
-flushed_cb(struct bufferevent *bev, void *arg)
-{
-	(void)arg;
-	shutdown(bufferevent_getfd(bev), SHUT_WR);
-	bufferevent_disable(bev, EV_WRITE);
-}
-
-static void
 event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct session	*s = arg;
@@ -183,9 +164,7 @@ session_fail(struct session *s, const uint8_t *msg, size_t len,
 	}
 	session_set_state(s, S_REPLY_CLOSE);
 	evtimer_add(s->timer, (&(struct timeval){ .tv_sec = FE_LINGER_S }));
-	bufferevent_setcb(s->bev, discard_cb, flushed_cb, event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	linger_start(s->bev, event_cb, s);
 }
 
 /* The app's answer to its request, in its protocol; rep is a SOCKS5

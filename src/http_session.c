@@ -11,6 +11,7 @@
 #include "http_session.h"
 #include "http_proxy.h"
 #include "http_response.h"
+#include "linger.h"
 #include "log.h"
 #include "mptcp.h"
 #include "pac.h"
@@ -146,32 +147,10 @@ http_session_stop(struct http_session *hs, const char *reason)
 }
 
 static void
-hs_discard_cb(struct bufferevent *bev, void *arg)
-{
-	struct evbuffer	*in = bufferevent_get_input(bev);
-
-	(void)arg;
-	evbuffer_drain(in, evbuffer_get_length(in));
-}
-
-static void
 hs_closing_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
 	hs_free(arg, "done", (what & BEV_EVENT_ERROR) != 0);
-}
-
-/*
- * The last response is in the kernel: FIN after it, then wait for the
- * app to close. Closing at once, with bytes it pipelined still unread,
- * would reset the connection and could destroy that response.
- */
-static void
-hs_app_flushed_cb(struct bufferevent *bev, void *arg)
-{
-	(void)arg;
-	shutdown(bufferevent_getfd(bev), SHUT_WR);
-	bufferevent_disable(bev, EV_WRITE);
 }
 
 static void
@@ -183,12 +162,7 @@ hs_close_after_flush(struct http_session *hs)
 	}
 	hs_set_state(hs, HS_CLOSING);
 	hs_drop_up(hs);
-	bufferevent_setcb(hs->app, hs_discard_cb, hs_app_flushed_cb,
-	    hs_closing_event_cb, hs);
-	bufferevent_setwatermark(hs->app, EV_WRITE, 0, 0);
-	bufferevent_enable(hs->app, EV_READ | EV_WRITE);
-	if (evbuffer_get_length(bufferevent_get_output(hs->app)) == 0)
-		hs_app_flushed_cb(hs->app, hs);
+	linger_start(hs->app, hs_closing_event_cb, hs);
 	hs_arm(hs, 5);
 }
 

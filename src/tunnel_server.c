@@ -10,6 +10,7 @@
 #include "tunnel_server.h"
 #include "acl.h"
 #include "dns.h"
+#include "linger.h"
 #include "listener.h"
 #include "log.h"
 #include "mptcp.h"
@@ -163,24 +164,6 @@ static const struct relay_ops ts_relay_ops = {
 };
 
 static void
-ts_discard_cb(struct bufferevent *bev, void *arg)
-{
-	struct evbuffer	*in = bufferevent_get_input(bev);
-
-	(void)arg;
-	evbuffer_drain(in, evbuffer_get_length(in));
-}
-
-/* After a failure reply has been flushed: FIN, then wait for the peer's. */
-static void
-ts_flushed_cb(struct bufferevent *bev, void *arg)
-{
-	(void)arg;
-	shutdown(bufferevent_getfd(bev), SHUT_WR);
-	bufferevent_disable(bev, EV_WRITE);
-}
-
-static void
 ts_cli_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct tsess	*s = arg;
@@ -219,11 +202,7 @@ ts_fail(struct tsess *s, uint8_t status, bool version_mismatch,
 	ts_set_state(s, TS_REPLY_CLOSE);
 	evtimer_del(s->timer);
 	ts_arm(s, TS_LINGER_S);
-	bufferevent_setcb(s->cli, ts_discard_cb, ts_flushed_cb,
-	    ts_cli_event_cb, s);
-	bufferevent_setwatermark(s->cli, EV_WRITE, 0, 0);
-	bufferevent_setwatermark(s->cli, EV_READ, 0, 0);
-	bufferevent_enable(s->cli, EV_READ | EV_WRITE);
+	linger_start(s->cli, ts_cli_event_cb, s);
 }
 
 static uint8_t
@@ -404,9 +383,7 @@ ts_reject(struct tsess *s, const char *reason)
 	    "peer=%s mptcp=%s", s->id, reason, s->peer,
 	    s->mptcp ? "yes" : "no");
 	ts_set_state(s, TS_DRAIN);
-	bufferevent_setcb(s->cli, ts_discard_cb, NULL, ts_cli_event_cb, s);
-	bufferevent_setwatermark(s->cli, EV_READ, 0, 0);
-	ts_discard_cb(s->cli, s);
+	linger_drain(s->cli, ts_cli_event_cb, s);
 }
 
 static void
