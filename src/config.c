@@ -256,6 +256,17 @@ apply(struct ctx *x, size_t ki, const char *value)
 	}
 }
 
+/* Key names compare with '-' and '_' alike: the docs spell keys with '_',
+ * users (and issues) often write "manage-uplinks" or "domains-from". */
+static bool
+key_name_eq(const char *want, const char *got)
+{
+	for (; *want != '\0' && *got != '\0'; want++, got++)
+		if (*want != *got && !(*want == '_' && *got == '-'))
+			return false;
+	return *want == *got;
+}
+
 static bool
 repeatable(enum ck_type t)
 {
@@ -274,7 +285,7 @@ config_ini_cb(void *user, const char *section, const char *name,
 		    strcmp(keys[i].section, section) != 0)
 			continue;
 		section_known = true;
-		if (strcmp(keys[i].name, name) != 0)
+		if (!key_name_eq(keys[i].name, name))
 			continue;
 		if (!repeatable(keys[i].type) && x->set_at[i] != 0) {
 			err(x, "%s.%s: already set at line %u", section, name,
@@ -432,7 +443,7 @@ config_set(struct config *c, const char *key, const char *value,
 
 	for (size_t i = 0; i < NELEM(keys); i++) {
 		if (!(keys[i].roles & c->role) ||
-		    strcmp(keys[i].name, key) != 0)
+		    !key_name_eq(keys[i].name, key))
 			continue;
 		apply(&x, i, value);
 		return x.errors == 0;

@@ -77,6 +77,28 @@ read_file(const char *path, size_t *len)
 
 /* Good files */
 
+/* '-' in a key name stands for '_'; nothing else is loosened. */
+static void
+test_key_dash_spelling(void **state)
+{
+	static struct config	c;
+	struct errs		e = { 0 };
+
+	(void)state;
+	config_defaults(&c, CONFIG_LOCAL);
+	assert_int_equal(config_load_string(&c, "t.conf",
+	    "[local]\nkey-file = /k\nhttp-head-max = 2048\n", collect_cb,
+	    &e), 0);
+	assert_string_equal(c.key_file, "/k");
+	assert_int_equal(c.http_head_max, 2048);
+	assert_int_equal(config_load_string(&c, "t.conf",
+	    "[local]\nkeyfile = /x\nkey_file- = /y\nkey--file = /z\n",
+	    collect_cb, &e), 3);
+	assert_string_equal(c.key_file, "/k");
+	assert_true(config_set(&c, "handshake-timeout", "7", collect_cb, &e));
+	assert_int_equal(c.handshake_timeout, 7);
+}
+
 static void
 test_good_server(void **state)
 {
@@ -921,6 +943,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_dash_spelling),
 		cmocka_unit_test(test_good_server),
 		cmocka_unit_test(test_good_local),
 		cmocka_unit_test(test_defaults),
