@@ -252,12 +252,12 @@ bed_cleanup() {
 		# Anything still running inside our namespaces was started by
 		# this run (curl, python helpers): stop it by PID before the
 		# namespace goes, or it would linger detached from any netns.
-		for ns in "$NS_CLI" "$NS_SRV" "$NS_DST"; do
+		for ns in "$NS_CLI" "$NS_SRV" "$NS_DST" "$NS_MID"; do
 			for pid in $(ip netns pids "$ns" 2>/dev/null); do
 				kill -KILL "$pid" 2>/dev/null
 			done
 		done
-		for ns in "$NS_CLI" "$NS_SRV" "$NS_DST"; do
+		for ns in "$NS_CLI" "$NS_SRV" "$NS_DST" "$NS_MID"; do
 			ip netns del "$ns" 2>/dev/null
 			rm -rf "/etc/netns/$ns"
 		done
@@ -281,14 +281,27 @@ bed_cleanup() {
 	exit "$rc"
 }
 
-# bed_setup RATE...: build the three namespaces, one shaped uplink per RATE
-# (tc syntax: 20mbit). Defaults to 20mbit 40mbit.
+# bed_setup SPEC...: build the three namespaces, one uplink per SPEC:
+#
+#	[NAME=]RATE[/DELAY[/LOSS]]	e.g. 20mbit  dsl=20mbit/15ms/0%
+#					     lte=10mbit:40mbit/35ms/0.5%
+#
+# RATE is tc syntax, DELAY one-way (ms), LOSS per direction (%); each may be
+# UP:DOWN (upload = client to concentrator). Defaults: 20mbit 40mbit, no
+# delay, no loss. An uplink with delay or loss, or any uplink when
+# BED_LINKEM=1 (for bed_cut), runs through tests/tools/linkem in a middle
+# namespace $id-mid. Sets BED_NAME_k, BED_RATE_k (download rate),
+# BED_RATE_UP_k, BED_DELAY_k/BED_DELAY_UP_k (ms), BED_LOSS_k/BED_LOSS_UP_k.
 # Environment: BED_CLI_MPTCP=0 sets net.mptcp.enabled=0 in the client.
 bed_setup() {
 	local -a rates=("$@")
 	[ ${#rates[@]} -gt 0 ] || rates=(20mbit 40mbit)
 	BED_UPLINKS=${#rates[@]}
 	[ "$BED_UPLINKS" -le 20 ] || bed_fail "at most 20 uplinks"
+	local k
+	for ((k = 1; k <= BED_UPLINKS; k++)); do
+		bed_parse_spec "$k" "${rates[k - 1]}"
+	done
 
 	# Per-run names: pid in hex plus 8 random bits, e.g. mp1a2b3c7f. The
 	# veth names live only inside the namespaces, so they need no
@@ -297,6 +310,7 @@ bed_setup() {
 	NS_CLI=$BED_ID-cli
 	NS_SRV=$BED_ID-srv
 	NS_DST=$BED_ID-dst
+	NS_MID=$BED_ID-mid
 	# random second octet: 10.16.x.x .. 10.250.x.x
 	BED_B=$((16 + $(rand_u16) % 235))
 	local B=$BED_B
@@ -341,17 +355,10 @@ bed_setup() {
 	# the VPS's public address, reachable over every uplink
 	ip -n "$NS_SRV" addr add "$BED_PUB/32" dev lo
 
-	local k
 	for ((k = 1; k <= BED_UPLINKS; k++)); do
-		ip -n "$NS_CLI" link add "up$k" type veth peer name "up$k" \
-		    netns "$NS_SRV"
-		ip -n "$NS_CLI" addr add "10.$B.$k.2/24" dev "up$k"
-		ip -n "$NS_SRV" addr add "10.$B.$k.1/24" dev "up$k"
-		ip -n "$NS_CLI" link set "up$k" up
-		ip -n "$NS_SRV" link set "up$k" up
-		bed_shape "$NS_CLI" "up$k" "${rates[k - 1]}"
-		bed_shape "$NS_SRV" "up$k" "${rates[k - 1]}"
-		eval "BED_RATE_$k=${rates[k - 1]}"
+		bed_link "$k"
+		bed_shape "$NS_CLI" "up$k" "$(bed_var RATE_UP "$k")"
+		bed_shape "$NS_SRV" "up$k" "$(bed_var RATE "$k")"
 		if [ "$k" -eq 1 ]; then
 			ip -n "$NS_CLI" route add default via "10.$B.1.1" \
 			    dev up1
@@ -384,7 +391,161 @@ bed_setup() {
 	ip -n "$NS_DST" link set to-srv up
 	ip -n "$NS_DST" route add default via "10.$B.30.1"
 
+	bed_linkem_start
 	say "bed: id=$BED_ID uplinks=${rates[*]} public=$BED_PUB dst=$BED_DST_IP ($BED_DST_NAME:$BED_HTTP_PORT) tmp=$BED_TMP"
+}
+
+# bed_var NAME K: the value of BED_NAME_K
+bed_var() { eval "echo \${BED_$1_$2-}"; }
+
+# bed_parse_spec K SPEC: the BED_*_K variables of one uplink (see bed_setup)
+bed_parse_spec() {
+	local k=$1 spec=$2 name rate delay loss
+	name=up$k
+	if [[ $spec == *=* ]]; then
+		name=${spec%%=*}
+		spec=${spec#*=}
+	fi
+	[[ $name =~ ^[a-z][a-z0-9]{0,14}$ ]] ||
+	    bed_fail "uplink $k: name \"$name\": use a-z0-9, at most 15"
+	IFS=/ read -r rate delay loss <<<"$spec"
+	rate=${rate:-20mbit} delay=${delay:-0ms} loss=${loss:-0%}
+	local rup=${rate%%:*} rdown=${rate#*:}
+	local dup=${delay%%:*} ddown=${delay#*:}
+	local lup=${loss%%:*} ldown=${loss#*:}
+	tc_rate_bits "$rup" >/dev/null
+	tc_rate_bits "$rdown" >/dev/null
+	local v
+	for v in "$dup" "$ddown"; do
+		[[ $v =~ ^[0-9]+(\.[0-9]+)?ms$ ]] ||
+		    bed_fail "uplink $k: delay \"$v\": use Nms"
+	done
+	for v in "$lup" "$ldown"; do
+		[[ $v =~ ^[0-9]+(\.[0-9]+)?%$ ]] &&
+		    calc_true "${v%\%} <= 100" ||
+		    bed_fail "uplink $k: loss \"$v\": use N% (0..100)"
+	done
+	eval "BED_NAME_$k=$name BED_RATE_$k=$rdown BED_RATE_UP_$k=$rup"
+	eval "BED_DELAY_$k=${ddown%ms} BED_DELAY_UP_$k=${dup%ms}"
+	eval "BED_LOSS_$k=${ldown%\%} BED_LOSS_UP_$k=${lup%\%}"
+}
+
+# bed_emulated K: does uplink K run through linkem?
+bed_emulated() {
+	[ "${BED_LINKEM:-0}" = 1 ] && return 0
+	local v
+	for v in DELAY DELAY_UP LOSS LOSS_UP; do
+		calc_true "$(bed_var "$v" "$1") > 0" && return 0
+	done
+	return 1
+}
+
+# bed_link K: uplink K's wire, up$k in the client and in the concentrator
+# with 10.B.K.2/24 and 10.B.K.1/24: one veth pair, or two with linkem's
+# a$k and b$k between them in $id-mid.
+bed_link() {
+	local k=$1 B=$BED_B
+	if ! bed_emulated "$k"; then
+		ip -n "$NS_CLI" link add "up$k" type veth peer name "up$k" \
+		    netns "$NS_SRV"
+	else
+		if ! ip netns list | grep -q "^$NS_MID\b"; then
+			ip netns add "$NS_MID"
+			ip -n "$NS_MID" link set lo up
+			# the middle only moves frames: no IPv6 chatter of
+			# its own (set before any link exists)
+			bed_ns "$NS_MID" sysctl -qw \
+			    net.ipv6.conf.all.disable_ipv6=1 \
+			    net.ipv6.conf.default.disable_ipv6=1
+		fi
+		ip -n "$NS_CLI" link add "up$k" type veth peer name "a$k" \
+		    netns "$NS_MID"
+		ip -n "$NS_SRV" link add "up$k" type veth peer name "b$k" \
+		    netns "$NS_MID"
+		ip -n "$NS_MID" link set "a$k" up
+		ip -n "$NS_MID" link set "b$k" up
+	fi
+	ip -n "$NS_CLI" addr add "10.$B.$k.2/24" dev "up$k"
+	ip -n "$NS_SRV" addr add "10.$B.$k.1/24" dev "up$k"
+	ip -n "$NS_CLI" link set "up$k" up
+	ip -n "$NS_SRV" link set "up$k" up
+	if bed_emulated "$k"; then
+		# fixed neighbours: loss and cuts fall on our traffic, never
+		# on ARP, and a long cut cannot expire an entry
+		ip -n "$NS_CLI" neigh replace "10.$B.$k.1" dev "up$k" \
+		    nud permanent lladdr \
+		    "$(bed_ns "$NS_SRV" cat "/sys/class/net/up$k/address")"
+		ip -n "$NS_SRV" neigh replace "10.$B.$k.2" dev "up$k" \
+		    nud permanent lladdr \
+		    "$(bed_ns "$NS_CLI" cat "/sys/class/net/up$k/address")"
+	fi
+}
+
+# bed_linkem_start: one linkem per emulated uplink (a = client side)
+bed_linkem_start() {
+	local k i log
+	for ((k = 1; k <= BED_UPLINKS; k++)); do
+		bed_emulated "$k" || continue
+		[ -x "$BED_BUILD/linkem" ] ||
+		    bed_fail "$BED_BUILD/linkem not built (make $BED_BUILD/linkem)"
+		log=$BED_TMP/linkem$k.log
+		bed_spawn "linkem$k" "$NS_MID" "$log" "$BED_BUILD/linkem" \
+		    "a$k" "b$k" --delay-ab "$(bed_var DELAY_UP "$k")" \
+		    --delay-ba "$(bed_var DELAY "$k")" \
+		    --loss-ab "$(bed_var LOSS_UP "$k")" \
+		    --loss-ba "$(bed_var LOSS "$k")" ${BED_LINKEM_SEED:+--seed "$BED_LINKEM_SEED"}
+		for ((i = 0; i < 50; i++)); do
+			grep -q '^linkem: ready' "$log" && break
+			sleep 0.1
+		done
+		grep -q '^linkem: ready' "$log" ||
+		    bed_fail "linkem on uplink $k did not start: $(cat "$log")"
+	done
+}
+
+# bed_cut K / bed_restore K: uplink K stops passing anything (a dead line
+# beyond the modem: the client's link stays up) / passes again. The
+# uplink must run through linkem (delay, loss or BED_LINKEM=1).
+bed_cut() {
+	local pid
+	pid=$(bed_pid "linkem$1")
+	[ -n "$pid" ] || bed_fail "bed_cut $1: uplink $1 has no linkem"
+	kill -USR2 "$pid"
+	bed_linkem_event "$1" cut
+}
+bed_restore() {
+	local pid
+	pid=$(bed_pid "linkem$1")
+	[ -n "$pid" ] || bed_fail "bed_restore $1: uplink $1 has no linkem"
+	kill -USR2 "$pid"
+	bed_linkem_event "$1" restore
+}
+# bed_linkem_event K EVENT: wait until linkem K logged EVENT last
+bed_linkem_event() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep '^linkem: event=' "$BED_TMP/linkem$1.log" | tail -n 1 |
+		    grep -q "event=$2 " && return 0
+		sleep 0.02
+	done
+	bed_fail "linkem on uplink $1 did not log $2"
+}
+
+# bed_link_down K / bed_link_up K: the client's interface of uplink K goes
+# down (the modem unplugged: the kernel sees it) / comes back.
+bed_link_down() { ip -n "$NS_CLI" link set "up$1" down; }
+bed_link_up() {
+	ip -n "$NS_CLI" link set "up$1" up
+	# the routes of a down link are gone: put back what bed_setup made
+	local B=$BED_B
+	if [ "$1" -eq 1 ]; then
+		ip -n "$NS_CLI" route replace default via "10.$B.1.1" dev up1
+	else
+		ip -n "$NS_CLI" route replace default via "10.$B.$1.1" \
+		    dev "up$1" table $((100 + $1))
+		ip -n "$NS_CLI" route replace "10.$B.$1.0/24" dev "up$1" \
+		    table $((100 + $1))
+	fi
 }
 
 # bed_ipv6: IPv6 on the concentrator <-> destination link as well, with

@@ -60,11 +60,18 @@ namespace via "ip netns exec". Subcommands:
         sha256=H peer=ADDR fields=NAME,NAME..." (the header field names,
         lower case, in order) to LOGFILE and answers 200 with the body
         "len=N sha256=H\\n"
+  ping DST COUNT INTERVAL
+        ICMP echo requests from a raw socket (there is no ping(8) here),
+        one every INTERVAL seconds. One line per probe: "seq=N
+        sent=UNIX_TIME rtt_ms=X" or "... lost", then "sent=N received=M
+        median_ms=X" (replies later than 2 s count as lost)
 """
 
 import hashlib
 import os
+import select
 import socket
+import struct
 import sys
 import threading
 import time
@@ -556,6 +563,59 @@ def http_echo(args):
                          daemon=True).start()
 
 
+def icmp_csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    s += s >> 16
+    return ~s & 0xffff
+
+
+def ping(args):
+    dst, count, interval = args[0], int(args[1]), float(args[2])
+    ident = os.getpid() & 0xffff
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    sent_mono, sent_wall, rtt = {}, {}, {}
+    nxt = time.monotonic()
+    seq = 0
+    end = None
+    while True:
+        now = time.monotonic()
+        if seq < count and now >= nxt:
+            body = struct.pack("!HH", ident, seq) + b"mpsocks-probe"
+            pkt = struct.pack("!BBH", 8, 0,
+                              icmp_csum(b"\x08\0\0\0" + body)) + body
+            sent_wall[seq] = time.time()
+            sent_mono[seq] = time.monotonic()
+            s.sendto(pkt, (dst, 0))
+            seq += 1
+            nxt += interval
+            if seq == count:
+                end = time.monotonic() + 2.0
+            continue
+        if end is not None and (now >= end or len(rtt) == count):
+            break
+        wait = (nxt if seq < count else end) - now
+        if select.select([s], [], [], max(wait, 0))[0]:
+            data = s.recv(2048)
+            t = time.monotonic()
+            ihl = (data[0] & 15) * 4
+            typ, _, _, rid, rseq = struct.unpack("!BBHHH",
+                                                 data[ihl:ihl + 8])
+            if typ == 0 and rid == ident and rseq in sent_mono \
+                    and rseq not in rtt:
+                rtt[rseq] = (t - sent_mono[rseq]) * 1000
+    for i in range(count):
+        r = "rtt_ms=%.3f" % rtt[i] if i in rtt else "lost"
+        print("seq=%d sent=%.6f %s" % (i, sent_wall[i], r))
+    v = sorted(rtt.values())
+    n = len(v)
+    med = -1 if n == 0 else v[n // 2] if n % 2 else \
+        (v[n // 2 - 1] + v[n // 2]) / 2
+    print("sent=%d received=%d median_ms=%.3f" % (count, len(v), med))
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve-bytes":
@@ -584,6 +644,8 @@ def main():
         return http_raw(args)
     elif cmd == "http-echo":
         http_echo(args)
+    elif cmd == "ping":
+        ping(args)
     else:
         sys.exit(__doc__)
     return 0

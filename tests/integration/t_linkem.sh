@@ -16,10 +16,11 @@
 #   4. tbf 40mbit on the outer ends, 20 ms each way: TCP rate within 10%
 #      of tbf alone (the ref pair), both directions
 #   5. loss 10% a>b: 3..20% of 200 pings lost, as linkem counted
-#   6. cut from second 2 to 4: pings sent inside are lost, around it pass
+#   6. cut from second 2 to 4: pings sent inside are lost, around it pass;
+#      SIGUSR2 cuts at once and a second SIGUSR2 restores
 #   and linkem exits 0 on SIGTERM with its counters.
-# No ping(8) here: probes are ICMP echo from a raw socket in Python, which
-# also logs each probe's send time (for the cut window).
+# No ping(8) here: probes are ICMP echo from a raw socket (nettool.py
+# ping), which also logs each probe's send time (for the cut window).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -195,65 +196,12 @@ lk_cpu_since() {
 	    'BEGIN { printf "%.1f", 100 * t / hz / s }'
 }
 
-cat >"$T/probe.py" <<'EOF'
-"""probe.py DST COUNT INTERVAL: ICMP echo requests from a raw socket.
-One line per probe: "seq=N sent=UNIX_TIME rtt_ms=X" or "... lost", then
-"sent=N received=M median_ms=X" (replies later than 2 s count as lost)."""
-import os, select, socket, struct, sys, time
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff)
-    s += s >> 16
-    return ~s & 0xffff
-
-dst, count, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-ident = os.getpid() & 0xffff
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-sent_mono, sent_wall, rtt = {}, {}, {}
-nxt = time.monotonic()
-seq = 0
-end = None
-while True:
-    now = time.monotonic()
-    if seq < count and now >= nxt:
-        body = struct.pack("!HH", ident, seq) + b"mpsocks-linkem"
-        pkt = struct.pack("!BBH", 8, 0, csum(b"\x08\0\0\0" + body)) + body
-        sent_wall[seq] = time.time()
-        sent_mono[seq] = time.monotonic()
-        s.sendto(pkt, (dst, 0))
-        seq += 1
-        nxt += interval
-        if seq == count:
-            end = time.monotonic() + 2.0
-        continue
-    if end is not None and (now >= end or len(rtt) == count):
-        break
-    wait = (nxt if seq < count else end) - now
-    if select.select([s], [], [], max(wait, 0))[0]:
-        data = s.recv(2048)
-        t = time.monotonic()
-        ihl = (data[0] & 15) * 4
-        typ, _, _, rid, rseq = struct.unpack("!BBHHH", data[ihl:ihl + 8])
-        if typ == 0 and rid == ident and rseq in sent_mono \
-                and rseq not in rtt:
-            rtt[rseq] = (t - sent_mono[rseq]) * 1000
-for i in range(count):
-    r = "rtt_ms=%.3f" % rtt[i] if i in rtt else "lost"
-    print("seq=%d sent=%.6f %s" % (i, sent_wall[i], r))
-v = sorted(rtt.values())
-n = len(v)
-med = -1 if n == 0 else v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
-print("sent=%d received=%d median_ms=%.3f" % (count, len(v), med))
-EOF
 
 # probe COUNT INTERVAL [DST]: probe lines into $T/probe.out, prints the
 # summary line
 probe() {
-	timeout 60 ip netns exec "$NS_CLI" "$PY" "$T/probe.py" \
-	    "${3:-$SRV_IP}" "$1" "$2" >"$T/probe.out"
+	timeout 60 ip netns exec "$NS_CLI" "$PY" "$BED_LIB_DIR/nettool.py" \
+	    ping "${3:-$SRV_IP}" "$1" "$2" >"$T/probe.out"
 	tail -n 1 "$T/probe.out"
 }
 median_of() { sed -n 's/.*median_ms=//p' <<<"$1"; }
@@ -383,8 +331,10 @@ say "measured: tbf 40mbit alone: up $ref_up down $ref_down; + linkem 20 ms" \
     "each way: up $lk_up down $lk_down Mbit/s; linkem CPU $cpus% of a" \
     "core; a>b sent $late us late on average," \
     "$(lk_counter 'a>b' late_gt_1ms) over 1 ms late"
-bed_expect "tbf 40mbit + 20 ms: frames leave < 200 us late on average ($late)" \
-    calc_true "$late < 200"
+# the issue's bound is 1 ms; typically 50-200 us, more when the machine's
+# other work delays linkem's wake-ups
+bed_expect "tbf 40mbit + 20 ms: frames leave < 1 ms late on average ($late us)" \
+    calc_true "$late < 1000"
 bed_expect "tbf 40mbit + 20 ms, up: $lk_up within 10% of $ref_up" \
     calc_true "$lk_up >= 0.9 * $ref_up && $lk_up <= 1.1 * $ref_up"
 bed_expect "tbf 40mbit + 20 ms, down: $lk_down within 10% of $ref_down" \
@@ -442,6 +392,23 @@ bed_expect "cut: probes in seconds 2-4 are lost ($during)" \
     none_passed "$during"
 bed_expect "cut: probes after second 4 pass ($after)" all_passed "$after"
 bed_expect "cut: linkem logged the cut and the restore" \
+    [ "$(grep -c '^linkem: event=' "$LK_LOG")" -eq 2 ]
+
+# on demand: SIGUSR2 cuts, the next SIGUSR2 restores
+lk_start
+res_on=$(probe 10 0.05)
+kill -USR2 "$LK_PID"
+sleep 0.2
+res_cut=$(probe 10 0.05)
+kill -USR2 "$LK_PID"
+sleep 0.2
+res_back=$(probe 10 0.05)
+lk_stop
+say "measured: SIGUSR2 cut: before: $res_on; cut: $res_cut; after: $res_back"
+bed_expect "SIGUSR2: all 10 probes pass before" grep -q 'received=10 ' <<<"$res_on"
+bed_expect "SIGUSR2: all 10 probes lost while cut" grep -q 'received=0 ' <<<"$res_cut"
+bed_expect "SIGUSR2 again: all 10 probes pass" grep -q 'received=10 ' <<<"$res_back"
+bed_expect "SIGUSR2: linkem logged a cut and a restore" \
     [ "$(grep -c '^linkem: event=' "$LK_LOG")" -eq 2 ]
 
 bed_finish

@@ -20,7 +20,9 @@
  * several wire frames; loss is drawn for each, and only when some are lost
  * is the frame cut into its segments here, so the survivors still pass.
  *
- * SIGUSR1 prints the counters; SIGTERM or SIGINT prints them and exits 0.
+ * SIGUSR1 prints the counters; SIGUSR2 cuts the link now, or restores it
+ * if it is cut (for failover tests that cut on demand); SIGTERM or SIGINT
+ * prints the counters and exits 0.
  * Output lines start with "linkem:" and hold key=value pairs.
  *
  * XXX VLAN tags the driver stripped (rx-vlan-offload) are not put back;
@@ -122,13 +124,15 @@ struct l4_info {			/* a parsed GSO frame */
 	size_t	segs;
 };
 
-static volatile sig_atomic_t	got_term, got_usr1;
+static volatile sig_atomic_t	got_term, got_usr1, got_usr2;
 
 static void
 sig_cb(int sig)
 {
 	if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGUSR2)
+		got_usr2 = 1;
 	else
 		got_term = 1;
 }
@@ -146,7 +150,8 @@ usage(void)
 	fprintf(stderr, "usage: linkem IF_A IF_B [--delay-ab MS] "
 	    "[--delay-ba MS] [--loss-ab PCT] [--loss-ba PCT]\n"
 	    "    [--cut-at SEC [--restore-at SEC]] [--seed N] "
-	    "[--queue-mb MB]\n");
+	    "[--queue-mb MB]\n"
+	    "SIGUSR1: print counters; SIGUSR2: cut now, or restore\n");
 	exit(2);
 }
 
@@ -797,10 +802,12 @@ setup(struct linkem *le, const struct opts *o, char **ifs)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	le->start = now_ns();
 	if (o->cut_at > 0)
@@ -837,6 +844,20 @@ next_wake(const struct linkem *le)
 	if (le->in_cut && le->restore_at != 0 && le->restore_at < t)
 		t = le->restore_at;
 	return t;
+}
+
+/* SIGUSR2: a cut or a restore from now on. It moves the same edges that
+ * --cut-at and --restore-at set, so frames in flight on the dead link are
+ * lost the same way. */
+static void
+toggle_cut(struct linkem *le, uint64_t now)
+{
+	if (in_cut(le, now)) {
+		le->restore_at = now;
+	} else {
+		le->cut_at = now;
+		le->restore_at = 0;
+	}
 }
 
 static void
@@ -906,6 +927,10 @@ run(struct linkem *le)
 		if (got_usr1) {
 			got_usr1 = 0;
 			print_stats(le);
+		}
+		if (got_usr2) {
+			got_usr2 = 0;
+			toggle_cut(le, now_ns());
 		}
 		check_cut(le, now_ns());
 		busy = rx_batch(le, &le->d[0]);
