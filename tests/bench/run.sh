@@ -9,7 +9,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 status=0
-for b in aggregate relay; do
+for b in aggregate relay failover; do
 	echo "== bench: $b"
 	if ! bash "$here/$b.sh" | tee "$tmp/$b.md"; then
 		echo "bench $b FAILED" >&2
@@ -25,17 +25,15 @@ done
 	echo "${RUNS:-3} runs; baselines were measured in the same run on the same"
 	echo "test bed. Rerun with \`make bench\` (RUNS=N for more runs)."
 	echo
-	for b in aggregate relay; do
+	for b in aggregate relay failover; do
 		# the section only: not the logs a failing bed prints after it
 		sed -n '/^## /,/^----- /p' "$tmp/$b.md" | sed '/^----- /d'
 		echo
 	done
 	echo "## Not measured yet"
 	echo
-	echo "Unequal delays and loss (they need the link emulator), upload"
-	echo "aggregation, setup latency, many concurrent connections, failover,"
-	echo "and shadowsocks-libev as a baseline: see the test-bed and"
-	echo "benchmark issue."
+	echo "Setup latency, many concurrent connections, and shadowsocks-libev"
+	echo "as a baseline: see the test-bed and benchmark issue."
 } >"$out"
 echo "wrote $out"
 exit $status

@@ -65,6 +65,10 @@ namespace via "ip netns exec". Subcommands:
         one every INTERVAL seconds. One line per probe: "seq=N
         sent=UNIX_TIME rtt_ms=X" or "... lost", then "sent=N received=M
         median_ms=X" (replies later than 2 s count as lost)
+  progress FILE STOPFILE MAXSECONDS
+        polls FILE's size every 10 ms until STOPFILE exists (or
+        MAXSECONDS pass); prints "longest_stall_ms=X stall_start_s=T
+        final_bytes=N" (a stall: no growth; measured from the first byte)
 """
 
 import hashlib
@@ -616,6 +620,32 @@ def ping(args):
     print("sent=%d received=%d median_ms=%.3f" % (count, len(v), med))
 
 
+def progress(args):
+    path, stop, maxs = args[0], args[1], float(args[2])
+    t0 = time.monotonic()
+    last_size, last_t, first = -1, None, None
+    longest, longest_at = 0.0, 0.0
+    while time.monotonic() - t0 < maxs:
+        now = time.monotonic()
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            size = 0
+        if size > last_size:
+            if first is None and size > 0:
+                first = now
+            elif last_t is not None and now - last_t > longest:
+                longest, longest_at = now - last_t, last_t - t0
+            last_size, last_t = size, now
+        if os.path.exists(stop):
+            break
+        time.sleep(0.01)
+    if last_t is not None and time.monotonic() - last_t > longest:
+        longest, longest_at = time.monotonic() - last_t, last_t - t0
+    print("longest_stall_ms=%.0f stall_start_s=%.1f final_bytes=%d"
+          % (longest * 1000, longest_at, max(last_size, 0)))
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve-bytes":
@@ -646,6 +676,8 @@ def main():
         http_echo(args)
     elif cmd == "ping":
         ping(args)
+    elif cmd == "progress":
+        progress(args)
     else:
         sys.exit(__doc__)
     return 0
