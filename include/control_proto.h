@@ -31,6 +31,13 @@ enum control_route	control_route(bool read_method, const char *uri,
  * compared in constant time for a given token length.
  */
 bool			control_auth_ok(const char *authz, const char *token);
+/*
+ * Without a token, only a Host header naming loopback (127.x.y.z,
+ * [::1], localhost, with or without a port) is served: a web page whose
+ * name an attacker re-points at 127.0.0.1 (DNS rebinding) would
+ * otherwise read the status, and with it the user's browsing.
+ */
+bool			control_host_ok(const char *host);
 /* A token as configured: 16..CONTROL_TOKEN_MAX bytes of RFC 6750
  * b64token characters. */
 bool			control_token_valid(const char *token);

@@ -6,6 +6,7 @@
 #include "control_proto.h"
 
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -67,4 +68,39 @@ control_auth_ok(const char *authz, const char *token)
 	if (alen != 7 + tlen || strncasecmp(authz, "Bearer ", 7) != 0)
 		return false;
 	return CRYPTO_memcmp(authz + 7, token, tlen) == 0;
+}
+
+bool
+control_host_ok(const char *host)
+{
+	char		h[64];
+	const char	*end;
+	size_t		 n;
+	unsigned	 a, b, c, d;
+	char		 tail;
+
+	if (host == NULL)
+		return false;
+	if (host[0] == '[') {
+		if ((end = strchr(host, ']')) == NULL)
+			return false;
+		end++;
+	} else
+		end = host + strcspn(host, ":");
+	if (*end == ':') {
+		if (end[1] == '\0' || strspn(end + 1, "0123456789") !=
+		    strlen(end + 1) || strlen(end + 1) > 5)
+			return false;
+	} else if (*end != '\0')
+		return false;
+	n = (size_t)(end - host);
+	if (n == 0 || n >= sizeof(h))
+		return false;
+	memcpy(h, host, n);
+	h[n] = '\0';
+	if (strcasecmp(h, "localhost") == 0 || strcmp(h, "[::1]") == 0)
+		return true;
+	return sscanf(h, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &tail) == 4 &&
+	    a == 127 && b < 256 && c < 256 && d < 256 &&
+	    strspn(h, "0123456789.") == n;
 }

@@ -38,5 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strncasecmp(authz, "bearer ", 7) == 0 &&
 		    strcmp(authz + 7, tok) == 0);
 	(void)control_token_valid(tok);
+	if (control_host_ok(authz))
+		FUZZ_CHECK(strlen(authz) < 64);
 	return 0;
 }

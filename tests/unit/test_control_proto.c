@@ -99,6 +99,29 @@ test_token_valid(void **state)
 	assert_true(control_token_valid(big));
 }
 
+static void
+test_host(void **state)
+{
+	static const char *const good[] = {
+		"127.0.0.1", "127.0.0.1:1081", "127.1.2.3:80", "localhost",
+		"LOCALHOST:1081", "[::1]", "[::1]:1081",
+	};
+	static const char *const bad[] = {
+		"", ":1081", "evil.example", "evil.example:1081",
+		"127.0.0.1.evil.example", "128.0.0.1", "127.0.0.256",
+		"localhost.evil", "[::2]:1081", "[::1", "127.0.0.1:",
+		"127.0.0.1:80x", "127.0.0.1:123456", "0x7f.0.0.1",
+		"127.0.0.1 ", "[::1]x",
+	};
+
+	(void)state;
+	assert_false(control_host_ok(NULL));
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK(good[i], control_host_ok(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(bad[i], !control_host_ok(bad[i]));
+}
+
 int
 main(void)
 {
@@ -106,6 +129,7 @@ main(void)
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_token_valid),
+		cmocka_unit_test(test_host),
 	};
 
 	return cmocka_run_group_tests_name("control_proto", tests, NULL,
