@@ -17,6 +17,7 @@
 #define STATUS_MAX_ADDRS	4
 #define STATUS_MAX_SUBFLOWS	8
 #define STATUS_MAX_TEXT		(4 * 1024 * 1024)	/* JSON we read */
+#define STATUS_HISTORY		300	/* seconds of rate history */
 
 struct status_subflow {
 	unsigned	id;
@@ -45,6 +46,9 @@ struct status_uplink {
 	uint64_t	bytes_up, bytes_down;
 	double		rate_up, rate_down;	/* bytes/s, last interval */
 	unsigned	subflows;		/* open now */
+	/* down + up bytes/s, one a second, oldest first */
+	uint64_t	history[STATUS_HISTORY];
+	size_t		n_history;
 };
 
 struct status_concentrator {

@@ -67,16 +67,18 @@ conn_json(const struct status_conn *c)
 static json_t *
 uplink_json(const struct status_uplink *u)
 {
-	json_t	*addrs = json_array();
+	json_t	*addrs = json_array(), *hist = json_array();
 
 	for (size_t i = 0; i < u->n_addrs && i < STATUS_MAX_ADDRS; i++)
 		json_array_append_new(addrs, jcstr(u->addrs[i]));
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:f,s:f,s:I}",
+	for (size_t i = 0; i < u->n_history && i < STATUS_HISTORY; i++)
+		json_array_append_new(hist, jint(u->history[i]));
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:f,s:f,s:I,s:o}",
 	    "name", jcstr(u->name), "interface", jcstr(u->ifname),
 	    "state", jcstr(u->state), "addresses", addrs,
 	    "bytes_up", jint(u->bytes_up), "bytes_down", jint(u->bytes_down),
 	    "rate_up", u->rate_up, "rate_down", u->rate_down,
-	    "subflows", (json_int_t)u->subflows);
+	    "subflows", (json_int_t)u->subflows, "history", hist);
 }
 
 static json_t *
@@ -197,9 +199,12 @@ table_concentrators(FILE *f, json_t *cs)
 	json_array_foreach(cs, i, c) {
 		if (!json_is_object(c))
 			continue;
-		fprintf(f, "%-24s %-24s %-8s %8.1f\n", tstr(c, "name", n, 24),
-		    tstr(c, "address", a, 24), tstr(c, "health", h, 8),
-		    tnum(c, "rtt_ms"));
+		char	rtt[16] = "-";
+
+		if (tnum(c, "rtt_ms") >= 0 && tnum(c, "rtt_ms") < 1e6)
+			snprintf(rtt, sizeof(rtt), "%.1f", tnum(c, "rtt_ms"));
+		fprintf(f, "%-24s %-24s %-8s %8s\n", tstr(c, "name", n, 24),
+		    tstr(c, "address", a, 24), tstr(c, "health", h, 8), rtt);
 	}
 }
 

@@ -54,6 +54,8 @@ struct uplink_acc {
 	uint64_t	tx, rx, prev_tx, prev_rx;
 	double		rate_tx, rate_rx;
 	unsigned	subflows;
+	uint64_t	hist[STATUS_HISTORY];	/* ring, bytes/s */
+	size_t		hist_head, hist_n;
 };
 
 struct ifaddr_ent {
@@ -332,6 +334,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		u->prev_tx = u->tx;
 		u->prev_rx = u->rx;
 		u->subflows = 0;
+		u->hist[u->hist_head] = (uint64_t)(u->rate_tx + u->rate_rx);
+		u->hist_head = (u->hist_head + 1) % STATUS_HISTORY;
+		u->hist_n = MIN(u->hist_n + 1, STATUS_HISTORY);
 	}
 	TAILQ_FOREACH(c, &tk.conns, entry)
 		for (size_t j = 0; j < c->n_sf; j++) {
@@ -462,7 +467,7 @@ fill_conn(struct status_conn *o, const struct track_conn *c, uint64_t now)
 char *
 track_status_json(const char *version)
 {
-	struct status_uplink		 ups[TRACK_MAX_UPLINKS];
+	struct status_uplink		*ups;
 	struct status_concentrator	 conc;
 	struct status_conn		*conns;
 	struct track_conn		*c;
@@ -474,9 +479,12 @@ track_status_json(const char *version)
 
 	if ((conns = calloc(tk.n_conns + 1, sizeof(*conns))) == NULL)
 		return NULL;
+	if ((ups = calloc(TRACK_MAX_UPLINKS, sizeof(*ups))) == NULL) {
+		free(conns);
+		return NULL;
+	}
 	TAILQ_FOREACH(c, &tk.conns, entry)
 		fill_conn(&conns[n++], c, now);
-	memset(ups, 0, sizeof(ups));
 	for (size_t i = 0; i < tk.n_up; i++) {
 		const struct uplink_acc	*u = &tk.up[i];
 		struct status_uplink	*o = &ups[i];
@@ -493,6 +501,10 @@ track_status_json(const char *version)
 		o->rate_up = u->rate_tx;
 		o->rate_down = u->rate_rx;
 		o->subflows = u->subflows;
+		for (size_t k = 0; k < u->hist_n; k++)
+			o->history[k] = u->hist[(u->hist_head + STATUS_HISTORY -
+			    u->hist_n + k) % STATUS_HISTORY];
+		o->n_history = u->hist_n;
 	}
 	memset(&conc, 0, sizeof(conc));
 	snprintf(conc.name, sizeof(conc.name), "%s", tk.conc);
@@ -512,6 +524,7 @@ track_status_json(const char *version)
 	s.n_conns = n;
 	s.conns = conns;
 	out = status_json_render(&s);
+	free(ups);
 	free(conns);
 	return out;
 }

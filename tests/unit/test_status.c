@@ -45,6 +45,9 @@ snapshot(void)
 		ups[i].bytes_down = 2500000;
 		ups[i].rate_down = 1e6;
 		ups[i].subflows = 1;
+		ups[i].history[0] = 10;
+		ups[i].history[1] = 1000000;
+		ups[i].n_history = 2;
 	}
 	snprintf(conc.name, sizeof(conc.name), "vps.example:8443");
 	snprintf(conc.addr, sizeof(conc.addr), "10.9.100.1:8443");
@@ -76,6 +79,9 @@ test_json_shape(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "uptime_s")),
 	    3723);
 	assert_int_equal(json_array_size(json_object_get(j, "uplinks")), 2);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(
+	    json_array_get(json_object_get(j, "uplinks"), 1), "history"), 1)),
+	    1000000);
 	c = json_array_get(json_object_get(j, "connections"), 0);
 	assert_string_equal(json_string_value(json_object_get(c, "target")),
 	    "example.com:443");
