@@ -23,7 +23,9 @@ struct track_conn;
 bool			 track_start(struct event_base *, const char *conc);
 void			 track_stop(void);
 /* A tunnel starts relaying; fd is its socket, open until track_conn_end.
- * NULL (nothing tracked) before track_start or without memory. */
+ * NULL (nothing tracked) before track_start or without memory. A socket
+ * already tracked gets the same record, held once more: each add is
+ * paired with one track_conn_end. */
 struct track_conn	*track_conn_add(uint32_t id, const char *target,
 			    int fd);
 /* Reads the subflows now (for instance at a FIN, while they are up). */

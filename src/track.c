@@ -40,6 +40,7 @@ struct track_conn {
 	uint32_t		 id;
 	char			 target[STATUS_TARGET_MAX];
 	int			 fd;
+	unsigned		 refs;		/* holders: see track_conn_add */
 	int			 mptcp;		/* -1 unknown */
 	uint64_t		 start_ms, up, down;
 	size_t			 n_sf;
@@ -390,8 +391,21 @@ track_conn_add(uint32_t id, const char *target, int fd)
 {
 	struct track_conn	*c;
 
-	if (tk.tick == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+	if (tk.tick == NULL)
 		return NULL;
+	/* A socket handed from one holder to another (an HTTP exchange
+	 * upgraded to a tunnel) keeps its counters: counting it again from
+	 * zero would count its bytes twice. */
+	TAILQ_FOREACH(c, &tk.conns, entry)
+		if (c->fd == fd) {
+			c->refs++;
+			c->id = id;
+			snprintf(c->target, sizeof(c->target), "%s", target);
+			return c;
+		}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->refs = 1;
 	c->id = id;
 	snprintf(c->target, sizeof(c->target), "%s", target);
 	c->fd = fd;
@@ -417,6 +431,8 @@ track_conn_end(struct track_conn *c, bool fd_open)
 		return;
 	if (fd_open)
 		conn_sample(c, true);
+	if (--c->refs > 0)
+		return;
 	TAILQ_REMOVE(&tk.conns, c, entry);
 	tk.n_conns--;
 	free(c);
