@@ -25,10 +25,10 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 
 # Pure modules: no sockets. Unit tests and fuzzers link only these.
 PURE	:= util log target socks5 socks4 pac http_proxy http_response tunnel_proto \
-	   metrics status control_proto subflow \
+	   metrics stats status control_proto subflow \
 	   replay acl keyfile config
 # Socket modules shared by both daemons.
-NET	:= mptcp relay daemon listener linger stats control dashboard
+NET	:= mptcp relay daemon listener linger control dashboard
 SERVER	:= main_server tunnel_server dns
 LOCAL	:= main_local tunnel_client frontend http_session track
 

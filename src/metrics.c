@@ -317,8 +317,15 @@ sb_value(struct sbuf *b, double v)
 		sb_put(b, v > 0 ? "+Inf" : "-Inf", 4);
 	else if (v > -1e15 && v < 1e15 && v == (double)(int64_t)v)
 		sb_printf(b, "%" PRId64, (int64_t)v);
-	else
-		sb_printf(b, "%.17g", v);
+	else {
+		/* the shortest of these that reads back exactly */
+		char	tmp[40];
+
+		snprintf(tmp, sizeof(tmp), "%.15g", v);
+		if (strtod(tmp, NULL) != v)
+			snprintf(tmp, sizeof(tmp), "%.17g", v);
+		sb_put(b, tmp, strlen(tmp));
+	}
 }
 
 static void

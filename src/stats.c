@@ -10,17 +10,22 @@
 
 #include <stddef.h>
 
-static struct {
+struct stats_state {
 	struct metrics	*m;
 	uint64_t	 start_ms;
 	int		 open, total, failed, fallback, auth, dns, connect;
 	int		 up_tx, up_rx, conc_tx, conc_rx, relay_bytes;
 	int		 sf_open, sf_failed;
 	int		 uptime;
-} st = { .open = -1, .total = -1, .failed = -1, .fallback = -1,
-    .auth = -1, .dns = -1, .connect = -1, .up_tx = -1, .up_rx = -1,
-    .conc_tx = -1, .conc_rx = -1, .relay_bytes = -1, .sf_open = -1, .sf_failed = -1,
-    .uptime = -1 };
+};
+
+/* every family undefined: its hooks do nothing */
+#define STATS_NONE { .open = -1, .total = -1, .failed = -1,		\
+	.fallback = -1, .auth = -1, .dns = -1, .connect = -1, .up_tx = -1, \
+	.up_rx = -1, .conc_tx = -1, .conc_rx = -1, .relay_bytes = -1,	\
+	.sf_open = -1, .sf_failed = -1, .uptime = -1 }
+
+static struct stats_state	st = STATS_NONE;
 
 /* seconds: a LAN hop to a slow satellite DNS answer */
 static const double	lat_buckets[] = {
@@ -35,6 +40,8 @@ stats_init(enum config_role role)
 
 	if (st.m != NULL || (m = metrics_new()) == NULL)
 		return;
+	st = (struct stats_state)STATS_NONE;	/* a family of the other role
+						 * stays undefined */
 	st.m = m;
 	st.start_ms = util_now_ms();
 	st.uptime = metrics_define(m, "mpsocks_uptime_seconds",
@@ -91,7 +98,7 @@ void
 stats_free(void)
 {
 	metrics_free(st.m);
-	st.m = NULL;
+	st = (struct stats_state)STATS_NONE;
 }
 
 struct metrics *

@@ -82,7 +82,7 @@ test_render_exact(void **state)
 	    "x_seconds_bucket{le=\"0.1\"} 1\n"
 	    "x_seconds_bucket{le=\"1\"} 1\n"
 	    "x_seconds_bucket{le=\"+Inf\"} 2\n"
-	    "x_seconds_sum 2.5499999999999998\n"
+	    "x_seconds_sum 2.55\n"
 	    "x_seconds_count 2\n");
 	assert_int_equal(len, strlen(t));
 	free(t);
