@@ -124,6 +124,12 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (r == CTL_DASHBOARD) {
+		/* the page needs nothing but itself and /api/status */
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Security-Policy", "default-src 'none'; "
+		    "script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+		    "connect-src 'self'; base-uri 'none'; form-action 'none'; "
+		    "frame-ancestors 'none'");
 		reply(req, 200, "OK", "text/html; charset=utf-8",
 		    dashboard_html, strlen(dashboard_html));
 		return;

@@ -8,6 +8,7 @@
  */
 
 #include "track.h"
+#include "mptcp.h"
 #include "mptcp_uapi.h"
 #include "stats.h"
 #include "status.h"
@@ -41,7 +42,7 @@ struct track_conn {
 	char			 target[STATUS_TARGET_MAX];
 	int			 fd;
 	unsigned		 refs;		/* holders: see track_conn_add */
-	int			 mptcp;		/* -1 unknown */
+	bool			 mptcp;
 	uint64_t		 start_ms, up, down;
 	size_t			 n_sf;
 	struct sf_seen		 sf[SUBFLOW_MAX];
@@ -266,10 +267,10 @@ conn_sample(struct track_conn *c, bool closing)
 	struct subflow_info	now[SUBFLOW_MAX];
 	int			n = -1;
 
-	if (c->mptcp != 0)
+	if (c->mptcp)
 		n = read_full_info(c->fd, now, SUBFLOW_MAX);
-	if (c->mptcp == -1)
-		c->mptcp = n >= 0;
+	/* TCP, or a kernel before 6.7 (no MPTCP_FULL_INFO): TCP_INFO, which
+	 * on MPTCP gives the first subflow only */
 	if (n == -1)
 		n = read_tcp_info(c->fd, &now[0]);
 	if (n == -1)
@@ -409,7 +410,7 @@ track_conn_add(uint32_t id, const char *target, int fd)
 	c->id = id;
 	snprintf(c->target, sizeof(c->target), "%s", target);
 	c->fd = fd;
-	c->mptcp = -1;
+	c->mptcp = mptcp_is_active(fd) == 1;
 	c->start_ms = util_now_ms();
 	TAILQ_INSERT_TAIL(&tk.conns, c, entry);
 	tk.n_conns++;
@@ -456,7 +457,7 @@ fill_conn(struct status_conn *o, const struct track_conn *c, uint64_t now)
 	o->id = c->id;
 	o->target_len = strlen(c->target);
 	memcpy(o->target, c->target, o->target_len);
-	o->mptcp = c->mptcp == 1;
+	o->mptcp = c->mptcp;
 	o->age_ms = now - c->start_ms;
 	o->up = c->up;
 	o->down = c->down;

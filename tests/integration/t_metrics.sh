@@ -13,7 +13,8 @@
 #     CONNECT requests fail), the proxy port does not serve /metrics,
 #     other methods get 405, unknown paths 404, a non-loopback Host 403;
 #     a non-loopback control address without a token is a config error;
-#     with a token, requests without "Authorization: Bearer" get 401.
+#     with a token, requests without "Authorization: Bearer" get 401;
+#   - with --no-mptcp, the plain TCP tunnel's bytes count for up1.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -180,6 +181,27 @@ bed_expect "token: the dashboard page itself: 200" [ "$(code_of "$NS_CLI" "$TCTL
 bed_expect "token: --status -c FILE uses it" \
     bed_ns "$NS_CLI" "$BED_BUILD/mpsocks-local" --status -c "$BED_TMP/tok.conf"
 bed_stop local2
+
+# --- a tunnel without MPTCP still counts for the uplink it used ---------------
+NCTL=$((CTL + 3))
+NPROXY=$((BED_LOCAL_PORT + 2))
+bed_spawn local3 "$NS_CLI" "$BED_TMP/local3.log" "$BED_BUILD/mpsocks-local" \
+    --listen "127.0.0.1:$NPROXY" --server "$BED_PUB:$BED_SRV_PORT" \
+    --key-file "$BED_KEY_CLI" --control "127.0.0.1:$NCTL" --no-mptcp
+bed_wait_port "$NS_CLI" "$NCTL" 10 || bed_fail "--no-mptcp instance did not start"
+bed_make_file small.bin 10 >/dev/null
+res=$(bed_curl "$M/small" --socks5-hostname "127.0.0.1:$NPROXY" \
+    "$(bed_url small.bin)") || say "curl failed: $?"
+read -r code size _ <<<"${res:-0 0 0}"
+sleep 1.5
+bed_ns "$NS_CLI" curl -sS --max-time 10 "http://127.0.0.1:$NCTL/metrics" \
+    >"$M/local-tcp.prom" || true
+tcp1=$(awk '$1 == "mpsocks_uplink_received_bytes_total{uplink=\"up1\"}" { print $2 }' "$M/local-tcp.prom")
+say "measured: --no-mptcp: HTTP ${code:-?} ${size:-0} bytes; up1 counted ${tcp1:-0}"
+bed_expect "--no-mptcp: the TCP tunnel's bytes count for up1 (99%..110%)" \
+    calc_true "${size:-0} > 0 && ${tcp1:-0} >= 0.99 * ${size:-0} && ${tcp1:-0} <= 1.10 * ${size:-0}"
+bed_stop local3
+rm -f "$M/small"
 
 bed_expect "mpsocks-local still runs" bed_alive "$(bed_pid local)"
 bed_finish
