@@ -226,13 +226,52 @@ connect_to(const char *addr)
 	return fd;
 }
 
+/* GETs /api/status over fd; the whole answer, malloc'd and
+ * NUL-terminated, or NULL with errno. */
+static char *
+fetch_status(int fd, const char *addr, const char *token, size_t *lenp)
+{
+	char	 req[512], *resp = NULL, *p;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 n;
+	int	 rl;
+
+	rl = snprintf(req, sizeof(req), "GET /api/status HTTP/1.0\r\n"
+	    "Host: %s\r\n%s%s%sConnection: close\r\n\r\n", addr,
+	    token[0] ? "Authorization: Bearer " : "", token,
+	    token[0] ? "\r\n" : "");
+	if (rl < 0 || (size_t)rl >= sizeof(req) ||
+	    write(fd, req, (size_t)rl) != rl)
+		return NULL;
+	do {
+		if (len + 65536 + 1 > cap) {
+			if (cap >= CONTROL_MAX_RESPONSE ||
+			    (p = realloc(resp, cap + 65536 + 1)) == NULL) {
+				free(resp);
+				errno = cap ? EFBIG : ENOMEM;
+				return NULL;
+			}
+			resp = p;
+			cap += 65536 + 1;
+		}
+		if ((n = read(fd, resp + len, cap - len - 1)) > 0)
+			len += (size_t)n;
+	} while (n > 0);
+	if (n == -1) {
+		free(resp);
+		return NULL;
+	}
+	resp[len] = '\0';
+	*lenp = len;
+	return resp;
+}
+
 int
 control_print_status(const char *addr, const char *token)
 {
-	char	 req[512], *resp = NULL, *body, *table;
-	size_t	 len = 0, cap = 0;
-	ssize_t	 n;
-	int	 fd, rl, code = 0;
+	char	*resp, *body, *table;
+	size_t	 len = 0;
+	int	 fd, code = 0;
 
 	if ((fd = connect_to(addr)) == -1) {
 		fprintf(stderr, "mpsocks-local --status: cannot reach the "
@@ -240,31 +279,13 @@ control_print_status(const char *addr, const char *token)
 		    "[control] listen)\n", addr, strerror(errno));
 		return 1;
 	}
-	rl = snprintf(req, sizeof(req), "GET /api/status HTTP/1.0\r\n"
-	    "Host: %s\r\n%s%s%sConnection: close\r\n\r\n", addr,
-	    token[0] ? "Authorization: Bearer " : "", token,
-	    token[0] ? "\r\n" : "");
-	if (rl < 0 || (size_t)rl >= sizeof(req) ||
-	    write(fd, req, (size_t)rl) != rl)
-		goto io;
-	for (;;) {
-		if (len + 65536 + 1 > cap) {
-			char	*p;
-
-			if (cap >= CONTROL_MAX_RESPONSE ||
-			    (p = realloc(resp, cap + 65536 + 1)) == NULL)
-				goto io;
-			resp = p;
-			cap += 65536 + 1;
-		}
-		if ((n = read(fd, resp + len, cap - len - 1)) <= 0)
-			break;
-		len += (size_t)n;
-	}
-	if (n == -1 || resp == NULL)
-		goto io;
-	resp[len] = '\0';
+	resp = fetch_status(fd, addr, token, &len);
 	close(fd);
+	if (resp == NULL) {
+		fprintf(stderr, "mpsocks-local --status: %s: %s\n", addr,
+		    strerror(errno ? errno : EIO));
+		return 1;
+	}
 	if (sscanf(resp, "HTTP/1.%*1[01] %3d", &code) != 1 ||
 	    (body = strstr(resp, "\r\n\r\n")) == NULL) {
 		fprintf(stderr, "mpsocks-local --status: %s did not answer "
@@ -290,10 +311,4 @@ control_print_status(const char *addr, const char *token)
 	fputs(table, stdout);
 	free(table);
 	return 0;
-io:
-	fprintf(stderr, "mpsocks-local --status: %s: %s\n", addr,
-	    strerror(errno ? errno : EIO));
-	free(resp);
-	close(fd);
-	return 1;
 }

@@ -481,6 +481,27 @@ fill_conn(struct status_conn *o, const struct track_conn *c, uint64_t now)
 	}
 }
 
+static void
+fill_uplink(struct status_uplink *o, const struct uplink_acc *u)
+{
+	snprintf(o->name, sizeof(o->name), "%s",
+	    uplink_label_for_ifname(u->ifname));
+	snprintf(o->ifname, sizeof(o->ifname), "%s", u->ifname);
+	snprintf(o->state, sizeof(o->state), "%s",
+	    !u->present ? "gone" : u->running ? "up" : "down");
+	memcpy(o->addrs, u->addrs, sizeof(o->addrs));
+	o->n_addrs = u->n_addrs;
+	o->bytes_up = u->tx;
+	o->bytes_down = u->rx;
+	o->rate_up = u->rate_tx;
+	o->rate_down = u->rate_rx;
+	o->subflows = u->subflows;
+	for (size_t k = 0; k < u->hist_n; k++)	/* oldest first */
+		o->history[k] = u->hist[(u->hist_head + STATUS_HISTORY -
+		    u->hist_n + k) % STATUS_HISTORY];
+	o->n_history = u->hist_n;
+}
+
 char *
 track_status_json(const char *version)
 {
@@ -502,27 +523,8 @@ track_status_json(const char *version)
 	}
 	TAILQ_FOREACH(c, &tk.conns, entry)
 		fill_conn(&conns[n++], c, now);
-	for (size_t i = 0; i < tk.n_up; i++) {
-		const struct uplink_acc	*u = &tk.up[i];
-		struct status_uplink	*o = &ups[i];
-
-		snprintf(o->name, sizeof(o->name), "%s",
-		    uplink_label_for_ifname(u->ifname));
-		snprintf(o->ifname, sizeof(o->ifname), "%s", u->ifname);
-		snprintf(o->state, sizeof(o->state), "%s",
-		    !u->present ? "gone" : u->running ? "up" : "down");
-		memcpy(o->addrs, u->addrs, sizeof(o->addrs));
-		o->n_addrs = u->n_addrs;
-		o->bytes_up = u->tx;
-		o->bytes_down = u->rx;
-		o->rate_up = u->rate_tx;
-		o->rate_down = u->rate_rx;
-		o->subflows = u->subflows;
-		for (size_t k = 0; k < u->hist_n; k++)
-			o->history[k] = u->hist[(u->hist_head + STATUS_HISTORY -
-			    u->hist_n + k) % STATUS_HISTORY];
-		o->n_history = u->hist_n;
-	}
+	for (size_t i = 0; i < tk.n_up; i++)
+		fill_uplink(&ups[i], &tk.up[i]);
 	memset(&conc, 0, sizeof(conc));
 	snprintf(conc.name, sizeof(conc.name), "%s", tk.conc);
 	snprintf(conc.addr, sizeof(conc.addr), "%s", tk.conc_addr);
