@@ -115,6 +115,11 @@ bed_expect "per-uplink bytes add up to curl's bytes (99%..110%)" \
     calc_true "${size:-0} > 0 && ${rx1:-0} + ${rx2:-0} >= 0.99 * ${size:-0} && ${rx1:-0} + ${rx2:-0} <= 1.10 * ${size:-0}"
 bed_expect "up1 carried >= 10% of it" calc_true "${rx1:-0} >= 0.1 * ${size:-1}"
 bed_expect "up2 carried >= 10% of it" calc_true "${rx2:-0} >= 0.1 * ${size:-1}"
+say "measured: $(grep -E '^mpsocks_(subflows|mptcp_fallbacks|connections_failed)' "$M/local-after.prom" | tr '\n' ' ')"
+bed_expect "no subflow counted as failed in a clean download" \
+    eval "! grep -qE '^mpsocks_subflows_failed_total.* [1-9]' '$M/local-after.prom'"
+bed_expect "no MPTCP fallback counted" \
+    grep -q '^mpsocks_mptcp_fallbacks_total 0$' "$M/local-after.prom"
 bed_expect "local counted the connection" \
     grep -q '^mpsocks_connections_total [1-9]' "$M/local-after.prom"
 bed_expect "local /metrics (after) passes promtool" promcheck "$M/local-after.prom"
@@ -203,5 +208,9 @@ bed_expect "--no-mptcp: the TCP tunnel's bytes count for up1 (99%..110%)" \
 bed_stop local3
 rm -f "$M/small"
 
+out=$(bed_ns "$NS_CLI" "$BED_BUILD/mpsocks-local" --status --control 127.0.0.1:1 2>&1) && rc=0 || rc=$?
+say "measured: --status with nothing listening: exit $rc: $out"
+bed_expect "--status with no daemon: exit 1 and says so" \
+    bash -c "[ $rc = 1 ] && grep -q 'cannot reach the control port' <<<'$out'"
 bed_expect "mpsocks-local still runs" bed_alive "$(bed_pid local)"
 bed_finish
