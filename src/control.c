@@ -8,6 +8,7 @@
 
 #include "control.h"
 #include "control_proto.h"
+#include "daemon.h"
 #include "dashboard.h"
 #include "log.h"
 #include "metrics.h"
@@ -185,6 +186,23 @@ fail:
 	return NULL;
 }
 
+bool
+control_start(struct event_base *base, const struct config *cfg,
+    control_status_fn *status, void *arg, struct control **out)
+{
+	*out = NULL;
+	if (cfg->control_listen[0] == '\0')
+		return true;
+	if ((*out = control_new(base, cfg, status, arg)) != NULL)
+		return true;
+	if (strcmp(cfg->control_listen, CONFIG_CONTROL_DEFAULT) == 0) {
+		log_warnx("no control port: %s is taken; set [control] listen "
+		    "to another port, or off", cfg->control_listen);
+		return true;
+	}
+	return false;
+}
+
 void
 control_free(struct control *ctl)
 {
@@ -311,4 +329,22 @@ control_print_status(const char *addr, const char *token)
 	fputs(table, stdout);
 	free(table);
 	return 0;
+}
+
+int
+control_status_command(struct config *cfg, const char *conf,
+    const char *control_arg)
+{
+	if (conf != NULL && config_load_file(cfg, conf, daemon_config_err,
+	    NULL) > 0)
+		return EX_CONFIG_ERR;
+	if (control_arg != NULL && !config_set(cfg, "control.listen",
+	    control_arg, daemon_config_err, NULL))
+		return EX_CONFIG_ERR;
+	if (cfg->control_listen[0] == '\0') {
+		fprintf(stderr, "mpsocks-local --status: the control port is "
+		    "off ([control] listen = off)\n");
+		return 1;
+	}
+	return control_print_status(cfg->control_listen, cfg->control_token);
 }

@@ -15,7 +15,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #ifndef MPSOCKS_VERSION
 #define MPSOCKS_VERSION	"0.1.0"
@@ -73,43 +72,6 @@ status_json_cb(void *arg)
 	return track_status_json(MPSOCKS_VERSION);
 }
 
-/* --status: the control port's address and token come from -c FILE and
- * --control; nothing else needs to be valid. */
-static int
-print_status(struct config *cfg, const struct daemon_args *args)
-{
-	for (size_t i = 0; i < args->nset; i++)
-		if (strcmp(args->set[i].key, "control.listen") == 0)
-			config_set(cfg, args->set[i].key, args->set[i].val,
-			    daemon_config_err, NULL);
-	if (cfg->control_listen[0] == '\0') {
-		fprintf(stderr, "mpsocks-local --status: the control port is "
-		    "off ([control] listen = off)\n");
-		return 1;
-	}
-	return control_print_status(cfg->control_listen, cfg->control_token);
-}
-
-/* The control port is on by default: if its default port is taken (a
- * second mpsocks-local), say so and carry on proxying. */
-static bool
-start_control(struct event_base *base, const struct config *cfg,
-    struct control **ctl)
-{
-	*ctl = NULL;
-	if (cfg->control_listen[0] == '\0')
-		return true;
-	*ctl = control_new(base, cfg, status_json_cb, NULL);
-	if (*ctl != NULL)
-		return true;
-	if (strcmp(cfg->control_listen, CONFIG_CONTROL_DEFAULT) == 0) {
-		log_warnx("no control port: %s is taken; set [control] listen "
-		    "to another port, or off", cfg->control_listen);
-		return true;
-	}
-	return false;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -143,6 +105,7 @@ main(int argc, char **argv)
 	struct control		*ctl;
 	int			 ch, errors;
 	bool			 status = false;
+	const char		*control_arg = NULL;
 
 	config_defaults(&cfg, CONFIG_LOCAL);
 	while ((ch = getopt_long(argc, argv, "l:s:k:u:a:c:tvqh", opts,
@@ -160,7 +123,10 @@ main(int argc, char **argv)
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;
 		case OPT_MAXC: key = "max_connections"; break;
-		case OPT_CONTROL: key = "control.listen"; break;
+		case OPT_CONTROL:
+			key = "control.listen";
+			control_arg = optarg;
+			break;
 		case OPT_STATUS: status = true; break;
 		case 'c': args.conf = optarg; break;
 		case 't': args.test = true; break;
@@ -184,12 +150,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (status) {
-		if (args.conf != NULL && config_load_file(&cfg, args.conf,
-		    daemon_config_err, NULL) > 0)
-			return EX_CONFIG_ERR;
-		return print_status(&cfg, &args);
-	}
+	if (status)
+		return control_status_command(&cfg, args.conf, control_arg);
 	errors = daemon_configure(&cfg, &args, &ks);
 	if (errors == 0 && ks.n != 1) {
 		fprintf(stderr, "%s: holds %zu keys; mpsocks-local needs "
@@ -222,7 +184,7 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
-	if (!start_control(base, &cfg, &ctl)) {
+	if (!control_start(base, &cfg, status_json_cb, NULL, &ctl)) {
 		frontend_free(fe);
 		tunnel_client_free(tc);
 		event_base_free(base);

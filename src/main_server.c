@@ -191,8 +191,7 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
-	if (ctx.cfg.control_listen[0] != '\0' && (ctl = control_new(base,
-	    &ctx.cfg, status_json_cb, NULL)) == NULL) {
+	if (!control_start(base, &ctx.cfg, status_json_cb, NULL, &ctl)) {
 		tunnel_server_free(ctx.srv);
 		event_base_free(base);
 		return 1;
