@@ -62,6 +62,7 @@ $(B)/gen/dashboard.c: web/dashboard.html
 	      -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } >$@
 
 $(B)/obj/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/asan/%.o: $(B)/gen/%.c
