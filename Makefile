@@ -10,7 +10,7 @@ FUZZ_RUNS	?= 20000	# per target in `make check`
 FUZZ_SECONDS	?= 300	# per target in `make fuzz`
 
 B	:= build
-PKGS	:= libevent openssl inih
+PKGS	:= libevent openssl inih jansson
 LIBS_EXTRA := -lhttp_parser	# Debian ships no .pc for it
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
@@ -25,11 +25,12 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 
 # Pure modules: no sockets. Unit tests and fuzzers link only these.
 PURE	:= util log target socks5 socks4 pac http_proxy http_response tunnel_proto \
+	   metrics stats status control_proto subflow \
 	   replay acl keyfile config
 # Socket modules shared by both daemons.
-NET	:= mptcp relay daemon listener linger
+NET	:= mptcp relay daemon listener linger control dashboard
 SERVER	:= main_server tunnel_server dns
-LOCAL	:= main_local tunnel_client frontend http_session
+LOCAL	:= main_local tunnel_client frontend http_session track
 
 UNIT	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -50,6 +51,23 @@ $(B)/obj/%.o: src/%.c
 $(B)/obj/%.o: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+# The dashboard page as a C string ('?' escaped: no trigraphs).
+$(B)/gen/dashboard.c: web/dashboard.html
+	@mkdir -p $(@D)
+	{ echo '/* generated from web/dashboard.html by make */'; \
+	  echo '#include "dashboard.h"'; \
+	  echo 'const char dashboard_html[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' \
+	      -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } >$@
+
+$(B)/obj/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(B)/asan/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/mpsocks-server: $(call obj,$(SERVER) $(NET) $(PURE))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)

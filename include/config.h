@@ -20,6 +20,7 @@
 #define CONFIG_MAX_LINE		1024
 #define CONFIG_ADDR_MAX		300	/* "[v6]:port" or "host:port" */
 #define EX_CONFIG_ERR		78	/* sysexits EX_CONFIG */
+#define CONFIG_CONTROL_DEFAULT	"127.0.0.1:1081"	/* local's control port */
 
 enum config_role { CONFIG_SERVER = 1, CONFIG_LOCAL = 2 };
 
@@ -45,6 +46,9 @@ struct config {
 	bool			mptcp;				/* local */
 	unsigned		http_head_max;			/* local */
 	enum log_level		log_level;
+	/* [control]: "" is off; CONFIG_CONTROL_DEFAULT on local */
+	char			control_listen[CONFIG_ADDR_MAX];
+	char			control_token[129];
 };
 
 /* Called for each error; file may be "command line". line 0: no line. */

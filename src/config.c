@@ -7,6 +7,7 @@
  */
 
 #include "config.h"
+#include "control_proto.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -20,7 +21,7 @@
 
 enum ck_type {
 	CK_UINT, CK_PATH, CK_LISTEN, CK_HOSTPORT, CK_CIDR, CK_USER, CK_BOOL,
-	CK_LOGLEVEL,
+	CK_LOGLEVEL, CK_CONTROL, CK_TOKEN,
 };
 
 struct config_key {
@@ -69,6 +70,9 @@ static const struct config_key keys[] = {
 	{ L, "local", "http_head_max", CK_UINT, 1024, 65536,
 	    OFF(http_head_max) },
 	{ L, "local", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level) },
+
+	{ S | L, "control", "listen", CK_CONTROL, 0, 0, OFF(control_listen) },
+	{ S | L, "control", "token", CK_TOKEN, 0, 0, OFF(control_token) },
 };
 
 #undef S
@@ -90,6 +94,8 @@ config_defaults(struct config *c, enum config_role role)
 	c->mptcp = true;
 	c->http_head_max = 65536;
 	c->log_level = LOG_LVL_INFO;
+	if (role == CONFIG_LOCAL)
+		strcpy(c->control_listen, CONFIG_CONTROL_DEFAULT);
 }
 
 struct ctx {
@@ -247,6 +253,24 @@ apply(struct ctx *x, size_t ki, const char *value)
 		if (!parse_bool(value, field))
 			err(x, "%s.%s: \"%.64s\" is not yes or no", k->section,
 			    k->name, value);
+		break;
+	case CK_CONTROL:
+		if (strcmp(value, "off") == 0)
+			c->control_listen[0] = '\0';
+		else if (strlen(value) >= CONFIG_ADDR_MAX ||
+		    !util_parse_sockaddr(value, &ss, &sl))
+			err(x, "%s.%s: \"%.64s\" is not ADDR:PORT or off",
+			    k->section, k->name, value);
+		else
+			strcpy(field, value);
+		break;
+	case CK_TOKEN:
+		if (!control_token_valid(value))
+			err(x, "%s.%s: expected 16..%d characters of "
+			    "A-Z a-z 0-9 - . _ ~ + / =", k->section, k->name,
+			    CONTROL_TOKEN_MAX);
+		else
+			strcpy(field, value);
 		break;
 	case CK_LOGLEVEL:
 		if (!parse_level(value, field))
@@ -441,9 +465,15 @@ config_set(struct config *c, const char *key, const char *value,
 	struct ctx	x = { .cfg = c, .file = "command line", .cb = cb,
 			    .arg = arg };
 
+	/* "section.key" names a key whose name other sections share */
+	const char	*dot = strchr(key, '.');
+	size_t		 sl = dot ? (size_t)(dot - key) : 0;
+
 	for (size_t i = 0; i < NELEM(keys); i++) {
-		if (!(keys[i].roles & c->role) ||
-		    !key_name_eq(keys[i].name, key))
+		if (!(keys[i].roles & c->role) || (dot != NULL &&
+		    (strncmp(keys[i].section, key, sl) != 0 ||
+		    keys[i].section[sl] != '\0')) ||
+		    !key_name_eq(keys[i].name, dot ? dot + 1 : key))
 			continue;
 		apply(&x, i, value);
 		return x.errors == 0;
@@ -475,6 +505,11 @@ config_validate(struct config *c, config_err_cb *cb, void *arg)
 
 	if (c->key_file[0] == '\0')
 		err(&x, "no key file (--key-file or key_file)");
+	if (c->control_listen[0] != '\0' && c->control_token[0] == '\0' &&
+	    !is_loopback(c->control_listen))
+		err(&x, "control.listen %s is beyond loopback: set "
+		    "control.token, or anyone who reaches it sees every "
+		    "connection", c->control_listen);
 	if (c->role == CONFIG_SERVER) {
 		if (c->n_listen == 0)
 			err(&x, "no listen address (--listen or "

@@ -14,6 +14,8 @@
 #include "relay.h"
 #include "socks4.h"
 #include "socks5.h"
+#include "stats.h"
+#include "track.h"
 #include "tunnel_client.h"
 #include "tunnel_proto.h"
 #include "util.h"
@@ -57,6 +59,7 @@ struct session {
 	struct tunnel_open	*open;
 	struct relay		*relay;
 	struct http_session	*http;
+	struct track_conn	*tk;		/* while relaying */
 	uint64_t		 start_ms;
 	unsigned		 subflows;	/* most seen open at once */
 	uint8_t			 rep;
@@ -89,6 +92,8 @@ session_free(struct session *s)
 {
 	TAILQ_REMOVE(&s->fe->sessions, s, entry);
 	s->fe->n_sessions--;
+	stats_conn_closed();
+	track_conn_end(s->tk, false);
 	if (s->open != NULL)
 		tunnel_open_cancel(s->open);
 	if (s->bev != NULL)
@@ -118,6 +123,7 @@ session_sample_subflows(void *arg, int fd_app, int fd_tunnel)
 	(void)fd_app;
 	if (mptcp_subflow_stats(fd_tunnel, &sf))
 		s->subflows = MAX(s->subflows, sf.n);
+	track_conn_sample(s->tk);
 }
 
 static void
@@ -133,6 +139,9 @@ session_relay_closed(void *arg, const char *reason, int fd_app,
 	    " ms=%" PRIu64, s->id, reason, s->peer, s->target,
 	    mp == 1 ? "yes" : "no", s->subflows, st->a_to_b, st->b_to_a,
 	    util_now_ms() - s->start_ms);
+	stats_relay_bytes(st->a_to_b, st->b_to_a);
+	track_conn_end(s->tk, true);	/* its last reading */
+	s->tk = NULL;
 	s->relay = NULL;
 	session_free(s);
 }
@@ -188,6 +197,7 @@ request_fail(struct session *s, uint8_t rep, const char *why)
 	size_t	n = session_build_reply(s, rep, buf);
 
 	s->rep = rep;
+	stats_conn_failed(rep);
 	session_fail(s, buf, n, why);
 }
 
@@ -214,6 +224,7 @@ tunnel_done_cb(void *arg, uint8_t status, struct bufferevent *tbev,
 	}
 	evtimer_del(s->timer);
 	session_set_state(s, S_RELAY);
+	s->tk = track_conn_add(s->id, s->target, bufferevent_getfd(tbev));
 	s->relay = relay_start(s->fe->base, s->bev, tbev,
 	    s->fe->cfg->idle_timeout, &session_relay_ops, s);
 	s->bev = NULL;			/* the relay owns it */
@@ -370,6 +381,7 @@ http_tunnel_cb(void *arg, struct bufferevent *app, struct bufferevent *tun,
 	s->http = NULL;
 	snprintf(s->target, sizeof(s->target), "%s", target);
 	session_set_state(s, S_RELAY);
+	s->tk = track_conn_add(s->id, s->target, bufferevent_getfd(tun));
 	s->relay = relay_start(s->fe->base, app, tun,
 	    s->fe->cfg->idle_timeout, &session_relay_ops, s);
 	if (s->relay == NULL)
@@ -469,6 +481,8 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (s->state != S_REPLY_CLOSE)
+		stats_conn_failed(0);
 	session_close(s, s->state == S_REPLY_CLOSE ? "refused" :
 	    "handshake timeout");
 }
@@ -519,6 +533,7 @@ accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 	s->timer = evtimer_new(fe->base, timeout_cb, s);
 	TAILQ_INSERT_TAIL(&fe->sessions, s, entry);
 	fe->n_sessions++;
+	stats_conn_opened();
 	if (s->bev == NULL || s->timer == NULL) {
 		if (s->bev == NULL)
 			close(fd);

@@ -17,6 +17,7 @@
 #include "pac.h"
 #include "relay.h"
 #include "tunnel_client.h"
+#include "track.h"
 #include "util.h"
 
 #include <event2/buffer.h>
@@ -52,6 +53,7 @@ struct http_session {
 	struct bufferevent		*app, *up;
 	struct target			 up_target;	/* where up goes */
 	struct tunnel_open		*open;
+	struct track_conn		*tk;		/* up's subflows */
 	struct event			*timer;
 	/* the exchange under way */
 	http_parser			 reqp, resp;
@@ -113,6 +115,8 @@ hs_arm(struct http_session *hs, unsigned seconds)
 static void
 hs_drop_up(struct http_session *hs)
 {
+	track_conn_end(hs->tk, hs->up != NULL);	/* its last reading */
+	hs->tk = NULL;
 	if (hs->up != NULL)
 		bufferevent_free(hs->up);
 	hs->up = NULL;
@@ -513,6 +517,7 @@ hs_tunnel_cb(void *arg, uint8_t status, struct bufferevent *tun,
 		return;
 	}
 	hs->up = tun;
+	hs->tk = track_conn_add(hs->id, hs->target_str, bufferevent_getfd(tun));
 	hs->up_target = hs->target;
 	hs_start_exchange(hs);
 }

@@ -1,10 +1,13 @@
 /* mpsocks-local: the home-side proxy. */
 
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
 #include "frontend.h"
 #include "keyfile.h"
 #include "log.h"
+#include "stats.h"
+#include "track.h"
 #include "tunnel_client.h"
 #include "util.h"
 
@@ -43,6 +46,11 @@ usage(FILE *f)
 "      --connect-timeout S    seconds for the concentrator to reach the\n"
 "                             destination (default 10)\n"
 "      --max-connections N    concurrent connections (default 65536)\n"
+"      --control ADDR:PORT|off\n"
+"                             metrics, status API and dashboard (default\n"
+"                             127.0.0.1:1081; docs/metrics.md)\n"
+"      --status               print the running daemon's status (from\n"
+"                             its control port) as a table and exit\n"
 "  -c, --config FILE          INI configuration (see conf/local.conf)\n"
 "  -t, --test                 check the configuration and exit\n"
 "  -v, --verbose              debug logging\n"
@@ -55,7 +63,14 @@ usage(FILE *f)
 }
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
-    OPT_NOMPTCP };
+    OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS };
+
+static char *
+status_json_cb(void *arg)
+{
+	(void)arg;
+	return track_status_json(MPSOCKS_VERSION);
+}
 
 int
 main(int argc, char **argv)
@@ -71,6 +86,8 @@ main(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
 		{ "max-connections", required_argument, NULL, OPT_MAXC },
+		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "status", no_argument, NULL, OPT_STATUS },
 		{ "config", required_argument, NULL, 'c' },
 		{ "test", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -85,7 +102,10 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct tunnel_client	*tc;
 	struct frontend		*fe;
+	struct control		*ctl;
 	int			 ch, errors;
+	bool			 status = false;
+	const char		*control_arg = NULL;
 
 	config_defaults(&cfg, CONFIG_LOCAL);
 	while ((ch = getopt_long(argc, argv, "l:s:k:u:a:c:tvqh", opts,
@@ -103,6 +123,11 @@ main(int argc, char **argv)
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;
 		case OPT_MAXC: key = "max_connections"; break;
+		case OPT_CONTROL:
+			key = "control.listen";
+			control_arg = optarg;
+			break;
+		case OPT_STATUS: status = true; break;
 		case 'c': args.conf = optarg; break;
 		case 't': args.test = true; break;
 		case 'v': args.verbosity++; break;
@@ -125,6 +150,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (status)
+		return control_status_command(&cfg, args.conf, control_arg);
 	errors = daemon_configure(&cfg, &args, &ks);
 	if (errors == 0 && ks.n != 1) {
 		fprintf(stderr, "%s: holds %zu keys; mpsocks-local needs "
@@ -145,6 +172,9 @@ main(int argc, char **argv)
 	daemon_raise_nofile();
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	stats_init(CONFIG_LOCAL);
+	if (!track_start(base, cfg.server))
+		fatalx("cannot start subflow sampling");
 	tc = tunnel_client_new(base, &cfg, &ks.keys[0]);
 	keyset_free(&ks);
 	if (tc == NULL)
@@ -154,15 +184,24 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
+	if (!control_start(base, &cfg, status_json_cb, NULL, &ctl)) {
+		frontend_free(fe);
+		tunnel_client_free(tc);
+		event_base_free(base);
+		return 1;
+	}
 	if (!daemon_signals(base, NULL, NULL))
 		fatalx("cannot install signal handlers");
 	log_info("event=start version=%s server=%s", MPSOCKS_VERSION,
 	    cfg.server);
 	event_base_dispatch(base);
+	control_free(ctl);
 	frontend_free(fe);
+	track_stop();
 	tunnel_client_free(tc);
 	daemon_signals_free();
 	event_base_free(base);
+	stats_free();
 	log_info("event=stopped");
 	return 0;
 }

@@ -1,9 +1,12 @@
 /* mpsocks-server: the concentrator. */
 
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
 #include "keyfile.h"
 #include "log.h"
+#include "stats.h"
+#include "status.h"
 #include "tunnel_server.h"
 #include "util.h"
 
@@ -35,6 +38,8 @@ usage(FILE *f)
 "      --idle-timeout S       close relays idle this long (default 300)\n"
 "      --connect-timeout S    seconds to reach a destination (default 10)\n"
 "      --max-connections N    concurrent connections (default 65536)\n"
+"      --control ADDR:PORT    serve /metrics and /api/status (default off;\n"
+"                             docs/metrics.md)\n"
 "  -c, --config FILE          INI configuration (see conf/server.conf)\n"
 "  -t, --test                 check the configuration and exit\n"
 "  -v, --verbose              debug logging\n"
@@ -84,7 +89,21 @@ reload_keys(void *arg)
 	tunnel_server_reload_keys(ctx->srv, &ks);
 }
 
-enum { OPT_GENKEY = 256, OPT_VERSION, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC };
+enum { OPT_GENKEY = 256, OPT_VERSION, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
+    OPT_CONTROL };
+
+/* The concentrator's /api/status: who it is and how long it has run;
+ * its connections are in /metrics. */
+static char *
+status_json_cb(void *arg)
+{
+	struct status_snapshot	s = { .version = MPSOCKS_VERSION,
+				    .role = "server" };
+
+	(void)arg;
+	s.uptime_s = stats_uptime_s();
+	return status_json_render(&s);
+}
 
 int
 main(int argc, char **argv)
@@ -97,6 +116,7 @@ main(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
 		{ "max-connections", required_argument, NULL, OPT_MAXC },
+		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "config", required_argument, NULL, 'c' },
 		{ "test", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -110,6 +130,7 @@ main(int argc, char **argv)
 	static struct daemon_args args;
 	struct keyset		 ks;
 	struct event_base	*base;
+	struct control		*ctl = NULL;
 	int			 ch, errors;
 
 	config_defaults(&ctx.cfg, CONFIG_SERVER);
@@ -125,6 +146,7 @@ main(int argc, char **argv)
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;
 		case OPT_MAXC: key = "max_connections"; break;
+		case OPT_CONTROL: key = "control.listen"; break;
 		case 'c': args.conf = optarg; break;
 		case 't': args.test = true; break;
 		case 'v': args.verbosity++; break;
@@ -163,8 +185,14 @@ main(int argc, char **argv)
 	daemon_raise_nofile();
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	stats_init(CONFIG_SERVER);
 	if ((ctx.srv = tunnel_server_new(base, &ctx.cfg, &ks)) == NULL) {
 		keyset_free(&ks);
+		event_base_free(base);
+		return 1;
+	}
+	if (!control_start(base, &ctx.cfg, status_json_cb, NULL, &ctl)) {
+		tunnel_server_free(ctx.srv);
 		event_base_free(base);
 		return 1;
 	}
@@ -173,9 +201,11 @@ main(int argc, char **argv)
 	log_info("event=start version=%s allow=%zu", MPSOCKS_VERSION,
 	    ctx.cfg.allow.n);
 	event_base_dispatch(base);
+	control_free(ctl);
 	tunnel_server_free(ctx.srv);
 	daemon_signals_free();
 	event_base_free(base);
+	stats_free();
 	log_info("event=stopped");
 	return 0;
 }

@@ -8,6 +8,8 @@
 #include "tunnel_client.h"
 #include "log.h"
 #include "mptcp.h"
+#include "stats.h"
+#include "track.h"
 #include "util.h"
 
 #include <errno.h>
@@ -37,6 +39,7 @@ struct tunnel_open {
 	tunnel_open_cb		*cb;
 	void			*arg;
 	bool			 mptcp;		/* asked the kernel for it */
+	uint64_t		 start_ms;
 	uint8_t			 req_mac[TUNNEL_MAC_LEN];
 };
 
@@ -156,6 +159,7 @@ open_read_cb(struct bufferevent *bev, void *arg)
 	    &o->tc->key, o->req_mac, &rep);
 	if (r == PARSE_NEED_MORE && len < TUNNEL_MAX_REPLY)
 		return;
+	track_tunnel_result(r == PARSE_OK, util_now_ms() - o->start_ms);
 	if (r != PARSE_OK) {
 		open_done(o, TUNNEL_ST_GENERAL, "concentrator sent a reply "
 		    "that does not authenticate (wrong key or not mpsocks)");
@@ -177,13 +181,16 @@ open_event_cb(struct bufferevent *bev, short what, void *arg)
 	char			 why[160];
 
 	if (what & BEV_EVENT_CONNECTED) {
-		if (o->mptcp && mptcp_is_active(bufferevent_getfd(bev)) == 0)
+		if (o->mptcp && mptcp_is_active(bufferevent_getfd(bev)) == 0) {
+			stats_mptcp_fallback();
 			log_warnx_rl(&o->tc->rl, "event=no_mptcp server=%s: "
 			    "connection fell back to TCP (a middlebox or the "
 			    "concentrator's kernel); it uses one path",
 			    o->tc->server_str);
+		}
 		return;
 	}
+	track_tunnel_result(false, 0);
 	if (what & BEV_EVENT_EOF)
 		snprintf(why, sizeof(why), "concentrator closed without a "
 		    "reply: key not accepted, clock off by more than the "
@@ -200,6 +207,7 @@ open_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	track_tunnel_result(false, 0);
 	open_done(arg, TUNNEL_ST_TTL_EXPIRED, "no reply from the "
 	    "concentrator in time");
 }
@@ -220,6 +228,7 @@ tunnel_open(struct tunnel_client *tc, const struct target *t,
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
 	o->tc = tc;
+	o->start_ms = util_now_ms();
 	o->cb = cb;
 	o->arg = arg;
 	n = tunnel_encode_request(&tc->key, TUNNEL_CMD_CONNECT, t,

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mptcp.h"
 #include "relay.h"
+#include "stats.h"
 #include "replay.h"
 #include "tunnel_proto.h"
 #include "util.h"
@@ -63,7 +64,7 @@ struct tsess {
 	uint8_t			 status;
 	bool			 mptcp;
 	unsigned		 subflows;	/* most seen open at once */
-	uint64_t		 start_ms;
+	uint64_t		 start_ms, step_ms;	/* step: dns, connect */
 	char			 peer[UTIL_ADDRSTRLEN];
 	char			 target[TARGET_STRLEN];
 };
@@ -104,6 +105,7 @@ ts_free(struct tsess *s)
 
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->n_sessions--;
+	stats_conn_closed();
 	if (s->dnsq != NULL)
 		dns_cancel(s->dnsq);
 	if (s->dst != NULL)
@@ -154,6 +156,7 @@ ts_relay_closed(void *arg, const char *reason, int fd_cli, int fd_dst,
 	    " ms=%" PRIu64, s->id, reason, s->key.name, s->target,
 	    s->mptcp ? "yes" : "no", s->subflows, st->a_to_b, st->b_to_a,
 	    util_now_ms() - s->start_ms);
+	stats_relay_bytes(st->b_to_a, st->a_to_b);
 	s->relay = NULL;	/* the relay frees both bufferevents */
 	ts_free(s);
 }
@@ -190,6 +193,7 @@ ts_fail(struct tsess *s, uint8_t status, bool version_mismatch,
 	int	n;
 
 	s->status = status;
+	stats_conn_failed(status);
 	log_info("c=%08x event=refuse status=%u (%s) target=%s why=\"%s\"",
 	    s->id, status, tunnel_status_str(status),
 	    s->target[0] ? s->target : "-", why);
@@ -238,6 +242,7 @@ ts_dst_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		evtimer_del(s->timer);
+		stats_connect_latency(util_now_ms() - s->step_ms);
 		n = tunnel_encode_reply(&s->key, TUNNEL_ST_OK, false,
 		    s->req.mac, reply, sizeof(reply));
 		if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) ==
@@ -268,6 +273,8 @@ ts_connect_next(struct tsess *s)
 	const struct config	*cfg = s->srv->cfg;
 	char			 a[UTIL_ADDRSTRLEN];
 
+	if (s->next_addr == 0)
+		s->step_ms = util_now_ms();
 	for (; s->next_addr < s->addrs.n; s->next_addr++) {
 		struct sockaddr *sa = (struct sockaddr *)
 		    &s->addrs.addrs[s->next_addr];
@@ -342,6 +349,7 @@ ts_dns_cb(void *arg, const struct dns_result *res)
 	struct tsess	*s = arg;
 
 	s->dnsq = NULL;
+	stats_dns_latency(util_now_ms() - s->step_ms);
 	ts_resolved(s, res);
 }
 
@@ -367,9 +375,11 @@ ts_start_target(struct tsess *s)
 		ts_set_state(s, TS_RESOLVE);
 		evtimer_del(s->timer);
 		ts_arm(s, s->srv->cfg->connect_timeout);
+		s->step_ms = util_now_ms();
 		if (dns_resolve(s->srv->dns, t->name, &res, ts_dns_cb, s,
 		    &s->dnsq) == 0)
 			return;		/* ts_dns_cb later */
+		stats_dns_latency(0);	/* cached */
 	}
 	ts_resolved(s, &res);
 }
@@ -379,6 +389,7 @@ ts_start_target(struct tsess *s)
 static void
 ts_reject(struct tsess *s, const char *reason)
 {
+	stats_auth_failed();
 	log_warnx_rl(&s->srv->rl_auth, "c=%08x event=auth_fail reason=%s "
 	    "peer=%s mptcp=%s", s->id, reason, s->peer,
 	    s->mptcp ? "yes" : "no");
@@ -498,16 +509,19 @@ ts_accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 	s->timer = evtimer_new(srv->base, ts_timeout_cb, s);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->n_sessions++;
+	stats_conn_opened();
 	if (s->cli == NULL || s->timer == NULL) {
 		if (s->cli == NULL)
 			close(fd);
 		ts_close(s, "out of memory", false);
 		return;
 	}
-	if (!s->mptcp)
+	if (!s->mptcp) {
+		stats_mptcp_fallback();
 		log_info("c=%08x event=tcp_fallback peer=%s: client did not "
 		    "negotiate MPTCP; this connection uses one path", s->id,
 		    s->peer);
+	}
 	log_debug("c=%08x event=accept peer=%s", s->id, s->peer);
 	bufferevent_setcb(s->cli, ts_header_cb, NULL, ts_cli_event_cb, s);
 	bufferevent_setwatermark(s->cli, EV_READ, 0, TS_PREAUTH_MAX);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "control_proto.h"
 #include "fuzz.h"
 
 #define FUZZ_MAX_INPUT	(64 * 1024)
@@ -57,6 +58,10 @@ check_bounds(const struct config *c)
 	FUZZ_CHECK(c->dns_cache_ttl >= 1 && c->dns_cache_ttl <= 86400);
 	FUZZ_CHECK(c->max_connections >= 1 && c->max_connections <= 1000000);
 	FUZZ_CHECK(c->log_level <= LOG_LVL_DEBUG);
+	FUZZ_CHECK(c->control_listen[0] == '\0' ||
+	    util_parse_sockaddr(c->control_listen, &ss, &sl));
+	FUZZ_CHECK(c->control_token[0] == '\0' ||
+	    control_token_valid(c->control_token));
 }
 
 /* config_set() with line 1 as the key and line 2 as the value. */

@@ -867,6 +867,53 @@ test_validate_default_listen(void **state)
 	assert_string_equal(c.listen[0], "127.0.0.1:1080");
 }
 
+/* [control]: defaults per role, "off", section.key on the command line,
+ * bad values, and the token rule beyond loopback. */
+static void
+test_control_keys(void **state)
+{
+	static struct config	c;
+	struct errs		e = { 0 };
+
+	(void)state;
+	config_defaults(&c, CONFIG_SERVER);
+	assert_string_equal(c.control_listen, "");
+	config_defaults(&c, CONFIG_LOCAL);
+	assert_string_equal(c.control_listen, "127.0.0.1:1081");
+	assert_int_equal(config_load_string(&c, "t.conf",
+	    "[control]\nlisten = off\n", collect_cb, &e), 0);
+	assert_string_equal(c.control_listen, "");
+	assert_true(config_set(&c, "control.listen", "[::1]:9", collect_cb,
+	    &e));
+	assert_string_equal(c.control_listen, "[::1]:9");
+	assert_true(config_set(&c, "listen", "127.0.0.1:5", collect_cb, &e));
+	assert_string_equal(c.listen[0], "127.0.0.1:5");	/* not control */
+	assert_int_equal(e.n, 0);
+
+	config_defaults(&c, CONFIG_LOCAL);
+	assert_int_equal(config_load_string(&c, "t.conf",
+	    "[control]\nlisten = nowhere\ntoken = short\n", collect_cb, &e),
+	    2);
+	assert_string_equal(e.s[0], "t.conf:2: control.listen: \"nowhere\" "
+	    "is not ADDR:PORT or off");
+	assert_string_equal(e.s[1], "t.conf:3: control.token: expected "
+	    "16..128 characters of A-Z a-z 0-9 - . _ ~ + / =");
+
+	e.n = 0;
+	config_defaults(&c, CONFIG_LOCAL);
+	assert_true(config_set(&c, "key_file", "/k", collect_cb, &e));
+	assert_true(config_set(&c, "server", "vps:8443", collect_cb, &e));
+	assert_true(config_set(&c, "control.listen", "0.0.0.0:1081",
+	    collect_cb, &e));
+	assert_int_equal(config_validate(&c, collect_cb, &e), 1);
+	assert_string_equal(e.s[0], "configuration: control.listen "
+	    "0.0.0.0:1081 is beyond loopback: set control.token, or anyone "
+	    "who reaches it sees every connection");
+	assert_true(config_set(&c, "token", "0123456789abcdef", collect_cb,
+	    &e));
+	assert_int_equal(config_validate(&c, collect_cb, &e), 0);
+}
+
 /* Golden: the exact text an operator sees for two sample bad files. */
 
 static const char golden_server[] =
@@ -962,6 +1009,7 @@ main(void)
 		cmocka_unit_test(test_config_set_over_file),
 		cmocka_unit_test(test_config_validate),
 		cmocka_unit_test(test_validate_default_listen),
+		cmocka_unit_test(test_control_keys),
 		cmocka_unit_test(test_golden_errors),
 	};
 
