@@ -25,6 +25,7 @@
 #define POLICY_MAX_NAME		64	/* rule names */
 #define POLICY_MAX_LIST_LINE	512	/* lines of domains_from, cidrs_from */
 #define POLICY_MAX_FILE_ERRORS	20	/* then a list file is given up */
+#define POLICY_MAX_LIST_BYTES	(64 << 20)	/* per list file */
 #define POLICY_IFNAMSIZ		16
 #define POLICY_WHY_MAX		400
 

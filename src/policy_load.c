@@ -186,38 +186,73 @@ add_cidr(struct policy_builder *b, struct perr *e, const char *v)
  * blanks around entries trimmed. Errors name the list's file:line; after
  * POLICY_MAX_FILE_ERRORS the rest of the file is not read.
  */
+/*
+ * Reads the next line into buf (NUL-terminated, newline dropped); a line
+ * longer than the buffer is skipped to its end and *too_long set. Returns
+ * the line's length, or -1 at the end or past POLICY_MAX_LIST_BYTES (a
+ * list pointed at /dev/zero must not eat the memory).
+ */
+static ssize_t
+read_line(FILE *f, char *buf, size_t cap, size_t *total, bool *too_long)
+{
+	size_t	n = 0;
+	int	c;
+
+	*too_long = false;
+	while ((c = getc(f)) != EOF) {
+		if (++*total > POLICY_MAX_LIST_BYTES)
+			return -1;
+		if (c == '\n')
+			break;
+		if (n + 1 < cap)
+			buf[n++] = (char)c;
+		else
+			*too_long = true;
+	}
+	if (c == EOF && n == 0 && !*too_long)
+		return -1;
+	while (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+/*
+ * A list file: one entry a line; blank lines and '#' comments skipped,
+ * blanks around entries trimmed. Errors name the list's file:line; after
+ * POLICY_MAX_FILE_ERRORS the rest of the file is not read.
+ */
 static void
 load_list(struct policy_builder *b, struct perr *ce, const char *path,
     bool (*add)(struct policy_builder *, struct perr *, const char *))
 {
 	struct perr	 e = { .file = path, .cb = ce->cb, .arg = ce->arg };
 	FILE		*f;
-	char		*line = NULL;
-	size_t		 cap = 0;
+	char		 line[POLICY_MAX_LIST_LINE + 2];
+	size_t		 total = 0;
 	ssize_t		 len;
+	bool		 too_long;
 
 	if ((f = fopen(path, "re")) == NULL) {
 		perr(ce, "rule %s: %s: %s", b->cur->name, path,
 		    strerror(errno));
 		return;
 	}
-	while ((len = getline(&line, &cap, f)) != -1) {
+	while ((len = read_line(f, line, sizeof(line), &total,
+	    &too_long)) != -1) {
 		char	*s = line, *end;
 		size_t	 n = (size_t)len;
 
 		e.line++;
-		while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-			n--;
-		if (memchr(s, '\0', n) != NULL) {
-			perr(&e, "NUL byte in line");
-			goto next;
-		}
-		if (n > POLICY_MAX_LIST_LINE) {
+		if (too_long || n > POLICY_MAX_LIST_LINE) {
 			perr(&e, "line longer than %d bytes",
 			    POLICY_MAX_LIST_LINE);
 			goto next;
 		}
-		s[n] = '\0';
+		if (memchr(s, '\0', n) != NULL) {
+			perr(&e, "NUL byte in line");
+			goto next;
+		}
 		if ((end = strchr(s, '#')) != NULL)
 			*end = '\0';
 		s += strspn(s, " \t");
@@ -236,8 +271,11 @@ next:
 			break;
 		}
 	}
+	if (total > POLICY_MAX_LIST_BYTES) {
+		e.line = 0;
+		perr(&e, "larger than %d MiB", POLICY_MAX_LIST_BYTES >> 20);
+	}
 	ce->n += e.n;
-	free(line);
 	fclose(f);
 }
 
