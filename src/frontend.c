@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mptcp.h"
 #include "relay.h"
+#include "route.h"
 #include "socks4.h"
 #include "socks5.h"
 #include "tunnel_client.h"
@@ -54,7 +55,7 @@ struct session {
 	enum fe_proto		 proto;
 	struct bufferevent	*bev;		/* NULL once the relay has it */
 	struct event		*timer;
-	struct tunnel_open	*open;
+	struct route_open	*open;
 	struct relay		*relay;
 	struct http_session	*http;
 	uint64_t		 start_ms;
@@ -68,7 +69,7 @@ struct session {
 struct frontend {
 	struct event_base	*base;
 	const struct config	*cfg;
-	struct tunnel_client	*tc;
+	struct route		*rt;
 	struct listeners	*listeners;
 	TAILQ_HEAD(, session)	 sessions;
 	size_t			 n_sessions;
@@ -90,7 +91,7 @@ session_free(struct session *s)
 	TAILQ_REMOVE(&s->fe->sessions, s, entry);
 	s->fe->n_sessions--;
 	if (s->open != NULL)
-		tunnel_open_cancel(s->open);
+		route_open_cancel(s->open);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
 	event_free(s->timer);
@@ -233,7 +234,7 @@ session_open_tunnel(struct session *s, const struct target *t)
 	bufferevent_setwatermark(s->bev, EV_READ, 0, FE_EARLY_MAX);
 	evtimer_del(s->timer);		/* the tunnel open has its own */
 	session_set_state(s, S_TUNNEL);
-	s->open = tunnel_open(s->fe->tc, t, tunnel_done_cb, s);
+	s->open = route_open(s->fe->rt, s->id, t, tunnel_done_cb, s);
 	if (s->open == NULL)
 		request_fail(s, SOCKS5_REP_GENERAL, "cannot open a tunnel");
 }
@@ -408,7 +409,7 @@ session_start_http(struct session *s)
 		    sizeof(local));
 	evtimer_del(s->timer);
 	session_set_state(s, S_HTTP);
-	s->http = http_session_start(s->fe->base, s->fe->cfg, s->fe->tc,
+	s->http = http_session_start(s->fe->base, s->fe->cfg, s->fe->rt,
 	    s->bev, s->id, local, &http_ops, s);
 	if (s->http == NULL) {
 		session_close(s, "out of memory");
@@ -533,7 +534,7 @@ accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 
 struct frontend *
 frontend_new(struct event_base *base, const struct config *cfg,
-    struct tunnel_client *tc)
+    struct route *rt)
 {
 	struct frontend	*fe;
 
@@ -542,7 +543,7 @@ frontend_new(struct event_base *base, const struct config *cfg,
 	TAILQ_INIT(&fe->sessions);
 	fe->base = base;
 	fe->cfg = cfg;
-	fe->tc = tc;
+	fe->rt = rt;
 	fe->listeners = listeners_open(base,
 	    (const char (*)[CONFIG_ADDR_MAX])cfg->listen, cfg->n_listen, false,
 	    "proxy (SOCKS5, SOCKS4, HTTP)", accept_cb, fe);

@@ -16,6 +16,7 @@
 #include "mptcp.h"
 #include "pac.h"
 #include "relay.h"
+#include "route.h"
 #include "tunnel_client.h"
 #include "util.h"
 
@@ -43,7 +44,7 @@ static const char *const state_names[] = {
 struct http_session {
 	struct event_base		*base;
 	const struct config		*cfg;
-	struct tunnel_client		*tc;
+	struct route			*rt;
 	const struct http_session_ops	*ops;
 	void				*arg;
 	uint32_t			 id;
@@ -51,7 +52,7 @@ struct http_session {
 	enum hs_state			 state;
 	struct bufferevent		*app, *up;
 	struct target			 up_target;	/* where up goes */
-	struct tunnel_open		*open;
+	struct route_open		*open;
 	struct event			*timer;
 	/* the exchange under way */
 	http_parser			 reqp, resp;
@@ -124,7 +125,7 @@ static void
 hs_free(struct http_session *hs, const char *reason, bool abortive)
 {
 	if (hs->open != NULL)
-		tunnel_open_cancel(hs->open);
+		route_open_cancel(hs->open);
 	if (abortive && hs->up != NULL)
 		mptcp_set_abortive(bufferevent_getfd(hs->up));
 	hs_drop_up(hs);
@@ -157,7 +158,7 @@ static void
 hs_close_after_flush(struct http_session *hs)
 {
 	if (hs->open != NULL) {		/* its answer has no use now */
-		tunnel_open_cancel(hs->open);
+		route_open_cancel(hs->open);
 		hs->open = NULL;
 	}
 	hs_set_state(hs, HS_CLOSING);
@@ -589,7 +590,7 @@ hs_request(struct http_session *hs, struct http_request *req)
 	hs_drop_up(hs);
 	hs_set_state(hs, HS_OPEN);
 	hs_arm(hs, cfg->connect_timeout + cfg->handshake_timeout + 1);
-	hs->open = tunnel_open(hs->tc, &req->target, hs_tunnel_cb, hs);
+	hs->open = route_open(hs->rt, hs->id, &req->target, hs_tunnel_cb, hs);
 	if (hs->open == NULL)
 		hs_fail(hs, 502, "cannot open a tunnel");
 }
@@ -671,7 +672,7 @@ hs_next(struct http_session *hs)
 
 struct http_session *
 http_session_start(struct event_base *base, const struct config *cfg,
-    struct tunnel_client *tc, struct bufferevent *app, uint32_t id,
+    struct route *rt, struct bufferevent *app, uint32_t id,
     const char *local, const struct http_session_ops *ops, void *arg)
 {
 	struct http_session	*hs;
@@ -684,7 +685,7 @@ http_session_start(struct event_base *base, const struct config *cfg,
 	}
 	hs->base = base;
 	hs->cfg = cfg;
-	hs->tc = tc;
+	hs->rt = rt;
 	hs->ops = ops;
 	hs->arg = arg;
 	hs->id = id;

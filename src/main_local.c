@@ -5,6 +5,8 @@
 #include "frontend.h"
 #include "keyfile.h"
 #include "log.h"
+#include "policy.h"
+#include "route.h"
 #include "tunnel_client.h"
 #include "util.h"
 
@@ -43,7 +45,12 @@ usage(FILE *f)
 "      --connect-timeout S    seconds for the concentrator to reach the\n"
 "                             destination (default 10)\n"
 "      --max-connections N    concurrent connections (default 65536)\n"
-"  -c, --config FILE          INI configuration (see conf/local.conf)\n"
+"  -c, --config FILE          INI configuration (see conf/local.conf);\n"
+"                             [rule NAME] sections choose bond, direct or\n"
+"                             reject per destination (docs/policy.md).\n"
+"                             SIGHUP re-reads the rules and GeoIP files.\n"
+"      --explain HOST[:PORT]  print which rule decides HOST (port 443 if\n"
+"                             not given) and why, then exit\n"
 "  -t, --test                 check the configuration and exit\n"
 "  -v, --verbose              debug logging\n"
 "  -q, --quiet                warnings and errors only\n"
@@ -55,7 +62,62 @@ usage(FILE *f)
 }
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
-    OPT_NOMPTCP };
+    OPT_NOMPTCP, OPT_EXPLAIN };
+
+/* Loads the policy from the config file (and nothing else from it);
+ * NULL, with every error reported, if it does not load. */
+static struct policy *
+policy_load(const char *conf, struct config *cfg, config_err_cb *err,
+    void *arg)
+{
+	struct policy_builder	*b = policy_builder_new();
+	struct policy		*p;
+	int			 errors = 0, more = 0;
+
+	if (b == NULL)
+		return NULL;
+	config_defaults(cfg, CONFIG_LOCAL);
+	cfg->section_cb = policy_section_cb;
+	cfg->section_arg = b;
+	if (conf != NULL)
+		errors = config_load_file(cfg, conf, err, arg);
+	if (errors > 0) {
+		policy_builder_free(b);
+		return NULL;
+	}
+	if ((p = policy_builder_finish(b, cfg, err, arg, &more)) != NULL)
+		route_add_own_nets(p);
+	return p;
+}
+
+static void
+reload_err(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	log_warnx("event=reload_error at=%s:%u msg=\"%s\"", file, line, msg);
+}
+
+struct reload {
+	const char	*conf;
+	struct route	*rt;
+};
+
+/* SIGHUP: new rules and GeoIP databases; open connections keep going. */
+static void
+reload_cb(void *arg)
+{
+	static struct config	 scratch;
+	struct reload		*r = arg;
+	struct policy		*p;
+
+	if ((p = policy_load(r->conf, &scratch, reload_err, NULL)) == NULL) {
+		log_warnx("event=reload_fail file=%s: keeping the rules "
+		    "in use", r->conf ? r->conf : "-");
+		return;
+	}
+	route_set_policy(r->rt, p);
+	log_info("event=reload file=%s", r->conf ? r->conf : "-");
+}
 
 int
 main(int argc, char **argv)
@@ -77,6 +139,7 @@ main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
+		{ "explain", required_argument, NULL, OPT_EXPLAIN },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct config	 cfg;
@@ -85,7 +148,12 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct tunnel_client	*tc;
 	struct frontend		*fe;
-	int			 ch, errors;
+	struct route		*rt;
+	struct policy		*policy;
+	static struct reload	 rl;
+	const char		*explain = NULL;
+	int			 ch, errors, perrors = 0;
+	struct policy_builder	*pb;
 
 	config_defaults(&cfg, CONFIG_LOCAL);
 	while ((ch = getopt_long(argc, argv, "l:s:k:u:a:c:tvqh", opts,
@@ -104,6 +172,7 @@ main(int argc, char **argv)
 		case OPT_CONN: key = "connect_timeout"; break;
 		case OPT_MAXC: key = "max_connections"; break;
 		case 'c': args.conf = optarg; break;
+		case OPT_EXPLAIN: explain = optarg; break;
 		case 't': args.test = true; break;
 		case 'v': args.verbosity++; break;
 		case 'q': args.verbosity--; break;
@@ -125,18 +194,35 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (explain != NULL) {		/* needs no key, no concentrator */
+		policy = policy_load(args.conf, &cfg, daemon_config_err, NULL);
+		if (policy == NULL)
+			return EX_CONFIG_ERR;
+		ch = route_explain(policy, explain, stdout);
+		policy_free(policy);
+		return ch;
+	}
+	if ((pb = policy_builder_new()) == NULL)
+		fatalx("out of memory");
+	cfg.section_cb = policy_section_cb;
+	cfg.section_arg = pb;
 	errors = daemon_configure(&cfg, &args, &ks);
+	policy = policy_builder_finish(pb, &cfg, daemon_config_err, NULL,
+	    &perrors);
+	errors += perrors;
 	if (errors == 0 && ks.n != 1) {
 		fprintf(stderr, "%s: holds %zu keys; mpsocks-local needs "
 		    "exactly one\n", cfg.key_file, ks.n);
 		errors++;
 	}
 	if (errors > 0) {
+		policy_free(policy);
 		keyset_free(&ks);
 		daemon_config_summary(&args, "mpsocks-local", errors);
 		return EX_CONFIG_ERR;
 	}
 	if (args.test) {
+		policy_free(policy);
 		keyset_free(&ks);
 		printf("configuration OK\n");
 		return 0;
@@ -149,17 +235,24 @@ main(int argc, char **argv)
 	keyset_free(&ks);
 	if (tc == NULL)
 		return 1;
-	if ((fe = frontend_new(base, &cfg, tc)) == NULL) {
+	route_add_own_nets(policy);
+	if ((rt = route_new(base, &cfg, tc, policy)) == NULL)
+		fatalx("cannot start the resolver");
+	if ((fe = frontend_new(base, &cfg, rt)) == NULL) {
+		route_free(rt);
 		tunnel_client_free(tc);
 		event_base_free(base);
 		return 1;
 	}
-	if (!daemon_signals(base, NULL, NULL))
+	rl.conf = args.conf;
+	rl.rt = rt;
+	if (!daemon_signals(base, reload_cb, &rl))
 		fatalx("cannot install signal handlers");
 	log_info("event=start version=%s server=%s", MPSOCKS_VERSION,
 	    cfg.server);
 	event_base_dispatch(base);
 	frontend_free(fe);
+	route_free(rt);
 	tunnel_client_free(tc);
 	daemon_signals_free();
 	event_base_free(base);

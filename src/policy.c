@@ -512,9 +512,10 @@ rule_explain(const struct policy *p, const struct facts *f, unsigned i,
 	if (r->kinds & K_CIDR)
 		why_cidr(f, i, v);
 	if (r->kinds & K_COUNTRY)
-		why_add(v, "country %s", v->country);
+		why_add(v, "address %s in country %s", f->addr_str,
+		    v->country);
 	if (r->kinds & K_ASN)
-		why_add(v, "asn %" PRIu32, v->asn);
+		why_add(v, "address %s in AS%" PRIu32, f->addr_str, v->asn);
 	if (r->kinds & K_PORT)
 		why_add(v, "port %u", f->t->port);
 	if (r->kinds & K_ANY)
