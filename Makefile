@@ -61,6 +61,10 @@ $(B)/mpsocks-local: $(call obj,$(LOCAL) $(NET) $(PURE))
 $(B)/tunnel-probe: $(call obj,tunnel_probe $(PURE))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
 
+# Policy match benchmark (tests/bench/policy.sh): pure modules only.
+$(B)/policy_bench: tests/bench/policy_bench.c $(call obj,$(PURE))
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA)
+
 # Test bed link emulator: one-way delay, loss and cuts per uplink, which
 # this kernel's tc cannot do (no netem).
 $(B)/linkem: tests/tools/linkem.c

@@ -28,6 +28,7 @@
 #define POLICY_MAX_LIST_BYTES	(64 << 20)	/* per list file */
 #define POLICY_IFNAMSIZ		16
 #define POLICY_WHY_MAX		400
+#define POLICY_MAX_HITS		8	/* domain entries kept for "why" */
 
 enum policy_action { POLICY_BOND, POLICY_DIRECT, POLICY_REJECT };
 

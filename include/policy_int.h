@@ -51,6 +51,7 @@ struct dom_table {
 	size_t		 cap, n;	/* cap: a power of two */
 	char		*names;
 	size_t		 names_len, names_cap;
+	uint64_t	 labels[4];	/* bit k: an entry has k labels */
 };
 
 /* Binary prefix tree; node 0 roots IPv4, node 1 IPv6; child 0: none. */
@@ -79,5 +80,8 @@ struct policy {
 bool	policy_dom_add(struct dom_table *, const char *name, bool suffix,
 	    unsigned rule);
 bool	policy_trie_add(struct trie *, const struct cidr *, unsigned rule);
+/* Lays the tree out in depth-first order, so that a walk down a chain
+ * reads neighbouring memory. false (tree unchanged) without memory. */
+bool	policy_trie_compact(struct trie *);
 
 #endif

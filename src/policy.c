@@ -84,6 +84,7 @@ policy_dom_add(struct dom_table *d, const char *name, bool suffix,
 	size_t		 n = strlen(name), i;
 	struct dom_ent	*e = dom_find(d, name, n);
 	uint64_t	 h;
+	unsigned	 labels = 1;
 
 	if (e == NULL) {
 		if ((d->n + 1) * 2 > d->cap && !dom_grow(d))
@@ -111,11 +112,20 @@ policy_dom_add(struct dom_table *d, const char *name, bool suffix,
 		d->names_len += n;
 		d->n++;
 	}
+	for (const char *c = name; *c != '\0'; c++)
+		labels += *c == '.';
+	d->labels[labels / 64] |= 1ULL << (labels % 64);	/* < 128 */
 	if (suffix)
 		e->suffix |= 1ULL << rule;
 	else
 		e->exact |= 1ULL << rule;
 	return true;
+}
+
+static bool
+dom_has_labels(const struct dom_table *d, unsigned n)
+{
+	return n < 256 && (d->labels[n / 64] & (1ULL << (n % 64))) != 0;
 }
 
 static void
@@ -175,6 +185,43 @@ policy_trie_add(struct trie *t, const struct cidr *c, unsigned rule)
 	return true;
 }
 
+static uint32_t
+trie_place(const struct trie *t, struct tnode *nv, size_t *next,
+    uint32_t old)
+{
+	uint32_t	at = (uint32_t)(*next)++;
+
+	nv[at] = t->v[old];
+	for (unsigned b = 0; b < 2; b++)
+		if (t->v[old].child[b] != 0)
+			nv[at].child[b] = trie_place(t, nv, next,
+			    t->v[old].child[b]);
+	return at;
+}
+
+bool
+policy_trie_compact(struct trie *t)
+{
+	struct tnode	*nv;
+	size_t		 next = 2;
+
+	if (t->n <= 2)
+		return true;
+	if ((nv = malloc(t->n * sizeof(*nv))) == NULL)
+		return false;
+	for (uint32_t r = 0; r < 2; r++) {	/* the roots stay 0 and 1 */
+		nv[r] = t->v[r];
+		for (unsigned b = 0; b < 2; b++)
+			if (t->v[r].child[b] != 0)
+				nv[r].child[b] = trie_place(t, nv, &next,
+				    t->v[r].child[b]);
+	}
+	free(t->v);
+	t->v = nv;
+	t->cap = t->n;
+	return true;
+}
+
 /*
  * Rules whose networks hold the address; depth[r] gets the longest
  * matching prefix for each rule hit (for "why").
@@ -194,10 +241,8 @@ trie_lookup(const struct trie *t, int family, const uint8_t *a,
 	for (i = 0;; i++) {
 		uint64_t r = t->v[node].rules;
 
-		if (r != 0 && depth != NULL)
-			for (unsigned k = 0; k < 64; k++)
-				if (r & (1ULL << k))
-					depth[k] = (uint8_t)i;
+		for (uint64_t m = depth != NULL ? r : 0; m != 0; m &= m - 1)
+			depth[__builtin_ctzll(m)] = (uint8_t)i;
 		hits |= r;
 		if (i == bits || (node = t->v[node].child[addr_bit(a,
 		    i)]) == 0)
@@ -291,6 +336,10 @@ struct facts {
 	char			 name[TARGET_MAX_NAME + 1];	/* folded */
 	bool			 is_name;
 	uint64_t		 dom_hits;
+	/* the entries hit, longest name first, for "why" */
+	const struct dom_ent	*hit[POLICY_MAX_HITS];
+	const char		*hit_at[POLICY_MAX_HITS];
+	unsigned		 n_hit;
 	int			 family;	/* 0: no address */
 	uint8_t			 addr[16];
 	char			 addr_str[INET6_ADDRSTRLEN];
@@ -305,15 +354,26 @@ facts_domain(const struct policy *p, struct facts *f)
 	bool			 suf;
 	const struct dom_ent	*e;
 
+	unsigned		 labels = 1;
+
 	if (!policy_norm_domain(f->t->name, f->name, sizeof(f->name), &suf) ||
 	    suf)
 		return;
-	for (const char *s = f->name; s != NULL; s = strchr(s, '.')) {
+	for (const char *c = f->name; *c != '\0'; c++)
+		labels += *c == '.';
+	/* only the suffixes with as many labels as some entry has */
+	for (const char *s = f->name; s != NULL; s = strchr(s, '.'),
+	    labels--) {
 		if (*s == '.')
 			s++;
-		if ((e = dom_find(&p->dom, s, strlen(s))) != NULL)
-			f->dom_hits |= e->suffix |
-			    (s == f->name ? e->exact : 0);
+		if (!dom_has_labels(&p->dom, labels) ||
+		    (e = dom_find(&p->dom, s, strlen(s))) == NULL)
+			continue;
+		f->dom_hits |= e->suffix | (s == f->name ? e->exact : 0);
+		if (f->n_hit < POLICY_MAX_HITS) {
+			f->hit[f->n_hit] = e;
+			f->hit_at[f->n_hit++] = s;
+		}
 	}
 }
 
@@ -339,8 +399,16 @@ facts_addr(const struct policy *p, struct facts *f, const struct sockaddr *sa)
 		memmove(f->addr, f->addr + 12, 4);	/* mapped: IPv4 */
 		f->family = AF_INET;
 	}
-	inet_ntop(f->family, f->addr, f->addr_str, sizeof(f->addr_str));
 	f->cidr_hits = trie_lookup(&p->trie, f->family, f->addr, f->depth);
+}
+
+/* The address as text, made only when a "why" needs it. */
+static const char *
+addr_str(struct facts *f)
+{
+	if (f->addr_str[0] == '\0')
+		inet_ntop(f->family, f->addr, f->addr_str, sizeof(f->addr_str));
+	return f->addr_str;
 }
 
 static void
@@ -414,14 +482,13 @@ static void
 why_domain(const struct policy *p, const struct facts *f, unsigned r,
     struct policy_verdict *v)
 {
-	const struct dom_ent	*e;
-	uint64_t		 bit = 1ULL << r;
+	uint64_t	bit = 1ULL << r;
 
-	for (const char *s = f->name; s != NULL; s = strchr(s, '.')) {
-		if (*s == '.')
-			s++;
-		if ((e = dom_find(&p->dom, s, strlen(s))) == NULL)
-			continue;
+	(void)p;
+	for (unsigned i = 0; i < f->n_hit; i++) {
+		const struct dom_ent	*e = f->hit[i];
+		const char		*s = f->hit_at[i];
+
 		if (s == f->name && (e->exact & bit)) {
 			why_add(v, "domain %s (exact)", s);
 			return;
@@ -434,7 +501,7 @@ why_domain(const struct policy *p, const struct facts *f, unsigned r,
 }
 
 static void
-why_cidr(const struct facts *f, unsigned r, struct policy_verdict *v)
+why_cidr(struct facts *f, unsigned r, struct policy_verdict *v)
 {
 	uint8_t	net[16] = { 0 };
 	char	buf[INET6_ADDRSTRLEN];
@@ -444,7 +511,7 @@ why_cidr(const struct facts *f, unsigned r, struct policy_verdict *v)
 	for (unsigned i = d; i < (f->family == AF_INET ? 32u : 128u); i++)
 		net[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
 	inet_ntop(f->family, net, buf, sizeof(buf));
-	why_add(v, "address %s in %s/%u", f->addr_str, buf, d);
+	why_add(v, "address %s in %s/%u", addr_str(f), buf, d);
 }
 
 static bool
@@ -502,7 +569,7 @@ rule_test(const struct policy *p, struct facts *f, unsigned i,
 }
 
 static void
-rule_explain(const struct policy *p, const struct facts *f, unsigned i,
+rule_explain(const struct policy *p, struct facts *f, unsigned i,
     struct policy_verdict *v)
 {
 	const struct prule	*r = &p->rules[i];
@@ -512,10 +579,11 @@ rule_explain(const struct policy *p, const struct facts *f, unsigned i,
 	if (r->kinds & K_CIDR)
 		why_cidr(f, i, v);
 	if (r->kinds & K_COUNTRY)
-		why_add(v, "address %s in country %s", f->addr_str,
+		why_add(v, "address %s in country %s", addr_str(f),
 		    v->country);
 	if (r->kinds & K_ASN)
-		why_add(v, "address %s in AS%" PRIu32, f->addr_str, v->asn);
+		why_add(v, "address %s in AS%" PRIu32, addr_str(f),
+		    v->asn);
 	if (r->kinds & K_PORT)
 		why_add(v, "port %u", f->t->port);
 	if (r->kinds & K_ANY)
@@ -570,7 +638,7 @@ policy_match(const struct policy *p, const struct target *t,
 		v->action = POLICY_DIRECT;
 		v->rule = "builtin-local";
 		why_add(v, "address %s is loopback, private, link-local, "
-		    "CGNAT or this host's network", f.addr_str);
+		    "CGNAT or this host's network", addr_str(&f));
 	} else {
 		v->action = POLICY_BOND;
 		v->rule = "default";
@@ -581,6 +649,6 @@ done:
 	if (f.family != 0) {
 		geo_lookup(p, &f, v);
 		if (f.is_name)
-			why_add(v, "resolved %s", f.addr_str);
+			why_add(v, "resolved %s", addr_str(&f));
 	}
 }

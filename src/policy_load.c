@@ -580,6 +580,7 @@ policy_builder_finish(struct policy_builder *b, const struct config *cfg,
 	    &p->have_asn_db);
 	for (size_t i = 0; i < p->n_rules; i++)
 		rule_finish(p, &p->rules[i], cfg, &e);
+	(void)policy_trie_compact(&p->trie);	/* only faster if it works */
 	if (!add_builtin(p)) {
 		e.line = 0;
 		perr(&e, "out of memory");
