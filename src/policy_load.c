@@ -499,9 +499,10 @@ open_db(struct perr *e, const char *key, const char *path, unsigned line,
 		return;
 	e->line = line;
 	if ((rc = MMDB_open(path, MMDB_MODE_MMAP, db)) != MMDB_SUCCESS) {
+		bool sys = rc == MMDB_IO_ERROR || rc == MMDB_FILE_OPEN_ERROR;
+
 		perr(e, "geoip.%s: %s: %s%s%s", key, path, MMDB_strerror(rc),
-		    rc == MMDB_IO_ERROR ? ": " : "",
-		    rc == MMDB_IO_ERROR ? strerror(errno) : "");
+		    sys ? ": " : "", sys ? strerror(errno) : "");
 		return;
 	}
 	*have = true;
@@ -509,8 +510,8 @@ open_db(struct perr *e, const char *key, const char *path, unsigned line,
 
 /* The checks that need the whole rule. */
 static void
-rule_finish(struct policy *p, struct prule *r, const struct config *cfg,
-    struct perr *e)
+rule_finish(const struct policy_builder *b, struct prule *r,
+    const struct config *cfg, struct perr *e)
 {
 	e->line = r->line;
 	if (!r->action_set)
@@ -523,10 +524,11 @@ rule_finish(struct policy *p, struct prule *r, const struct config *cfg,
 	if ((r->kinds & K_ANY) && (r->kinds & ~K_ANY))
 		perr(e, "[rule %s]: any = yes with other conditions",
 		    r->name);
-	if ((r->kinds & K_COUNTRY) && !p->have_country_db)
+	/* a database that did not open is reported once, not per rule */
+	if ((r->kinds & K_COUNTRY) && b->country_db[0] == '\0')
 		perr(e, "[rule %s]: country needs [geoip] country_db",
 		    r->name);
-	if ((r->kinds & K_ASN) && !p->have_asn_db)
+	if ((r->kinds & K_ASN) && b->asn_db[0] == '\0')
 		perr(e, "[rule %s]: asn needs [geoip] asn_db", r->name);
 	if (r->action != POLICY_DIRECT && (r->uplink[0] != '\0' ||
 	    r->pin.ifname[0] != '\0' || r->pin.source_len != 0))
@@ -579,7 +581,7 @@ policy_builder_finish(struct policy_builder *b, const struct config *cfg,
 	open_db(&e, "asn_db", b->asn_db, b->asn_db_line, &p->asn_db,
 	    &p->have_asn_db);
 	for (size_t i = 0; i < p->n_rules; i++)
-		rule_finish(p, &p->rules[i], cfg, &e);
+		rule_finish(b, &p->rules[i], cfg, &e);
 	(void)policy_trie_compact(&p->trie);	/* only faster if it works */
 	if (!add_builtin(p)) {
 		e.line = 0;

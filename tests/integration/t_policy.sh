@@ -13,7 +13,7 @@
 #   - GeoIP: a test .mmdb maps the destination's IPv4 address to DE; a
 #     country rule sends it direct while its IPv6 address stays bonded; a
 #     name resolved locally (hosts file) follows the same rule; --explain
-#     prints the country and the action
+#     prints the country and the action; conf/policy-example.conf is valid
 #   - pinned: `interface = up2` leaves through up2 only (uplink counters)
 #   - SIGHUP: a download started under the old rules completes byte-exact,
 #     new connections get the new rules; an invalid config keeps the old
@@ -182,6 +182,12 @@ say "$explain" | sed 's/^/  /'
 bed_expect "--explain: country DE" grep -q "^country: DE" <<<"$explain"
 bed_expect "--explain: rule and action" \
     grep -q "^action:  direct" <<<"$explain"
+# the sample policy is valid once its files exist
+sed "s|^key_file = .*|key_file = $BED_KEY_CLI|; s|^country_db = .*|country_db = $T/geo.mmdb|" \
+    "$BED_REPO/conf/policy-example.conf" >"$T/example.conf"
+out=$("$BED_BUILD/mpsocks-local" -t -c "$T/example.conf" 2>&1 || true)
+say "measured: -t conf/policy-example.conf: $out"
+bed_expect "conf/policy-example.conf passes -t" same "$out" "configuration OK"
 
 # --- pinned to up2 ----------------------------------------------------------
 cat >"$T/pin.conf" <<EOF
