@@ -44,6 +44,7 @@ struct route_open {
 						 * the policy meanwhile */
 	struct sockaddr_storage	 addr;		/* resolved, for direct */
 	bool			 have_addr;
+	bool			 direct_wait;	/* resolving to connect */
 	uint8_t			 status;	/* deferred answer */
 	const char		*why;
 };
@@ -202,9 +203,12 @@ direct_start(struct route_open *o)
 		o->why = "cannot bind to the rule's interface";
 		goto fail;
 	}
-	if (pin->source_len != 0 && (pin->source.ss_family != ss.ss_family ||
-	    bind(fd, (const struct sockaddr *)&pin->source,
-	    pin->source_len) == -1)) {
+	if (pin->source_len != 0 && pin->source.ss_family != ss.ss_family) {
+		o->why = "the rule's source address is of the other family";
+		goto fail;
+	}
+	if (pin->source_len != 0 && bind(fd,
+	    (const struct sockaddr *)&pin->source, pin->source_len) == -1) {
 		log_warn("s=%08x event=direct_fail why=source", o->id);
 		o->why = "cannot bind to the rule's source address";
 		goto fail;
@@ -235,6 +239,8 @@ fail:
 	return false;
 }
 
+static bool	direct_resolve(struct route_open *);
+
 /* Acts on a verdict; false (o->status, o->why set) if that failed at
  * once. */
 static bool
@@ -253,11 +259,8 @@ ro_act(struct route_open *o, const struct policy_verdict *v)
 		return false;
 	case POLICY_DIRECT:
 		o->pin = *v->pin;
-		if (o->t.atyp == TARGET_DOMAIN && !o->have_addr) {
-			o->status = TUNNEL_ST_HOST_UNREACH;
-			o->why = "name not resolved";
-			return false;
-		}
+		if (o->t.atyp == TARGET_DOMAIN && !o->have_addr)
+			return direct_resolve(o);
 		return direct_start(o);
 	case POLICY_BOND:
 	default:
@@ -283,7 +286,38 @@ dns_done_cb(void *arg, const struct dns_result *res)
 	} else
 		log_debug("s=%08x event=policy_resolve_fail name=%s why=\"%s\"",
 		    o->id, o->t.name, dns_strerror(res->err));
-	ro_decide(o, !o->have_addr);
+	if (!o->direct_wait) {
+		ro_decide(o, !o->have_addr);
+		return;
+	}
+	/* the rule has decided already: only connect */
+	if (!o->have_addr)
+		ro_done(o, TUNNEL_ST_HOST_UNREACH, NULL, "direct: the name "
+		    "does not resolve here");	/* frees o */
+	else if (!direct_start(o))
+		ro_done(o, o->status, NULL, o->why);	/* frees o */
+}
+
+/* A name that goes direct by a domain rule: resolve it, then connect.
+ * false (o->status, o->why set) if that failed at once. */
+static bool
+direct_resolve(struct route_open *o)
+{
+	struct dns_result	res;
+
+	o->direct_wait = true;
+	log_debug("s=%08x event=direct_resolve name=%s", o->id, o->t.name);
+	if (dns_resolve(o->rt->dns, o->t.name, &res, dns_done_cb, o,
+	    &o->dreq) == 0)
+		return true;			/* dns_done_cb goes on */
+	if (res.err != 0 || res.n == 0) {
+		o->status = TUNNEL_ST_HOST_UNREACH;
+		o->why = "direct: the name does not resolve here";
+		return false;
+	}
+	o->addr = res.addrs[0];
+	o->have_addr = true;
+	return direct_start(o);
 }
 
 /* Matches; resolves first if the policy asks. May free o (via the

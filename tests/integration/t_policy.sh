@@ -4,7 +4,8 @@
 # destination (bed_forwarding on): that is the home's own internet path,
 # which `direct` takes. Checks:
 #   - direct: a CIDR rule fetches byte-exact from the destination, which
-#     sees the client's up1 address; the concentrator logs no connection
+#     sees the client's up1 address; the concentrator logs no connection;
+#     a domain rule does the same for a name, resolved here to connect
 #   - built-in default: with no config, a private address goes direct
 #   - reject: SOCKS5 reply 0x02 (a suffix rule on a name, never resolved),
 #     HTTP 403, SOCKS4 0x5B; nothing reaches the concentrator. The 403 is
@@ -64,8 +65,13 @@ fetch() {
 	bed_expect "$name: byte-exact" bed_same_file "$f" "$T/out/$name"
 }
 
-# --- direct by CIDR, and the built-in default ---------------------------
+# --- direct by CIDR and by name, and the built-in default -----------------
+# the client namespace's resolver (evdns reads /etc/hosts) knows the name
+printf '%s\t%s\n' "$BED_DST_IP" "$BED_DST_NAME" >>"/etc/netns/$NS_CLI/hosts"
 cat >"$T/direct.conf" <<EOF
+[rule byname]
+domain = $BED_DST_NAME
+action = direct
 [rule lan]
 cidr = $BED_DST_NET
 action = direct
@@ -90,6 +96,13 @@ read -r u1a u2a <<<"$rx0"
 read -r u1b u2b <<<"$rx1"
 say "measured: unpinned direct: up1 +$((u1b - u1a)) up2 +$((u2b - u2a)) bytes"
 bed_expect "direct unpinned: over up1 (main route)" le "$size" "$((u1b - u1a))"
+a0=$(srv_accepts)
+fetch direct-name --socks5-hostname "127.0.0.1:$P1" "$(bed_url p.bin)"
+a1=$(srv_accepts)
+bed_expect "direct by name: the concentrator saw no connection" \
+    same "$a0" "$a1"
+bed_expect "direct by name: resolved here to connect" \
+    logged direct "event=direct_resolve name=$BED_DST_NAME"
 
 P2=$((BED_LOCAL_PORT + 2))
 start_local builtin "$P2"			# no config at all
@@ -156,7 +169,6 @@ action = direct
 any = yes
 action = bond
 EOF
-printf '%s\t%s\n' "$BED_DST_IP" "$BED_DST_NAME" >>"/etc/netns/$NS_CLI/hosts"
 P4=$((BED_LOCAL_PORT + 4))
 start_local geo "$P4" -c "$T/geo.conf"
 a0=$(srv_accepts)
