@@ -90,6 +90,20 @@ policy_load(const char *conf, struct config *cfg, config_err_cb *err,
 	return p;
 }
 
+/* --explain: needs no key and no concentrator, only the rules. */
+static int
+explain_main(const char *conf, const char *hostport, struct config *cfg)
+{
+	struct policy	*p;
+	int		 rc;
+
+	if ((p = policy_load(conf, cfg, daemon_config_err, NULL)) == NULL)
+		return EX_CONFIG_ERR;
+	rc = route_explain(p, hostport, stdout);
+	policy_free(p);
+	return rc;
+}
+
 static void
 reload_err(void *arg, const char *file, unsigned line, const char *msg)
 {
@@ -194,14 +208,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (explain != NULL) {		/* needs no key, no concentrator */
-		policy = policy_load(args.conf, &cfg, daemon_config_err, NULL);
-		if (policy == NULL)
-			return EX_CONFIG_ERR;
-		ch = route_explain(policy, explain, stdout);
-		policy_free(policy);
-		return ch;
-	}
+	if (explain != NULL)
+		return explain_main(args.conf, explain, &cfg);
 	if ((pb = policy_builder_new()) == NULL)
 		fatalx("out of memory");
 	cfg.section_cb = policy_section_cb;

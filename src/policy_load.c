@@ -326,6 +326,58 @@ keyeq(const char *want, const char *got)
 }
 
 static void
+add_port(struct prule *r, struct perr *e, const char *v)
+{
+	if (!grow(&r->ports, r->n_ports, sizeof(*r->ports)))
+		perr(e, "out of memory");
+	else if (!parse_ports(v, &r->ports[r->n_ports]))
+		perr(e, "rule %s: port \"%.64s\" is not PORT or LO-HI "
+		    "(1..65535)", r->name, v);
+	else {
+		r->n_ports++;
+		r->kinds |= K_PORT;
+	}
+}
+
+static bool
+is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static void
+add_country(struct prule *r, struct perr *e, const char *v)
+{
+	if (strlen(v) != 2 || !is_alpha(v[0]) || !is_alpha(v[1]))
+		perr(e, "rule %s: country \"%.64s\" is not a two-letter ISO "
+		    "code", r->name, v);
+	else if (!grow(&r->countries, r->n_countries, sizeof(*r->countries)))
+		perr(e, "out of memory");
+	else {
+		r->countries[r->n_countries][0] = (char)(v[0] & ~0x20);
+		r->countries[r->n_countries++][1] = (char)(v[1] & ~0x20);
+		r->kinds |= K_COUNTRY;
+	}
+}
+
+static void
+add_asn(struct prule *r, struct perr *e, const char *v)
+{
+	uint32_t	asn;
+
+	if (strncasecmp(v, "AS", 2) == 0)
+		v += 2;
+	if (!parse_u32(v, UINT32_MAX, &asn) || asn == 0)
+		perr(e, "rule %s: asn \"%.64s\" is not a number", r->name, v);
+	else if (!grow(&r->asns, r->n_asns, sizeof(*r->asns)))
+		perr(e, "out of memory");
+	else {
+		r->asns[r->n_asns++] = asn;
+		r->kinds |= K_ASN;
+	}
+}
+
+static void
 rule_key(struct policy_builder *b, struct perr *e, const char *k,
     const char *v)
 {
@@ -339,46 +391,13 @@ rule_key(struct policy_builder *b, struct perr *e, const char *k,
 		add_cidr(b, e, v);
 	else if (keyeq("cidrs_from", k))
 		load_list(b, e, v, add_cidr);
-	else if (keyeq("port", k)) {
-		if (!grow(&r->ports, r->n_ports, sizeof(*r->ports)))
-			perr(e, "out of memory");
-		else if (!parse_ports(v, &r->ports[r->n_ports]))
-			perr(e, "rule %s: port \"%.64s\" is not PORT or LO-HI "
-			    "(1..65535)", r->name, v);
-		else {
-			r->n_ports++;
-			r->kinds |= K_PORT;
-		}
-	} else if (keyeq("country", k)) {
-		if (strlen(v) != 2 || !((v[0] | 0x20) >= 'a' &&
-		    (v[0] | 0x20) <= 'z' && (v[1] | 0x20) >= 'a' &&
-		    (v[1] | 0x20) <= 'z'))
-			perr(e, "rule %s: country \"%.64s\" is not a "
-			    "two-letter ISO code", r->name, v);
-		else if (!grow(&r->countries, r->n_countries,
-		    sizeof(*r->countries)))
-			perr(e, "out of memory");
-		else {
-			r->countries[r->n_countries][0] = (char)(v[0] & ~0x20);
-			r->countries[r->n_countries++][1] =
-			    (char)(v[1] & ~0x20);
-			r->kinds |= K_COUNTRY;
-		}
-	} else if (keyeq("asn", k)) {
-		uint32_t asn;
-
-		if (strncasecmp(v, "AS", 2) == 0)
-			v += 2;
-		if (!parse_u32(v, UINT32_MAX, &asn) || asn == 0)
-			perr(e, "rule %s: asn \"%.64s\" is not a number",
-			    r->name, v);
-		else if (!grow(&r->asns, r->n_asns, sizeof(*r->asns)))
-			perr(e, "out of memory");
-		else {
-			r->asns[r->n_asns++] = asn;
-			r->kinds |= K_ASN;
-		}
-	} else if (keyeq("any", k)) {
+	else if (keyeq("port", k))
+		add_port(r, e, v);
+	else if (keyeq("country", k))
+		add_country(r, e, v);
+	else if (keyeq("asn", k))
+		add_asn(r, e, v);
+	else if (keyeq("any", k)) {
 		if (strcasecmp(v, "yes") != 0 && strcasecmp(v, "true") != 0)
 			perr(e, "rule %s: any must be yes", r->name);
 		else
