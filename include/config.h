@@ -61,7 +61,6 @@ struct config {
 	void			*section_arg;
 };
 
-
 void	config_defaults(struct config *, enum config_role);
 /* Reads an INI file into cfg; returns the number of errors. */
 int	config_load_file(struct config *, const char *path, config_err_cb *,
