@@ -10,7 +10,7 @@ FUZZ_RUNS	?= 20000	# per target in `make check`
 FUZZ_SECONDS	?= 300	# per target in `make fuzz`
 
 B	:= build
-PKGS	:= libevent openssl inih jansson
+PKGS	:= libevent openssl inih jansson libmaxminddb
 LIBS_EXTRA := -lhttp_parser	# Debian ships no .pc for it
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
@@ -26,11 +26,11 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 # Pure modules: no sockets. Unit tests and fuzzers link only these.
 PURE	:= util log target socks5 socks4 pac http_proxy http_response tunnel_proto \
 	   metrics stats status control_proto subflow \
-	   replay acl keyfile config
+	   replay acl keyfile config policy policy_load
 # Socket modules shared by both daemons.
-NET	:= mptcp relay daemon listener linger control dashboard
-SERVER	:= main_server tunnel_server dns
-LOCAL	:= main_local tunnel_client frontend http_session track
+NET	:= mptcp relay daemon listener linger control dashboard dns
+SERVER	:= main_server tunnel_server
+LOCAL	:= main_local tunnel_client frontend http_session track route
 
 UNIT	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -78,6 +78,10 @@ $(B)/mpsocks-local: $(call obj,$(LOCAL) $(NET) $(PURE))
 # Test tool: speaks the tunnel protocol with bad keys, replays, garbage.
 $(B)/tunnel-probe: $(call obj,tunnel_probe $(PURE))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
+
+# Policy match benchmark (tests/bench/policy.sh): pure modules only.
+$(B)/policy_bench: tests/bench/policy_bench.c $(call obj,$(PURE))
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA)
 
 # Test bed link emulator: one-way delay, loss and cuts per uplink, which
 # this kernel's tc cannot do (no netem).

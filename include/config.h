@@ -28,6 +28,18 @@ struct config_user {
 	char	name[256], pass[256];
 };
 
+/* Called for each error; file may be "command line". line 0: no line. */
+typedef void config_err_cb(void *arg, const char *file, unsigned line,
+	    const char *msg);
+/*
+ * Takes a key of a section this table does not know ("rule NAME", "geoip":
+ * the policy module's). Returns -1 if it does not know the section either,
+ * else how many errors it reported through err.
+ */
+typedef int config_section_cb(void *arg, const char *file, unsigned line,
+	    const char *section, const char *name, const char *value,
+	    config_err_cb *err, void *err_arg);
+
 struct config {
 	enum config_role	role;
 	char			listen[CONFIG_MAX_LISTEN][CONFIG_ADDR_MAX];
@@ -49,11 +61,9 @@ struct config {
 	/* [control]: "" is off; CONFIG_CONTROL_DEFAULT on local */
 	char			control_listen[CONFIG_ADDR_MAX];
 	char			control_token[129];
+	config_section_cb	*section_cb;	/* set after config_defaults() */
+	void			*section_arg;
 };
-
-/* Called for each error; file may be "command line". line 0: no line. */
-typedef void config_err_cb(void *arg, const char *file, unsigned line,
-	    const char *msg);
 
 void	config_defaults(struct config *, enum config_role);
 /* Reads an INI file into cfg; returns the number of errors. */

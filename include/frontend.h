@@ -10,11 +10,11 @@
 
 struct event_base;
 struct frontend;
-struct tunnel_client;
+struct route;
 
 /* NULL (logged) if a listener cannot be opened. */
 struct frontend	*frontend_new(struct event_base *, const struct config *,
-		    struct tunnel_client *);
+		    struct route *);
 /* Closes every listener and connection. */
 void		 frontend_free(struct frontend *);
 

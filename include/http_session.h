@@ -14,7 +14,7 @@
 struct bufferevent;
 struct event_base;
 struct http_session;
-struct tunnel_client;
+struct route;
 
 struct http_session_ops {
 	/* A CONNECT (or a 101 upgrade) made the connection a tunnel: the
@@ -30,7 +30,7 @@ struct http_session_ops {
 /* Takes app (whose input holds the first bytes of a request). id and
  * local ("host:port" the app reached us at) are for logs and the PAC. */
 struct http_session	*http_session_start(struct event_base *,
-			    const struct config *, struct tunnel_client *,
+			    const struct config *, struct route *,
 			    struct bufferevent *app, uint32_t id,
 			    const char *local, const struct http_session_ops *,
 			    void *arg);

@@ -303,6 +303,7 @@ config_ini_cb(void *user, const char *section, const char *name,
 {
 	struct ctx	*x = user;
 	bool		 section_known = false;
+	int		 n;
 
 	for (size_t i = 0; i < NELEM(keys); i++) {
 		if (!(keys[i].roles & x->cfg->role) ||
@@ -322,6 +323,10 @@ config_ini_cb(void *user, const char *section, const char *name,
 	}
 	if (section_known)
 		err(x, "%s.%s: unknown key", section, name);
+	else if (x->cfg->section_cb != NULL && (n = x->cfg->section_cb(
+	    x->cfg->section_arg, x->file, x->line, section, name, value,
+	    x->cb, x->arg)) >= 0)
+		x->errors += n;
 	else
 		err(x, "[%.64s]: unknown section", section);
 	return 1;	/* keep going: report every error in one run */

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mptcp.h"
 #include "relay.h"
+#include "route.h"
 #include "socks4.h"
 #include "socks5.h"
 #include "stats.h"
@@ -56,7 +57,7 @@ struct session {
 	enum fe_proto		 proto;
 	struct bufferevent	*bev;		/* NULL once the relay has it */
 	struct event		*timer;
-	struct tunnel_open	*open;
+	struct route_open	*open;
 	struct relay		*relay;
 	struct http_session	*http;
 	struct track_conn	*tk;		/* while relaying */
@@ -71,7 +72,7 @@ struct session {
 struct frontend {
 	struct event_base	*base;
 	const struct config	*cfg;
-	struct tunnel_client	*tc;
+	struct route		*rt;
 	struct listeners	*listeners;
 	TAILQ_HEAD(, session)	 sessions;
 	size_t			 n_sessions;
@@ -95,7 +96,7 @@ session_free(struct session *s)
 	stats_conn_closed();
 	track_conn_end(s->tk, false);
 	if (s->open != NULL)
-		tunnel_open_cancel(s->open);
+		route_open_cancel(s->open);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
 	event_free(s->timer);
@@ -244,7 +245,7 @@ session_open_tunnel(struct session *s, const struct target *t)
 	bufferevent_setwatermark(s->bev, EV_READ, 0, FE_EARLY_MAX);
 	evtimer_del(s->timer);		/* the tunnel open has its own */
 	session_set_state(s, S_TUNNEL);
-	s->open = tunnel_open(s->fe->tc, t, tunnel_done_cb, s);
+	s->open = route_open(s->fe->rt, s->id, t, tunnel_done_cb, s);
 	if (s->open == NULL)
 		request_fail(s, SOCKS5_REP_GENERAL, "cannot open a tunnel");
 }
@@ -420,7 +421,7 @@ session_start_http(struct session *s)
 		    sizeof(local));
 	evtimer_del(s->timer);
 	session_set_state(s, S_HTTP);
-	s->http = http_session_start(s->fe->base, s->fe->cfg, s->fe->tc,
+	s->http = http_session_start(s->fe->base, s->fe->cfg, s->fe->rt,
 	    s->bev, s->id, local, &http_ops, s);
 	if (s->http == NULL) {
 		session_close(s, "out of memory");
@@ -548,7 +549,7 @@ accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 
 struct frontend *
 frontend_new(struct event_base *base, const struct config *cfg,
-    struct tunnel_client *tc)
+    struct route *rt)
 {
 	struct frontend	*fe;
 
@@ -557,7 +558,7 @@ frontend_new(struct event_base *base, const struct config *cfg,
 	TAILQ_INIT(&fe->sessions);
 	fe->base = base;
 	fe->cfg = cfg;
-	fe->tc = tc;
+	fe->rt = rt;
 	fe->listeners = listeners_open(base,
 	    (const char (*)[CONFIG_ADDR_MAX])cfg->listen, cfg->n_listen, false,
 	    "proxy (SOCKS5, SOCKS4, HTTP)", accept_cb, fe);

@@ -16,6 +16,7 @@
 #include "mptcp.h"
 #include "pac.h"
 #include "relay.h"
+#include "route.h"
 #include "tunnel_client.h"
 #include "track.h"
 #include "util.h"
@@ -44,7 +45,7 @@ static const char *const state_names[] = {
 struct http_session {
 	struct event_base		*base;
 	const struct config		*cfg;
-	struct tunnel_client		*tc;
+	struct route			*rt;
 	const struct http_session_ops	*ops;
 	void				*arg;
 	uint32_t			 id;
@@ -52,7 +53,7 @@ struct http_session {
 	enum hs_state			 state;
 	struct bufferevent		*app, *up;
 	struct target			 up_target;	/* where up goes */
-	struct tunnel_open		*open;
+	struct route_open		*open;
 	struct track_conn		*tk;		/* up's subflows */
 	struct event			*timer;
 	/* the exchange under way */
@@ -128,7 +129,7 @@ static void
 hs_free(struct http_session *hs, const char *reason, bool abortive)
 {
 	if (hs->open != NULL)
-		tunnel_open_cancel(hs->open);
+		route_open_cancel(hs->open);
 	if (abortive && hs->up != NULL)
 		mptcp_set_abortive(bufferevent_getfd(hs->up));
 	hs_drop_up(hs);
@@ -161,7 +162,7 @@ static void
 hs_close_after_flush(struct http_session *hs)
 {
 	if (hs->open != NULL) {		/* its answer has no use now */
-		tunnel_open_cancel(hs->open);
+		route_open_cancel(hs->open);
 		hs->open = NULL;
 	}
 	hs_set_state(hs, HS_CLOSING);
@@ -594,7 +595,7 @@ hs_request(struct http_session *hs, struct http_request *req)
 	hs_drop_up(hs);
 	hs_set_state(hs, HS_OPEN);
 	hs_arm(hs, cfg->connect_timeout + cfg->handshake_timeout + 1);
-	hs->open = tunnel_open(hs->tc, &req->target, hs_tunnel_cb, hs);
+	hs->open = route_open(hs->rt, hs->id, &req->target, hs_tunnel_cb, hs);
 	if (hs->open == NULL)
 		hs_fail(hs, 502, "cannot open a tunnel");
 }
@@ -676,7 +677,7 @@ hs_next(struct http_session *hs)
 
 struct http_session *
 http_session_start(struct event_base *base, const struct config *cfg,
-    struct tunnel_client *tc, struct bufferevent *app, uint32_t id,
+    struct route *rt, struct bufferevent *app, uint32_t id,
     const char *local, const struct http_session_ops *ops, void *arg)
 {
 	struct http_session	*hs;
@@ -689,7 +690,7 @@ http_session_start(struct event_base *base, const struct config *cfg,
 	}
 	hs->base = base;
 	hs->cfg = cfg;
-	hs->tc = tc;
+	hs->rt = rt;
 	hs->ops = ops;
 	hs->arg = arg;
 	hs->id = id;

@@ -20,6 +20,10 @@ static void
 linger_flushed_cb(struct bufferevent *bev, void *arg)
 {
 	(void)arg;
+	/* a deferred write callback queued before the answer was written
+	 * can run now: the FIN must wait for the next one */
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
 	shutdown(bufferevent_getfd(bev), SHUT_WR);
 	bufferevent_disable(bev, EV_WRITE);
 }

@@ -8,6 +8,8 @@
 #include "log.h"
 #include "stats.h"
 #include "track.h"
+#include "policy.h"
+#include "route.h"
 #include "tunnel_client.h"
 #include "util.h"
 
@@ -52,6 +54,12 @@ usage(FILE *f)
 "      --status               print the running daemon's status (from\n"
 "                             its control port) as a table and exit\n"
 "  -c, --config FILE          INI configuration (see conf/local.conf)\n"
+"  -c, --config FILE          INI configuration (see conf/local.conf);\n"
+"                             [rule NAME] sections choose bond, direct or\n"
+"                             reject per destination (docs/policy.md).\n"
+"                             SIGHUP re-reads the rules and GeoIP files.\n"
+"      --explain HOST[:PORT]  print which rule decides HOST (port 443 if\n"
+"                             not given) and why, then exit\n"
 "  -t, --test                 check the configuration and exit\n"
 "  -v, --verbose              debug logging\n"
 "  -q, --quiet                warnings and errors only\n"
@@ -63,13 +71,82 @@ usage(FILE *f)
 }
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
-    OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS };
+    OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS, OPT_EXPLAIN };
 
 static char *
 status_json_cb(void *arg)
 {
 	(void)arg;
 	return track_status_json(MPSOCKS_VERSION);
+}
+
+/* Loads the policy from the config file (and nothing else from it);
+ * NULL, with every error reported, if it does not load. */
+static struct policy *
+policy_load(const char *conf, struct config *cfg, config_err_cb *err,
+    void *arg)
+{
+	struct policy_builder	*b = policy_builder_new();
+	struct policy		*p;
+	int			 errors = 0, more = 0;
+
+	if (b == NULL)
+		return NULL;
+	config_defaults(cfg, CONFIG_LOCAL);
+	cfg->section_cb = policy_section_cb;
+	cfg->section_arg = b;
+	if (conf != NULL)
+		errors = config_load_file(cfg, conf, err, arg);
+	if (errors > 0) {
+		policy_builder_free(b);
+		return NULL;
+	}
+	if ((p = policy_builder_finish(b, cfg, err, arg, &more)) != NULL)
+		route_add_own_nets(p);
+	return p;
+}
+
+/* --explain: needs no key and no concentrator, only the rules. */
+static int
+explain_main(const char *conf, const char *hostport, struct config *cfg)
+{
+	struct policy	*p;
+	int		 rc;
+
+	if ((p = policy_load(conf, cfg, daemon_config_err, NULL)) == NULL)
+		return EX_CONFIG_ERR;
+	rc = route_explain(p, hostport, stdout);
+	policy_free(p);
+	return rc;
+}
+
+static void
+reload_err(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	log_warnx("event=reload_error at=%s:%u msg=\"%s\"", file, line, msg);
+}
+
+struct reload {
+	const char	*conf;
+	struct route	*rt;
+};
+
+/* SIGHUP: new rules and GeoIP databases; open connections keep going. */
+static void
+reload_cb(void *arg)
+{
+	static struct config	 scratch;
+	struct reload		*r = arg;
+	struct policy		*p;
+
+	if ((p = policy_load(r->conf, &scratch, reload_err, NULL)) == NULL) {
+		log_warnx("event=reload_fail file=%s: keeping the rules "
+		    "in use", r->conf ? r->conf : "-");
+		return;
+	}
+	route_set_policy(r->rt, p);
+	log_info("event=reload file=%s", r->conf ? r->conf : "-");
 }
 
 int
@@ -94,6 +171,7 @@ main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
+		{ "explain", required_argument, NULL, OPT_EXPLAIN },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct config	 cfg;
@@ -103,9 +181,14 @@ main(int argc, char **argv)
 	struct tunnel_client	*tc;
 	struct frontend		*fe;
 	struct control		*ctl;
-	int			 ch, errors;
 	bool			 status = false;
 	const char		*control_arg = NULL;
+	struct route		*rt;
+	struct policy		*policy;
+	static struct reload	 rl;
+	const char		*explain = NULL;
+	int			 ch, errors, perrors = 0;
+	struct policy_builder	*pb;
 
 	config_defaults(&cfg, CONFIG_LOCAL);
 	while ((ch = getopt_long(argc, argv, "l:s:k:u:a:c:tvqh", opts,
@@ -129,6 +212,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_STATUS: status = true; break;
 		case 'c': args.conf = optarg; break;
+		case OPT_EXPLAIN: explain = optarg; break;
 		case 't': args.test = true; break;
 		case 'v': args.verbosity++; break;
 		case 'q': args.verbosity--; break;
@@ -150,20 +234,36 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (status)
-		return control_status_command(&cfg, args.conf, control_arg);
+	if (explain != NULL)
+		return explain_main(args.conf, explain, &cfg);
+	/* every reading of the file takes the [rule] sections, --status too */
+	if ((pb = policy_builder_new()) == NULL)
+		fatalx("out of memory");
+	cfg.section_cb = policy_section_cb;
+	cfg.section_arg = pb;
+	if (status) {
+		int rc = control_status_command(&cfg, args.conf, control_arg);
+
+		policy_builder_free(pb);
+		return rc;
+	}
 	errors = daemon_configure(&cfg, &args, &ks);
+	policy = policy_builder_finish(pb, &cfg, daemon_config_err, NULL,
+	    &perrors);
+	errors += perrors;
 	if (errors == 0 && ks.n != 1) {
 		fprintf(stderr, "%s: holds %zu keys; mpsocks-local needs "
 		    "exactly one\n", cfg.key_file, ks.n);
 		errors++;
 	}
 	if (errors > 0) {
+		policy_free(policy);
 		keyset_free(&ks);
 		daemon_config_summary(&args, "mpsocks-local", errors);
 		return EX_CONFIG_ERR;
 	}
 	if (args.test) {
+		policy_free(policy);
 		keyset_free(&ks);
 		printf("configuration OK\n");
 		return 0;
@@ -179,18 +279,25 @@ main(int argc, char **argv)
 	keyset_free(&ks);
 	if (tc == NULL)
 		return 1;
-	if ((fe = frontend_new(base, &cfg, tc)) == NULL) {
+	route_add_own_nets(policy);
+	if ((rt = route_new(base, &cfg, tc, policy)) == NULL)
+		fatalx("cannot start the resolver");
+	if ((fe = frontend_new(base, &cfg, rt)) == NULL) {
+		route_free(rt);
 		tunnel_client_free(tc);
 		event_base_free(base);
 		return 1;
 	}
 	if (!control_start(base, &cfg, status_json_cb, NULL, &ctl)) {
 		frontend_free(fe);
+		route_free(rt);
 		tunnel_client_free(tc);
 		event_base_free(base);
 		return 1;
 	}
-	if (!daemon_signals(base, NULL, NULL))
+	rl.conf = args.conf;
+	rl.rt = rt;
+	if (!daemon_signals(base, reload_cb, &rl))
 		fatalx("cannot install signal handlers");
 	log_info("event=start version=%s server=%s", MPSOCKS_VERSION,
 	    cfg.server);
@@ -198,6 +305,7 @@ main(int argc, char **argv)
 	control_free(ctl);
 	frontend_free(fe);
 	track_stop();
+	route_free(rt);
 	tunnel_client_free(tc);
 	daemon_signals_free();
 	event_base_free(base);

@@ -9,7 +9,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 status=0
-for b in aggregate relay failover; do
+for b in aggregate relay failover policy; do
 	echo "== bench: $b"
 	if ! bash "$here/$b.sh" | tee "$tmp/$b.md"; then
 		echo "bench $b FAILED" >&2
@@ -25,7 +25,7 @@ done
 	echo "${RUNS:-3} runs; baselines were measured in the same run on the same"
 	echo "test bed. Rerun with \`make bench\` (RUNS=N for more runs)."
 	echo
-	for b in aggregate relay failover; do
+	for b in aggregate relay failover policy; do
 		# the section only: not the logs a failing bed prints after it
 		sed -n '/^## /,/^----- /p' "$tmp/$b.md" | sed '/^----- /d'
 		echo

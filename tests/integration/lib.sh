@@ -703,13 +703,25 @@ bed_server_start() {
 	    bed_fail "mpsocks-server did not start"
 }
 
+# bed_local_conf: mpsocks-local sends private addresses direct unless a
+# rule says otherwise (docs/policy.md), and every address of the bed is
+# one: this config bonds everything, as before policies, so each test
+# means what it meant ("any", not CIDRs: those would make mpsocks-local
+# resolve names itself). A test's own -c FILE, given later, replaces it.
+bed_local_conf() {
+	BED_LOCAL_CONF=$BED_TMP/local-bed.conf
+	printf '[rule bed-bonded]\nany = yes\naction = bond\n' \
+	    >"$BED_LOCAL_CONF"
+}
+
 # bed_local_start [ARGS...]: the SOCKS5 proxy on 127.0.0.1:$BED_LOCAL_PORT
 bed_local_start() {
 	[ -n "${BED_KEY_CLI-}" ] || bed_keys
+	[ -n "${BED_LOCAL_CONF-}" ] || bed_local_conf
 	bed_spawn local "$NS_CLI" "$BED_TMP/local.log" \
 	    "$BED_BUILD/mpsocks-local" --listen "127.0.0.1:$BED_LOCAL_PORT" \
 	    --server "$BED_PUB:$BED_SRV_PORT" --key-file "$BED_KEY_CLI" \
-	    -v "$@"
+	    -c "$BED_LOCAL_CONF" -v "$@"
 	bed_wait_port "$NS_CLI" "$BED_LOCAL_PORT" 10 ||
 	    bed_fail "mpsocks-local did not start"
 }

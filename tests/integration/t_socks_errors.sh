@@ -50,7 +50,7 @@ auth_port=$((BED_LOCAL_PORT + 1))
 bed_spawn localauth "$NS_CLI" "$BED_TMP/local-auth.log" \
     "$BED_BUILD/mpsocks-local" --listen "127.0.0.1:$auth_port" \
     --server "$BED_PUB:$BED_SRV_PORT" --key-file "$BED_KEY_CLI" \
-    --user alice:secret -v
+    --user alice:secret -c "$BED_LOCAL_CONF" -v
 bed_wait_port "$NS_CLI" "$auth_port" 10 ||
     bed_fail "mpsocks-local --user did not start"
 
