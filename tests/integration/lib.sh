@@ -489,7 +489,10 @@ bed_linkem_start() {
 		[ -x "$BED_BUILD/linkem" ] ||
 		    bed_fail "$BED_BUILD/linkem not built (make $BED_BUILD/linkem)"
 		log=$BED_TMP/linkem$k.log
-		bed_spawn "linkem$k" "$NS_MID" "$log" "$BED_BUILD/linkem" \
+		# a wire does not wait for a CPU: real-time priority keeps
+		# the delay exact while tests and daemons load the machine
+		bed_spawn "linkem$k" "$NS_MID" "$log" chrt -f 10 \
+		    "$BED_BUILD/linkem" \
 		    "a$k" "b$k" --delay-ab "$(bed_var DELAY_UP "$k")" \
 		    --delay-ba "$(bed_var DELAY "$k")" \
 		    --loss-ab "$(bed_var LOSS_UP "$k")" \

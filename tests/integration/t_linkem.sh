@@ -144,7 +144,9 @@ lk_start() {
 	local i
 	LK_RUN=$((LK_RUN + 1))
 	LK_LOG=$T/linkem-$LK_RUN.log
-	lk_spawn "$NS_MID" "$LK_LOG" "$LINKEM" a0 b0 "$@"
+	# real-time priority, as lib.sh runs it: the delay must hold while
+	# the rest of the machine is busy
+	lk_spawn "$NS_MID" "$LK_LOG" chrt -f 10 "$LINKEM" a0 b0 "$@"
 	LK_PID=$spawned
 	for ((i = 0; i < 50; i++)); do
 		grep -q '^linkem: ready' "$LK_LOG" && break
