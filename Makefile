@@ -25,7 +25,7 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 
 # Pure modules: no sockets. Unit tests and fuzzers link only these.
 PURE	:= util log target socks5 socks4 pac http_proxy http_response tunnel_proto \
-	   replay acl keyfile config
+	   replay acl keyfile config config_uplink
 # Socket modules shared by both daemons.
 NET	:= mptcp relay daemon listener linger
 SERVER	:= main_server tunnel_server dns

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "acl.h"
+#include "config_uplink.h"
 #include "log.h"
 
 #define CONFIG_MAX_LISTEN	8
@@ -45,6 +46,10 @@ struct config {
 	bool			mptcp;				/* local */
 	unsigned		http_head_max;			/* local */
 	enum log_level		log_level;
+	struct config_uplink	uplinks[CONFIG_MAX_UPLINKS];	/* local */
+	size_t			n_uplinks;
+	bool			manage_uplinks;			/* local */
+	unsigned		uplink_table_base;		/* local */
 };
 
 /* Called for each error; file may be "command line". line 0: no line. */
