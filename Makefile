@@ -10,7 +10,7 @@ FUZZ_RUNS	?= 20000	# per target in `make check`
 FUZZ_SECONDS	?= 300	# per target in `make fuzz`
 
 B	:= build
-PKGS	:= libevent openssl inih
+PKGS	:= libevent openssl inih libmnl
 LIBS_EXTRA := -lhttp_parser	# Debian ships no .pc for it
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
@@ -25,7 +25,7 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 
 # Pure modules: no sockets. Unit tests and fuzzers link only these.
 PURE	:= util log target socks5 socks4 pac http_proxy http_response tunnel_proto \
-	   replay acl keyfile config config_uplink
+	   replay acl keyfile config config_uplink netlink
 # Socket modules shared by both daemons.
 NET	:= mptcp relay daemon listener linger
 SERVER	:= main_server tunnel_server dns
