@@ -29,7 +29,7 @@ PURE	:= util log target socks5 socks4 pac http_proxy http_response tunnel_proto 
 # Socket modules shared by both daemons.
 NET	:= mptcp relay daemon listener linger
 SERVER	:= main_server tunnel_server dns
-LOCAL	:= main_local tunnel_client frontend http_session
+LOCAL	:= main_local tunnel_client frontend http_session uplink uplink_kernel
 
 UNIT	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -6,6 +6,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "tunnel_client.h"
+#include "uplink.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -43,6 +44,9 @@ usage(FILE *f)
 "      --connect-timeout S    seconds for the concentrator to reach the\n"
 "                             destination (default 10)\n"
 "      --max-connections N    concurrent connections (default 65536)\n"
+"      --uplinks              print each [uplink] as the kernel has it\n"
+"                             (addresses, gateway, endpoint, rule) and\n"
+"                             what bonding lacks, then exit\n"
 "  -c, --config FILE          INI configuration (see conf/local.conf)\n"
 "  -t, --test                 check the configuration and exit\n"
 "  -v, --verbose              debug logging\n"
@@ -55,7 +59,7 @@ usage(FILE *f)
 }
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
-    OPT_NOMPTCP };
+    OPT_NOMPTCP, OPT_UPLINKS };
 
 int
 main(int argc, char **argv)
@@ -71,6 +75,7 @@ main(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
 		{ "max-connections", required_argument, NULL, OPT_MAXC },
+		{ "uplinks", no_argument, NULL, OPT_UPLINKS },
 		{ "config", required_argument, NULL, 'c' },
 		{ "test", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -85,7 +90,9 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct tunnel_client	*tc;
 	struct frontend		*fe;
+	struct uplinks		*ul;
 	int			 ch, errors;
+	bool			 uplinks = false;
 
 	config_defaults(&cfg, CONFIG_LOCAL);
 	while ((ch = getopt_long(argc, argv, "l:s:k:u:a:c:tvqh", opts,
@@ -103,6 +110,7 @@ main(int argc, char **argv)
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;
 		case OPT_MAXC: key = "max_connections"; break;
+		case OPT_UPLINKS: uplinks = true; break;
 		case 'c': args.conf = optarg; break;
 		case 't': args.test = true; break;
 		case 'v': args.verbosity++; break;
@@ -125,6 +133,12 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (uplinks) {		/* needs only the [uplink] sections */
+		if (args.conf != NULL && config_load_file(&cfg, args.conf,
+		    daemon_config_err, NULL) > 0)
+			return EX_CONFIG_ERR;
+		return uplinks_print_status(&cfg, stdout);
+	}
 	errors = daemon_configure(&cfg, &args, &ks);
 	if (errors == 0 && ks.n != 1) {
 		fprintf(stderr, "%s: holds %zu keys; mpsocks-local needs "
@@ -145,11 +159,16 @@ main(int argc, char **argv)
 	daemon_raise_nofile();
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	/* before the tunnel: its first connections find the endpoints */
+	ul = uplinks_start(base, &cfg);
 	tc = tunnel_client_new(base, &cfg, &ks.keys[0]);
 	keyset_free(&ks);
-	if (tc == NULL)
+	if (tc == NULL) {
+		uplinks_stop(ul);
 		return 1;
+	}
 	if ((fe = frontend_new(base, &cfg, tc)) == NULL) {
+		uplinks_stop(ul);
 		tunnel_client_free(tc);
 		event_base_free(base);
 		return 1;
@@ -161,6 +180,7 @@ main(int argc, char **argv)
 	event_base_dispatch(base);
 	frontend_free(fe);
 	tunnel_client_free(tc);
+	uplinks_stop(ul);
 	daemon_signals_free();
 	event_base_free(base);
 	log_info("event=stopped");
