@@ -284,6 +284,9 @@ bed_cleanup() {
 # bed_setup RATE...: build the three namespaces, one shaped uplink per RATE
 # (tc syntax: 20mbit). Defaults to 20mbit 40mbit.
 # Environment: BED_CLI_MPTCP=0 sets net.mptcp.enabled=0 in the client.
+# BED_BARE=1: the client gets only addresses and a default route per
+# uplink (metric 100 x k), no tables, rules, endpoints or limits: what
+# mpsocks-local's [uplink] sections must set up themselves.
 bed_setup() {
 	local -a rates=("$@")
 	[ ${#rates[@]} -gt 0 ] || rates=(20mbit 40mbit)
@@ -352,7 +355,12 @@ bed_setup() {
 		bed_shape "$NS_CLI" "up$k" "${rates[k - 1]}"
 		bed_shape "$NS_SRV" "up$k" "${rates[k - 1]}"
 		eval "BED_RATE_$k=${rates[k - 1]}"
-		if [ "$k" -eq 1 ]; then
+		if [ "${BED_BARE:-0}" = 1 ]; then
+			# as an OS leaves it: a default route per uplink,
+			# the first preferred (DHCP-style metrics)
+			ip -n "$NS_CLI" route add default via "10.$B.$k.1" \
+			    dev "up$k" metric $((100 * k))
+		elif [ "$k" -eq 1 ]; then
 			ip -n "$NS_CLI" route add default via "10.$B.1.1" \
 			    dev up1
 		else
@@ -367,7 +375,8 @@ bed_setup() {
 		fi
 	done
 	for ns in "$NS_CLI" "$NS_SRV"; do
-		ip -n "$ns" mptcp limits set subflows 8 add_addr_accepted 8
+		[ "${BED_BARE:-0}" = 1 ] && [ "$ns" = "$NS_CLI" ] ||
+		    ip -n "$ns" mptcp limits set subflows 8 add_addr_accepted 8
 		# the daemons use TCP Fast Open on the tunnel (client and server)
 		bed_ns "$ns" sysctl -qw net.ipv4.tcp_fastopen=3
 	done
