@@ -308,7 +308,11 @@ netlink_next(const uint8_t *buf, size_t len, size_t *off,
 	if (((uintptr_t)(buf + *off) & 3) != 0)
 		return -1;
 	nlh = (const struct nlmsghdr *)(const void *)(buf + *off);
-	if (!mnl_nlmsg_ok(nlh, (int)left))
+	/* not mnl_nlmsg_ok(): it casts nlmsg_len to int, so a length of
+	 * 0xfffffffd passes and MNL_ALIGN() of it wraps to 0 (found by
+	 * fuzz_netlink: the offset stood still) */
+	if (left < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) ||
+	    nlh->nlmsg_len > left)
 		return -1;
 	memset(out, 0, sizeof(*out));
 	out->kind = NL_OTHER;
