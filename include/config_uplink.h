@@ -25,7 +25,7 @@ struct config_uplink {
 	struct in_addr		gw4;
 	struct in6_addr		gw6;
 	enum config_uplink_role	role;
-	unsigned		line;		/* of the first key, for errors */
+	unsigned		line;	/* of the first key, for errors */
 	unsigned		set;		/* CU_SET_* bits: "set twice" */
 };
 

@@ -54,6 +54,26 @@ int	kernel_endpoint(struct kernel *, bool add,
 	    const struct netlink_endpoint *);
 int	kernel_set_limits(struct kernel *, const struct netlink_limits *);
 
+/* Reading a snapshot. */
+struct config_uplink;
+const struct netlink_link	*kstate_find_link(const struct kstate *,
+				    const char *name);
+/* Up, with carrier: IFF_UP and IFF_RUNNING. NULL: false. */
+bool	kstate_link_usable(const struct netlink_link *);
+/* Global scope, not tentative, failed DAD or deprecated, on ifindex. */
+bool	kstate_addr_usable(const struct netlink_ifaddr *, int ifindex);
+/* The configured gateway, else the best default route of the main table
+ * on ifindex; false if neither. *learned tells which. */
+bool	kstate_gateway_of(const struct kstate *, const struct config_uplink *,
+	    int ifindex, int family, struct netlink_ip *gw, bool *learned);
+/* A rule "from IP/32 (or /128)": its table. */
+bool	kstate_rule_for(const struct kstate *, const struct netlink_ip *,
+	    uint32_t *table);
+bool	kstate_table_has_default(const struct kstate *, int family,
+	    uint32_t table);
+const struct netlink_endpoint	*kstate_ep_for(const struct kstate *,
+				    const struct netlink_ip *);
+
 /* A rtnetlink socket bound to the link, address and route groups, for
  * an event loop; NULL on failure. */
 struct mnl_socket *kernel_monitor_open(void);

@@ -274,7 +274,8 @@ parse_genl(const struct nlmsghdr *nlh, uint16_t mptcp_id,
 	}
 	if (mptcp_id == 0 || nlh->nlmsg_type != mptcp_id)
 		return true;
-	if (g->cmd == MPTCP_PM_CMD_GET_ADDR || g->cmd == MPTCP_PM_CMD_ADD_ADDR) {
+	if (g->cmd == MPTCP_PM_CMD_GET_ADDR ||
+	    g->cmd == MPTCP_PM_CMD_ADD_ADDR) {
 		if (tb[MPTCP_PM_ATTR_ADDR] == NULL)
 			return false;
 		out->kind = NL_ENDPOINT;
@@ -452,7 +453,8 @@ netlink_rule_req(void *buf, uint32_t seq, bool add,
 	frh->src_len = r->src_len;
 	frh->action = FR_ACT_TO_TBL;
 	frh->table = r->table < 256 ? (uint8_t)r->table : RT_TABLE_UNSPEC;
-	if (!mnl_attr_put_u32_check(nlh, NETLINK_REQ_MAX, FRA_TABLE, r->table) ||
+	if (!mnl_attr_put_u32_check(nlh, NETLINK_REQ_MAX, FRA_TABLE,
+	    r->table) ||
 	    !mnl_attr_put_u32_check(nlh, NETLINK_REQ_MAX, FRA_PRIORITY,
 	    r->priority) ||
 	    !mnl_attr_put_u8_check(nlh, NETLINK_REQ_MAX, FRA_PROTOCOL,

@@ -36,8 +36,10 @@
 #define RECHECK_S	10	/* endpoints have no change events */
 #define LIMIT_MAX	8	/* the in-kernel path manager's cap */
 /* the flags we set; Debian's uapi GENMASK() is not usable from C */
-#define EP_FLAGS	(MPTCP_PM_ADDR_FLAG_SIGNAL | MPTCP_PM_ADDR_FLAG_SUBFLOW | \
-			    MPTCP_PM_ADDR_FLAG_BACKUP | MPTCP_PM_ADDR_FLAG_FULLMESH)
+#define EP_FLAGS	(MPTCP_PM_ADDR_FLAG_SIGNAL | \
+			    MPTCP_PM_ADDR_FLAG_SUBFLOW | \
+			    MPTCP_PM_ADDR_FLAG_BACKUP | \
+			    MPTCP_PM_ADDR_FLAG_FULLMESH)
 
 struct plan {
 	struct netlink_route	routes[PLAN_MAX];
@@ -66,29 +68,6 @@ struct uplinks {
 
 /* --- reading the snapshot ------------------------------------------------- */
 
-static const struct netlink_link *
-find_link(const struct kstate *ks, const char *name)
-{
-	for (size_t i = 0; i < ks->n_links; i++)
-		if (strcmp(ks->links[i].name, name) == 0)
-			return &ks->links[i];
-	return NULL;
-}
-
-static bool
-link_usable(const struct netlink_link *l)
-{
-	return l != NULL && (l->flags & IFF_UP) && (l->flags & IFF_RUNNING);
-}
-
-/* Global-scope addresses that are not waiting for (or failed) DAD. */
-static bool
-addr_usable(const struct netlink_ifaddr *a, int ifindex)
-{
-	return a->ifindex == ifindex && a->scope == RT_SCOPE_UNIVERSE &&
-	    !(a->flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED));
-}
-
 static uint32_t
 table_of(const struct config *cfg, size_t i)
 {
@@ -100,42 +79,6 @@ our_table(const struct config *cfg, uint32_t t)
 {
 	return t >= cfg->uplink_table_base &&
 	    t < cfg->uplink_table_base + CONFIG_MAX_UPLINKS;
-}
-
-/* The configured gateway, else the best default route of the main
- * table on the interface, as DHCP or router advertisements set it. */
-static bool
-gateway_of(const struct kstate *ks, const struct config_uplink *u,
-    int ifindex, int family, struct netlink_ip *gw, bool *learned)
-{
-	const struct netlink_route	*best = NULL;
-
-	*learned = false;
-	if (family == AF_INET && u->has_gw4) {
-		gw->family = AF_INET;
-		memcpy(gw->a, &u->gw4, 4);
-		return true;
-	}
-	if (family == AF_INET6 && u->has_gw6) {
-		gw->family = AF_INET6;
-		memcpy(gw->a, &u->gw6, 16);
-		return true;
-	}
-	for (size_t i = 0; i < ks->n_routes; i++) {
-		const struct netlink_route *r = &ks->routes[i];
-
-		if (r->family != family || r->table != RT_TABLE_MAIN ||
-		    r->dst_len != 0 || r->oif != ifindex ||
-		    r->gw.family != family || r->protocol == UPLINK_RTPROT)
-			continue;
-		if (best == NULL || r->priority < best->priority)
-			best = r;
-	}
-	if (best == NULL)
-		return false;
-	*gw = best->gw;
-	*learned = true;
-	return true;
 }
 
 static void
@@ -159,17 +102,18 @@ plan_uplink(const struct config *cfg, const struct kstate *ks, size_t i,
     struct plan *p)
 {
 	const struct config_uplink	*u = &cfg->uplinks[i];
-	const struct netlink_link	*l = find_link(ks, u->ifname);
+	const struct netlink_link	*l = kstate_find_link(ks, u->ifname);
 	bool				 fam_has[2] = { false, false };
 	struct netlink_ip		 gw = { 0 };
 	bool				 learned;
 
-	if (!link_usable(l))
+	if (!kstate_link_usable(l))
 		return;
 	for (size_t j = 0; j < ks->n_addrs; j++) {
 		const struct netlink_ifaddr *a = &ks->addrs[j];
 
-		if (!addr_usable(a, l->ifindex) || p->n_eps >= PLAN_MAX ||
+		if (!kstate_addr_usable(a, l->ifindex) ||
+		    p->n_eps >= PLAN_MAX ||
 		    p->n_routes >= PLAN_MAX - 2)
 			continue;
 		fam_has[a->ip.family == AF_INET6] = true;
@@ -204,7 +148,8 @@ plan_uplink(const struct config *cfg, const struct kstate *ks, size_t i,
 		int family = f ? AF_INET6 : AF_INET;
 
 		if (!fam_has[f] || p->n_routes >= PLAN_MAX ||
-		    !gateway_of(ks, u, l->ifindex, family, &gw, &learned))
+		    !kstate_gateway_of(ks, u, l->ifindex, family, &gw,
+		    &learned))
 			continue;
 		p->routes[p->n_routes++] = (struct netlink_route){
 			.family = family, .table = table_of(cfg, i),
@@ -458,38 +403,6 @@ apply_limits(struct uplinks *u, const struct plan *p)
 
 /* --- reporting (unprivileged, or manage_uplinks = no) --------------------- */
 
-static bool
-rule_for(const struct kstate *ks, const struct netlink_ip *ip,
-    uint32_t *table)
-{
-	for (size_t i = 0; i < ks->n_rules; i++)
-		if (netlink_ip_eq(&ks->rules[i].src, ip) &&
-		    ks->rules[i].src_len == netlink_ip_len(ip->family) * 8) {
-			*table = ks->rules[i].table;
-			return true;
-		}
-	return false;
-}
-
-static bool
-table_has_default(const struct kstate *ks, int family, uint32_t table)
-{
-	for (size_t i = 0; i < ks->n_routes; i++)
-		if (ks->routes[i].family == family &&
-		    ks->routes[i].table == table && ks->routes[i].dst_len == 0)
-			return true;
-	return false;
-}
-
-static const struct netlink_endpoint *
-ep_for(const struct kstate *ks, const struct netlink_ip *ip)
-{
-	for (size_t i = 0; i < ks->n_eps; i++)
-		if (netlink_ip_eq(&ks->eps[i].ip, ip))
-			return &ks->eps[i];
-	return NULL;
-}
-
 #define GAP(...) do {							\
 	snprintf(line, sizeof(line), __VA_ARGS__);			\
 	wbuf_str(&w, line);						\
@@ -513,7 +426,8 @@ report_gaps(const struct config *cfg, const struct kstate *ks, char *out,
 	out[0] = '\0';
 	for (size_t i = 0; i < cfg->n_uplinks; i++) {
 		const struct config_uplink	*u = &cfg->uplinks[i];
-		const struct netlink_link	*l = find_link(ks, u->ifname);
+		const struct netlink_link	*l =
+		    kstate_find_link(ks, u->ifname);
 		size_t				 n = 0;
 
 		if (l == NULL) {
@@ -521,7 +435,7 @@ report_gaps(const struct config *cfg, const struct kstate *ks, char *out,
 			    "use it", u->name, u->ifname);
 			continue;
 		}
-		if (!link_usable(l)) {
+		if (!kstate_link_usable(l)) {
 			GAP("uplink %s: %s is down — bonding will not use it",
 			    u->name, u->ifname);
 			continue;
@@ -533,11 +447,11 @@ report_gaps(const struct config *cfg, const struct kstate *ks, char *out,
 			struct netlink_ip		 gw;
 			bool				 learned;
 
-			if (!addr_usable(a, l->ifindex))
+			if (!kstate_addr_usable(a, l->ifindex))
 				continue;
 			n++;
 			netlink_ip_str(&a->ip, ip, sizeof(ip));
-			e = ks->have_mptcp ? ep_for(ks, &a->ip) : NULL;
+			e = ks->have_mptcp ? kstate_ep_for(ks, &a->ip) : NULL;
 			if (e == NULL || !(e->flags &
 			    MPTCP_PM_ADDR_FLAG_SUBFLOW))
 				GAP("uplink %s: no MPTCP endpoint for %s — "
@@ -547,15 +461,15 @@ report_gaps(const struct config *cfg, const struct kstate *ks, char *out,
 				GAP("uplink %s: the MPTCP endpoint for %s "
 				    "lacks the backup flag — it will carry "
 				    "traffic all the time", u->name, ip);
-			if (!rule_for(ks, &a->ip, &t))
+			if (!kstate_rule_for(ks, &a->ip, &t))
 				GAP("uplink %s: no source rule for %s — its "
 				    "subflows may leave through another "
 				    "uplink", u->name, ip);
-			else if (!table_has_default(ks, a->ip.family, t))
+			else if (!kstate_table_has_default(ks, a->ip.family, t))
 				GAP("uplink %s: table %u (the rule for %s) "
 				    "has no default route", u->name, t, ip);
-			if (!gateway_of(ks, u, l->ifindex, a->ip.family, &gw,
-			    &learned))
+			if (!kstate_gateway_of(ks, u, l->ifindex,
+			    a->ip.family, &gw, &learned))
 				GAP("uplink %s: no %s gateway (no default "
 				    "route on %s, no gateway =)", u->name,
 				    fam_name(a->ip.family), u->ifname);
@@ -739,7 +653,7 @@ print_uplink(FILE *f, const struct config *cfg, const struct kstate *ks,
     size_t i)
 {
 	const struct config_uplink	*u = &cfg->uplinks[i];
-	const struct netlink_link	*l = find_link(ks, u->ifname);
+	const struct netlink_link	*l = kstate_find_link(ks, u->ifname);
 	char				 ip[INET6_ADDRSTRLEN];
 	struct netlink_ip		 gw;
 	bool				 learned;
@@ -751,10 +665,10 @@ print_uplink(FILE *f, const struct config *cfg, const struct kstate *ks,
 		return;
 	}
 	fprintf(f, " (index %d, %s)\n  role       %s\n  table      %u\n",
-	    l->ifindex, link_usable(l) ? "up" : "down",
+	    l->ifindex, kstate_link_usable(l) ? "up" : "down",
 	    config_uplink_role_name(u->role), table_of(cfg, i));
 	for (int fam = AF_INET; fam != 0; fam = fam == AF_INET ? AF_INET6 : 0)
-		if (gateway_of(ks, u, l->ifindex, fam, &gw, &learned))
+		if (kstate_gateway_of(ks, u, l->ifindex, fam, &gw, &learned))
 			fprintf(f, "  gateway    %s (%s)\n", netlink_ip_str(&gw,
 			    ip, sizeof(ip)), learned ? "learned" :
 			    "configured");
@@ -767,7 +681,7 @@ print_uplink(FILE *f, const struct config *cfg, const struct kstate *ks,
 			continue;
 		fprintf(f, "  address    %s/%u", netlink_ip_str(&a->ip, ip,
 		    sizeof(ip)), a->prefixlen);
-		if ((e = ep_for(ks, &a->ip)) != NULL)
+		if ((e = kstate_ep_for(ks, &a->ip)) != NULL)
 			fprintf(f, " endpoint %u %s%s%s", e->id,
 			    (e->flags & MPTCP_PM_ADDR_FLAG_SUBFLOW) ?
 			    "subflow" : "no-subflow",
@@ -775,9 +689,9 @@ print_uplink(FILE *f, const struct config *cfg, const struct kstate *ks,
 			    ",backup" : "", ep_ours(e) ? " (mpsocks)" : "");
 		else
 			fprintf(f, " endpoint none");
-		if (rule_for(ks, &a->ip, &t))
+		if (kstate_rule_for(ks, &a->ip, &t))
 			fprintf(f, " rule table %u%s", t,
-			    table_has_default(ks, a->ip.family, t) ? "" :
+			    kstate_table_has_default(ks, a->ip.family, t) ? "" :
 			    " (no default route)");
 		else
 			fprintf(f, " rule none");

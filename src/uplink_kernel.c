@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
+#include <linux/if_addr.h>
 #include <linux/mptcp.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "config_uplink.h"
 #include "log.h"
 #include "uplink.h"
 
@@ -255,4 +258,99 @@ kernel_monitor_open(void)
 		return NULL;
 	}
 	return s;
+}
+
+/* --- reading a snapshot --------------------------------------------------- */
+
+const struct netlink_link *
+kstate_find_link(const struct kstate *ks, const char *name)
+{
+	for (size_t i = 0; i < ks->n_links; i++)
+		if (strcmp(ks->links[i].name, name) == 0)
+			return &ks->links[i];
+	return NULL;
+}
+
+bool
+kstate_link_usable(const struct netlink_link *l)
+{
+	return l != NULL && (l->flags & IFF_UP) && (l->flags & IFF_RUNNING);
+}
+
+/* Global-scope addresses that are not waiting for (or failed) DAD, and
+ * not deprecated: no new connection should start from those. */
+bool
+kstate_addr_usable(const struct netlink_ifaddr *a, int ifindex)
+{
+	return a->ifindex == ifindex && a->scope == RT_SCOPE_UNIVERSE &&
+	    !(a->flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED |
+	    IFA_F_DEPRECATED));
+}
+
+/* The configured gateway, else the best default route of the main
+ * table on the interface, as DHCP or router advertisements set it. */
+bool
+kstate_gateway_of(const struct kstate *ks, const struct config_uplink *u,
+    int ifindex, int family, struct netlink_ip *gw, bool *learned)
+{
+	const struct netlink_route	*best = NULL;
+
+	*learned = false;
+	if (family == AF_INET && u->has_gw4) {
+		gw->family = AF_INET;
+		memcpy(gw->a, &u->gw4, 4);
+		return true;
+	}
+	if (family == AF_INET6 && u->has_gw6) {
+		gw->family = AF_INET6;
+		memcpy(gw->a, &u->gw6, 16);
+		return true;
+	}
+	for (size_t i = 0; i < ks->n_routes; i++) {
+		const struct netlink_route *r = &ks->routes[i];
+
+		if (r->family != family || r->table != RT_TABLE_MAIN ||
+		    r->dst_len != 0 || r->oif != ifindex ||
+		    r->gw.family != family || r->protocol == UPLINK_RTPROT)
+			continue;
+		if (best == NULL || r->priority < best->priority)
+			best = r;
+	}
+	if (best == NULL)
+		return false;
+	*gw = best->gw;
+	*learned = true;
+	return true;
+}
+
+bool
+kstate_rule_for(const struct kstate *ks, const struct netlink_ip *ip,
+    uint32_t *table)
+{
+	for (size_t i = 0; i < ks->n_rules; i++)
+		if (netlink_ip_eq(&ks->rules[i].src, ip) &&
+		    ks->rules[i].src_len == netlink_ip_len(ip->family) * 8) {
+			*table = ks->rules[i].table;
+			return true;
+		}
+	return false;
+}
+
+bool
+kstate_table_has_default(const struct kstate *ks, int family, uint32_t table)
+{
+	for (size_t i = 0; i < ks->n_routes; i++)
+		if (ks->routes[i].family == family &&
+		    ks->routes[i].table == table && ks->routes[i].dst_len == 0)
+			return true;
+	return false;
+}
+
+const struct netlink_endpoint *
+kstate_ep_for(const struct kstate *ks, const struct netlink_ip *ip)
+{
+	for (size_t i = 0; i < ks->n_eps; i++)
+		if (netlink_ip_eq(&ks->eps[i].ip, ip))
+			return &ks->eps[i];
+	return NULL;
 }
