@@ -2,7 +2,8 @@
 # An uplink's address changes mid-run (an LTE reconnect): within 2 s the
 # new address has its endpoint and source rule, the old one has none
 # left, and a new connection's join subflow leaves through the uplink
-# from the new address.
+# from the new address. Then the gateway changes: the uplink's table
+# follows.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/uplinks_lib.sh"
@@ -47,6 +48,16 @@ bed_expect "download is byte-exact" bed_same_file "$big" "$BED_TMP/out/dl"
 read -r s1 s2 <<<"$shares"
 # up2's only address is the new one: its bytes prove the join used it
 bed_expect "up2 (new address) carried >= 20% of it" calc_true "$s2 >= 20"
+# the gateway changes (another DHCP lease): the table follows, and back
+ip -n "$NS_CLI" route replace default via "10.$B.2.9" dev up2 metric 200
+sleep 1
+bed_expect "a changed gateway replaces the table's default route" bash -c "
+	ip -n '$NS_CLI' route show table 7101 | grep -q '^default via 10.$B.2.9 dev up2' &&
+	[ \$(ip -n '$NS_CLI' route show table 7101 | grep -c '^default') -eq 1 ]"
+ip -n "$NS_CLI" route replace default via "10.$B.2.1" dev up2 metric 200
+sleep 1
+bed_expect "and back" bash -c "ip -n '$NS_CLI' route show table 7101 |
+	grep -q '^default via 10.$B.2.1 dev up2'"
 bed_stop local
 bed_expect "nothing of ours left after the stop" \
     bash -c "[ -z \"\$(ip -n '$NS_CLI' mptcp endpoint show)\" ] &&
