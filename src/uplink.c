@@ -57,6 +57,7 @@ struct uplinks {
 	struct kstate		 ks;
 	struct plan		 plan;
 	bool			 manage;	/* else only report */
+	unsigned		 changes;	/* asked this pass */
 	struct mnl_socket	*mon;
 	struct event		*mon_ev, *timer;
 	/* limits as found, and as we set them: restored on exit if still
@@ -212,6 +213,8 @@ route_change(struct uplinks *u, bool add, const struct netlink_route *r)
 	char	gw[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	int	rc = kernel_route(&u->k, add, r);
 
+	u->changes++;
+
 	netlink_ip_str(&r->gw, gw, sizeof(gw));
 	netlink_ip_str(&r->dst, dst, sizeof(dst));
 	if (rc == 0 || (add && rc == -EEXIST) || (!add && rc == -ESRCH))
@@ -232,6 +235,8 @@ rule_change(struct uplinks *u, bool add, const struct netlink_rule *r)
 	char	src[INET6_ADDRSTRLEN];
 	int	rc = kernel_rule(&u->k, add, r);
 
+	u->changes++;
+
 	netlink_ip_str(&r->src, src, sizeof(src));
 	if (rc == 0 || (add && rc == -EEXIST) || (!add && rc == -ENOENT))
 		log_info("event=uplink_rule_%s from=%s table=%u pref=%u",
@@ -248,6 +253,8 @@ ep_change(struct uplinks *u, bool add, const struct netlink_endpoint *e,
 {
 	char	ip[INET6_ADDRSTRLEN];
 	int	rc = kernel_endpoint(&u->k, add, e);
+
+	u->changes++;
 
 	netlink_ip_str(&e->ip, ip, sizeof(ip));
 	if (rc == 0)
@@ -387,6 +394,7 @@ apply_limits(struct uplinks *u, const struct plan *p)
 	if (want.subflows == cur.subflows &&
 	    want.add_addr_accepted == cur.add_addr_accepted)
 		return;
+	u->changes++;
 	if ((rc = kernel_set_limits(&u->k, &want)) != 0) {
 		log_warnx("event=uplink_limits_fail error=\"%s\"",
 		    strerror(-rc));
@@ -519,10 +527,15 @@ reconcile(struct uplinks *u)
 		report(u);
 		return;
 	}
+	u->changes = 0;
 	plan_make(u->cfg, &u->ks, &u->plan);
 	apply_routes(u, &u->plan);
 	apply_endpoints(u, &u->plan);
 	apply_limits(u, &u->plan);
+	/* what set-up cannot fix (an interface missing or down, no
+	 * gateway, a failed change) still deserves a line */
+	if (u->changes == 0 || kernel_load(&u->k, &u->ks))
+		report(u);
 }
 
 static void
