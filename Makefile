@@ -10,7 +10,7 @@ FUZZ_RUNS	?= 20000	# per target in `make check`
 FUZZ_SECONDS	?= 300	# per target in `make fuzz`
 
 B	:= build
-PKGS	:= libevent openssl inih jansson libmaxminddb
+PKGS	:= libevent openssl inih jansson libmaxminddb libmnl
 LIBS_EXTRA := -lhttp_parser	# Debian ships no .pc for it
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
@@ -26,11 +26,12 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 # Pure modules: no sockets. Unit tests and fuzzers link only these.
 PURE	:= util log target socks5 socks4 pac http_proxy http_response tunnel_proto \
 	   metrics stats status control_proto subflow \
-	   replay acl keyfile config policy policy_load
+	   replay acl keyfile config config_uplink netlink policy policy_load
 # Socket modules shared by both daemons.
 NET	:= mptcp relay daemon listener linger control dashboard dns
 SERVER	:= main_server tunnel_server
-LOCAL	:= main_local tunnel_client frontend http_session track route
+LOCAL	:= main_local tunnel_client frontend http_session track route \
+	   uplink uplink_kernel
 
 UNIT	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "acl.h"
+#include "config_uplink.h"
 #include "log.h"
 
 #define CONFIG_MAX_LISTEN	8
@@ -63,6 +64,10 @@ struct config {
 	char			control_token[129];
 	config_section_cb	*section_cb;	/* set after config_defaults() */
 	void			*section_arg;
+	struct config_uplink	uplinks[CONFIG_MAX_UPLINKS];	/* local */
+	size_t			n_uplinks;
+	bool			manage_uplinks;			/* local */
+	unsigned		uplink_table_base;		/* local */
 };
 
 void	config_defaults(struct config *, enum config_role);

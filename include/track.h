@@ -13,14 +13,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct config;
 struct event_base;
 struct track_conn;
 
 #define TRACK_TICK_MS	1000
 
-/* Starts the once-a-second sampling. conc: the concentrator as
- * configured ("host:port"). False if the timer cannot be made. */
-bool			 track_start(struct event_base *, const char *conc);
+/* Starts the once-a-second sampling of cfg's concentrator (cfg->server)
+ * over cfg's [uplink] sections (which name the interfaces); cfg must
+ * outlive the sampling. False if the timer cannot be made. */
+bool			 track_start(struct event_base *,
+			    const struct config *);
 void			 track_stop(void);
 /* A tunnel starts relaying; fd is its socket, open until track_conn_end.
  * NULL (nothing tracked) before track_start or without memory. A socket

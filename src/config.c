@@ -73,6 +73,9 @@ static const struct config_key keys[] = {
 
 	{ S | L, "control", "listen", CK_CONTROL, 0, 0, OFF(control_listen) },
 	{ S | L, "control", "token", CK_TOKEN, 0, 0, OFF(control_token) },
+	{ L, "local", "manage_uplinks", CK_BOOL, 0, 0, OFF(manage_uplinks) },
+	{ L, "local", "uplink_table_base", CK_UINT, 256, 1u << 30,
+	    OFF(uplink_table_base) },
 };
 
 #undef S
@@ -96,6 +99,8 @@ config_defaults(struct config *c, enum config_role role)
 	c->log_level = LOG_LVL_INFO;
 	if (role == CONFIG_LOCAL)
 		strcpy(c->control_listen, CONFIG_CONTROL_DEFAULT);
+	c->manage_uplinks = true;
+	c->uplink_table_base = 7100;
 }
 
 struct ctx {
@@ -304,6 +309,16 @@ config_ini_cb(void *user, const char *section, const char *name,
 	struct ctx	*x = user;
 	bool		 section_known = false;
 	int		 n;
+	const char	*uname;
+	char		 m[512];
+
+	if (x->cfg->role == CONFIG_LOCAL &&
+	    config_uplink_section(section, &uname)) {
+		if (config_uplink_set(x->cfg->uplinks, &x->cfg->n_uplinks,
+		    uname, name, value, x->line, m, sizeof(m)) != NULL)
+			err(x, "%s", m);
+		return 1;
+	}
 
 	for (size_t i = 0; i < NELEM(keys); i++) {
 		if (!(keys[i].roles & x->cfg->role) ||
@@ -417,6 +432,15 @@ reader(char *str, int num, void *stream)
 	return str;
 }
 
+static void
+uplink_err(void *arg, unsigned line, const char *msg)
+{
+	struct ctx	*x = arg;
+
+	x->line = line;
+	err(x, "%s", msg);
+}
+
 static int
 load(struct ctx *x)
 {
@@ -432,6 +456,9 @@ load(struct ctx *x)
 	if (rc == -2)
 		err(x, "out of memory");
 	/* rc > 0 is a syntax error that the reader has already reported */
+	if (x->cfg->role == CONFIG_LOCAL)
+		config_uplink_validate(x->cfg->uplinks, x->cfg->n_uplinks,
+		    uplink_err, x);
 	free(x->buf);
 	x->buf = NULL;
 	return x->errors;

@@ -11,6 +11,7 @@
 #include "policy.h"
 #include "route.h"
 #include "tunnel_client.h"
+#include "uplink.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -53,7 +54,9 @@ usage(FILE *f)
 "                             127.0.0.1:1081; docs/metrics.md)\n"
 "      --status               print the running daemon's status (from\n"
 "                             its control port) as a table and exit\n"
-"  -c, --config FILE          INI configuration (see conf/local.conf)\n"
+"      --uplinks              print each [uplink] as the kernel has it\n"
+"                             (addresses, gateway, endpoint, rule) and\n"
+"                             what bonding lacks, then exit\n"
 "  -c, --config FILE          INI configuration (see conf/local.conf);\n"
 "                             [rule NAME] sections choose bond, direct or\n"
 "                             reject per destination (docs/policy.md).\n"
@@ -71,7 +74,7 @@ usage(FILE *f)
 }
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
-    OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS, OPT_EXPLAIN };
+    OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS, OPT_EXPLAIN, OPT_UPLINKS };
 
 static char *
 status_json_cb(void *arg)
@@ -165,6 +168,7 @@ main(int argc, char **argv)
 		{ "max-connections", required_argument, NULL, OPT_MAXC },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "status", no_argument, NULL, OPT_STATUS },
+		{ "uplinks", no_argument, NULL, OPT_UPLINKS },
 		{ "config", required_argument, NULL, 'c' },
 		{ "test", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -189,6 +193,8 @@ main(int argc, char **argv)
 	const char		*explain = NULL;
 	int			 ch, errors, perrors = 0;
 	struct policy_builder	*pb;
+	struct uplinks		*ul;
+	bool			 uplinks = false;
 
 	config_defaults(&cfg, CONFIG_LOCAL);
 	while ((ch = getopt_long(argc, argv, "l:s:k:u:a:c:tvqh", opts,
@@ -211,6 +217,7 @@ main(int argc, char **argv)
 			control_arg = optarg;
 			break;
 		case OPT_STATUS: status = true; break;
+		case OPT_UPLINKS: uplinks = true; break;
 		case 'c': args.conf = optarg; break;
 		case OPT_EXPLAIN: explain = optarg; break;
 		case 't': args.test = true; break;
@@ -247,6 +254,15 @@ main(int argc, char **argv)
 		policy_builder_free(pb);
 		return rc;
 	}
+	if (uplinks) {		/* needs only the [uplink] sections */
+		int rc = EX_CONFIG_ERR;
+
+		if (args.conf == NULL || config_load_file(&cfg, args.conf,
+		    daemon_config_err, NULL) == 0)
+			rc = uplinks_print_status(&cfg, stdout);
+		policy_builder_free(pb);
+		return rc;
+	}
 	errors = daemon_configure(&cfg, &args, &ks);
 	policy = policy_builder_finish(pb, &cfg, daemon_config_err, NULL,
 	    &perrors);
@@ -273,17 +289,22 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	stats_init(CONFIG_LOCAL);
-	if (!track_start(base, cfg.server))
+	if (!track_start(base, &cfg))
 		fatalx("cannot start subflow sampling");
+	/* before the tunnel: its first connections find the endpoints */
+	ul = uplinks_start(base, &cfg);
 	tc = tunnel_client_new(base, &cfg, &ks.keys[0]);
 	keyset_free(&ks);
-	if (tc == NULL)
+	if (tc == NULL) {
+		uplinks_stop(ul);
 		return 1;
+	}
 	route_add_own_nets(policy);
 	if ((rt = route_new(base, &cfg, tc, policy)) == NULL)
 		fatalx("cannot start the resolver");
 	if ((fe = frontend_new(base, &cfg, rt)) == NULL) {
 		route_free(rt);
+		uplinks_stop(ul);
 		tunnel_client_free(tc);
 		event_base_free(base);
 		return 1;
@@ -291,6 +312,7 @@ main(int argc, char **argv)
 	if (!control_start(base, &cfg, status_json_cb, NULL, &ctl)) {
 		frontend_free(fe);
 		route_free(rt);
+		uplinks_stop(ul);
 		tunnel_client_free(tc);
 		event_base_free(base);
 		return 1;
@@ -307,6 +329,7 @@ main(int argc, char **argv)
 	track_stop();
 	route_free(rt);
 	tunnel_client_free(tc);
+	uplinks_stop(ul);
 	daemon_signals_free();
 	event_base_free(base);
 	stats_free();

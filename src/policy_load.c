@@ -80,10 +80,9 @@ policy_builder_free(struct policy_builder *b)
 const char *
 policy_uplink_ifname(const struct config *cfg, const char *name)
 {
-	/* XXX uplinks ([uplink NAME], issue 6) are another branch's: after
-	 * the merge, look name up in cfg->uplinks and return its ifname. */
-	(void)cfg;
-	(void)name;
+	for (size_t i = 0; i < cfg->n_uplinks; i++)
+		if (strcmp(cfg->uplinks[i].name, name) == 0)
+			return cfg->uplinks[i].ifname;
 	return NULL;
 }
 

@@ -8,6 +8,7 @@
  */
 
 #include "track.h"
+#include "config.h"
 #include "mptcp.h"
 #include "mptcp_uapi.h"
 #include "stats.h"
@@ -78,12 +79,18 @@ static struct {
 	unsigned		 conc_fails;	/* in a row */
 	bool			 conc_known;
 	double			 conc_rtt_ms;
+	const struct config	*cfg;
 } tk;
 
+/* The configured [uplink NAME] of an interface, else the interface: the
+ * dashboard speaks of "dsl" and "lte" when the user named them so. */
 const char *
 uplink_label_for_ifname(const char *ifname)
 {
-	/* XXX issue 6: map to the configured [uplink NAME] */
+	if (tk.cfg != NULL)
+		for (size_t i = 0; i < tk.cfg->n_uplinks; i++)
+			if (strcmp(tk.cfg->uplinks[i].ifname, ifname) == 0)
+				return tk.cfg->uplinks[i].name;
 	return ifname;
 }
 
@@ -359,10 +366,14 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 bool
-track_start(struct event_base *base, const char *conc)
+track_start(struct event_base *base, const struct config *cfg)
 {
 	TAILQ_INIT(&tk.conns);
-	snprintf(tk.conc, sizeof(tk.conc), "%s", conc);
+	tk.cfg = cfg;
+	snprintf(tk.conc, sizeof(tk.conc), "%s", cfg->server);
+	/* configured uplinks are listed before they carry a byte */
+	for (size_t i = 0; i < cfg->n_uplinks; i++)
+		(void)uplink_index(cfg->uplinks[i].ifname);
 	tk.conc_rtt_ms = -1;
 	tk.tick_ms = util_now_ms();
 	ifaddrs_refresh();

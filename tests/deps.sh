@@ -6,6 +6,7 @@ set -eu
 PKGS="gcc make pkg-config clang libclang-rt-14-dev
 libevent-dev libssl-dev libinih-dev libcmocka-dev libhttp-parser-dev
 libjansson-dev prometheus libmaxminddb-dev libmaxmind-db-writer-perl
+libmnl-dev
 iproute2 procps curl wget nginx-light python3 iperf3 mptcpize ca-certificates
 openssl chromium fonts-dejavu-core"
 

@@ -62,6 +62,14 @@ check_bounds(const struct config *c)
 	    util_parse_sockaddr(c->control_listen, &ss, &sl));
 	FUZZ_CHECK(c->control_token[0] == '\0' ||
 	    control_token_valid(c->control_token));
+	FUZZ_CHECK(c->n_uplinks <= CONFIG_MAX_UPLINKS);
+	FUZZ_CHECK(c->uplink_table_base >= 256);
+	for (size_t i = 0; i < c->n_uplinks; i++)
+		FUZZ_CHECK(c->uplinks[i].name[0] != '\0' &&
+		    strnlen(c->uplinks[i].name, CONFIG_UPLINK_NAME_MAX) <
+		    CONFIG_UPLINK_NAME_MAX &&
+		    strnlen(c->uplinks[i].ifname, IFNAMSIZ) < IFNAMSIZ &&
+		    c->uplinks[i].role <= UPLINK_ROLE_BACKUP);
 }
 
 /* config_set() with line 1 as the key and line 2 as the value. */

@@ -293,6 +293,9 @@ bed_cleanup() {
 # namespace $id-mid. Sets BED_NAME_k, BED_RATE_k (download rate),
 # BED_RATE_UP_k, BED_DELAY_k/BED_DELAY_UP_k (ms), BED_LOSS_k/BED_LOSS_UP_k.
 # Environment: BED_CLI_MPTCP=0 sets net.mptcp.enabled=0 in the client.
+# BED_BARE=1: the client gets only addresses and a default route per
+# uplink (metric 100 x k), no tables, rules, endpoints or limits: what
+# mpsocks-local's [uplink] sections must set up themselves.
 bed_setup() {
 	local -a rates=("$@")
 	[ ${#rates[@]} -gt 0 ] || rates=(20mbit 40mbit)
@@ -359,7 +362,12 @@ bed_setup() {
 		bed_link "$k"
 		bed_shape "$NS_CLI" "up$k" "$(bed_var RATE_UP "$k")"
 		bed_shape "$NS_SRV" "up$k" "$(bed_var RATE "$k")"
-		if [ "$k" -eq 1 ]; then
+		if [ "${BED_BARE:-0}" = 1 ]; then
+			# as an OS leaves it: a default route per uplink,
+			# the first preferred (DHCP-style metrics)
+			ip -n "$NS_CLI" route add default via "10.$B.$k.1" \
+			    dev "up$k" metric $((100 * k))
+		elif [ "$k" -eq 1 ]; then
 			ip -n "$NS_CLI" route add default via "10.$B.1.1" \
 			    dev up1
 		else
@@ -374,7 +382,8 @@ bed_setup() {
 		fi
 	done
 	for ns in "$NS_CLI" "$NS_SRV"; do
-		ip -n "$ns" mptcp limits set subflows 8 add_addr_accepted 8
+		[ "${BED_BARE:-0}" = 1 ] && [ "$ns" = "$NS_CLI" ] ||
+		    ip -n "$ns" mptcp limits set subflows 8 add_addr_accepted 8
 		# the daemons use TCP Fast Open on the tunnel (client and server)
 		bed_ns "$ns" sysctl -qw net.ipv4.tcp_fastopen=3
 	done
@@ -541,7 +550,10 @@ bed_link_up() {
 	ip -n "$NS_CLI" link set "up$1" up
 	# the routes of a down link are gone: put back what bed_setup made
 	local B=$BED_B
-	if [ "$1" -eq 1 ]; then
+	if [ "${BED_BARE:-0}" = 1 ]; then
+		ip -n "$NS_CLI" route replace default via "10.$B.$1.1" \
+		    dev "up$1" metric $((100 * $1))
+	elif [ "$1" -eq 1 ]; then
 		ip -n "$NS_CLI" route replace default via "10.$B.1.1" dev up1
 	else
 		ip -n "$NS_CLI" route replace default via "10.$B.$1.1" \
