@@ -6,7 +6,7 @@ set -eu
 PKGS="gcc make pkg-config clang libclang-rt-14-dev
 libevent-dev libssl-dev libinih-dev libcmocka-dev libhttp-parser-dev
 iproute2 procps curl wget nginx-light python3 iperf3 ca-certificates
-openssl chromium fonts-dejavu-core"
+openssl chromium fonts-dejavu-core shadowsocks-libev mptcpize"
 
 missing=""
 for p in $PKGS; do
