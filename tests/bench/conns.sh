@@ -87,11 +87,11 @@ one_run() {
 	say "run $i n=$n: $(tr '\n' ' ' <"$log") local ${l0}->${l1} KiB" \
 	    "fds $lf, server ${s0}->${s1} KiB fds $sf, slab ${k0}->${k1} KiB" \
 	    >>"$BED_TMP/conns-detail"
-	calc "($l1 - $l0) / $n" >>"$BED_TMP/local-$n"
-	calc "($s1 - $s0) / $n" >>"$BED_TMP/server-$n"
-	calc "($k1 - $k0) / $n" >>"$BED_TMP/slab-$n"
-	calc "$lf / $n" >>"$BED_TMP/lfd-$n"
-	calc "$sf / $n" >>"$BED_TMP/sfd-$n"
+	printf '%s\n' "$(calc "($l1 - $l0) / $n")" >>"$BED_TMP/local-$n"
+	printf '%s\n' "$(calc "($s1 - $s0) / $n")" >>"$BED_TMP/server-$n"
+	printf '%s\n' "$(calc "($k1 - $k0) / $n")" >>"$BED_TMP/slab-$n"
+	printf '%s\n' "$(calc "$lf / $n")" >>"$BED_TMP/lfd-$n"
+	printf '%s\n' "$(calc "$sf / $n")" >>"$BED_TMP/sfd-$n"
 	sed -n 's/^established.* per_s=\([0-9.]*\).*/\1/p' "$log" \
 	    >>"$BED_TMP/rate-$n"
 	sed -n 's/^held alive=\([0-9]*\) receiving=\([0-9]*\).*/\1 \2/p' "$log" \

@@ -34,7 +34,8 @@ ss_bulk() {
 		rate=$(ss_fetch relay.bin) || bed_fail "ss ($mode) download"
 		c1=$(($(cpu_ticks "$SS_PID_SERVER") + $(cpu_ticks "$SS_PID_LOCAL")))
 		echo "$rate" >>"$BED_TMP/ss-$mode"
-		calc "($c1 - $c0) / $HZ / ($MB * 1048576 / 1e9)" \
+		printf '%s\n' \
+		    "$(calc "($c1 - $c0) / $HZ / ($MB * 1048576 / 1e9)")" \
 		    >>"$BED_TMP/ss-$mode-cpu"
 	done
 	ss_stop
@@ -60,7 +61,9 @@ for ((i = 0; i < RUNS; i++)); do
 	read -r code size rate _ <<<"$res"
 	[ "$code" = 200 ] || bed_fail "download: HTTP $code"
 	echo "$rate" >>"$BED_TMP/mpsocks"
-	calc "($c1 - $c0) / $HZ / ($size / 1e9)" >>"$BED_TMP/cpu"
+	# calc prints no newline: one figure per line for median
+	printf '%s\n' "$(calc "($c1 - $c0) / $HZ / ($size / 1e9)")" \
+	    >>"$BED_TMP/cpu"
 done
 
 gbit() { awk -v b="$1" 'BEGIN { printf "%.2f", b * 8 / 1e9 }'; }

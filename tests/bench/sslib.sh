@@ -34,6 +34,7 @@
 # The cipher is chacha20-ietf-poly1305 (SS_CIPHER to change); port and
 # password are random per run.
 
+# shellcheck disable=SC2034	# set here, read by the bench scripts
 SS_CIPHER=${SS_CIPHER:-chacha20-ietf-poly1305}
 SS_MODE=
 SS_PORT=
@@ -122,8 +123,10 @@ ss_fetch() {
 	res=$(ss_curl /dev/null "$(bed_url "$file")") ||
 	    { say "ss_fetch $file: curl failed: $res" >&2; return 1; }
 	read -r code size rate _ <<<"$res"
-	[ "$code" = 200 ] && [ "$size" = "$want" ] ||
-	    { say "ss_fetch $file: HTTP $code, $size of $want bytes" >&2; return 1; }
+	if [ "$code" != 200 ] || [ "$size" != "$want" ]; then
+		say "ss_fetch $file: HTTP $code, $size of $want bytes" >&2
+		return 1
+	fi
 	echo "$rate"
 }
 
