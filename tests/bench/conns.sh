@@ -59,7 +59,13 @@ slab_kib() {
 one_run() {
 	local n=$1 i=$2 log=$BED_TMP/client-$1-$2.log l0 s0 k0 l1 s1 k1 j
 	local lf sf
-	bed_server_start -q
+	# fresh ports: the last run's tens of thousands of sockets may still
+	# linger (TIME_WAIT) on the old ones
+	BED_SRV_PORT=$((20000 + $(rand_u16) % 10000))
+	BED_LOCAL_PORT=$((30000 + $(rand_u16) % 10000))
+	# the daemons' default handshake timeout (the bed's 2 s is for
+	# tests): 10,000 tunnels opened in a burst on two shared cores
+	bed_server_start -q --handshake-timeout 10
 	bed_local_start -q
 	sleep 0.5
 	l0=$(rss_kib "$BED_PID_local")
@@ -98,6 +104,8 @@ one_run() {
 	    >>"$BED_TMP/held-$n"
 	bed_stop local
 	bed_stop server
+	mv "$BED_TMP/local.log" "$BED_TMP/local-$n-$i.log"
+	mv "$BED_TMP/server.log" "$BED_TMP/server-$n-$i.log"
 }
 
 for asked in $COUNTS; do

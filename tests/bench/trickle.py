@@ -22,6 +22,7 @@ tests/bench/conns.sh. Python's selectors (epoll), one process per side.
 Every loop is bounded in time: the handshakes by a 120 s deadline, the
 hold by HOLD.
 """
+import errno
 import resource
 import selectors
 import signal
@@ -77,22 +78,23 @@ def serve(addr, port):
         now = time.monotonic()
         if now - tick >= 0.1:
             tick = now
-            gone = []
+            dead = False
             for c in conns[slot::10]:
                 if c.fileno() == -1:
-                    gone.append(c)
+                    dead = True
                     continue
                 try:
                     c.send(b"x")
                 except BlockingIOError:
                     pass		# a full buffer: the next second, then
                 except OSError:
-                    gone.append(c)
-            for c in gone:
-                if c.fileno() != -1:
                     sel.unregister(c)
                     c.close()
-                conns.remove(c)
+                    dead = True
+            if dead:
+                # one pass, not list.remove per socket: 10,000 closing
+                # at once would cost O(n^2)
+                conns = [c for c in conns if c.fileno() != -1]
             slot = (slot + 1) % 10
 
 
@@ -123,10 +125,13 @@ def client(proxy_port, host, port, n, hold, parallel):
     sel = selectors.DefaultSelector()
     req = socks_request(host, port)
     conns, pending, opened, ok, failed = [], 0, 0, 0, 0
+    why = {}			# failure reason -> count, for the report
     t0 = time.monotonic()
 
-    def fail(c):
+    def fail(c, reason):
         nonlocal pending, failed
+        key = "%s:%s" % (c.state, reason)
+        why[key] = why.get(key, 0) + 1
         if c.state != "up":
             pending -= 1
             failed += 1
@@ -139,8 +144,9 @@ def client(proxy_port, host, port, n, hold, parallel):
         nonlocal pending, ok
         s = c.sock
         if c.state == "connect":
-            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
-                return fail(c)
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                return fail(c, errno.errorcode.get(err, str(err)))
             s.send(b"\x05\x01\x00")
             c.state = "method"
             sel.modify(s, selectors.EVENT_READ, c)
@@ -149,10 +155,10 @@ def client(proxy_port, host, port, n, hold, parallel):
             data = s.recv(4096)
         except BlockingIOError:
             return None
-        except OSError:
-            data = b""
+        except OSError as e:
+            return fail(c, errno.errorcode.get(e.errno, str(e.errno)))
         if not data:
-            return fail(c)
+            return fail(c, "eof")
         if c.state == "up":
             c.bytes += len(data)
             return None
@@ -161,7 +167,7 @@ def client(proxy_port, host, port, n, hold, parallel):
             if len(c.buf) < 2:
                 return None
             if c.buf[:2] != b"\x05\x00":
-                return fail(c)
+                return fail(c, "method")
             c.buf = c.buf[2:]
             s.send(req)
             c.state = "reply"
@@ -170,7 +176,7 @@ def client(proxy_port, host, port, n, hold, parallel):
             if not n_rep:
                 return None
             if c.buf[1] != 0:
-                return fail(c)
+                return fail(c, "rep%d" % c.buf[1])
             c.bytes += len(c.buf) - n_rep
             c.buf = b""
             c.state = "up"
@@ -194,8 +200,10 @@ def client(proxy_port, host, port, n, hold, parallel):
         for key, ev in sel.select(0.1):
             on_event(key.data, ev)
     secs = time.monotonic() - t0
-    print("established n=%d ok=%d failed=%d secs=%.3f per_s=%.0f" %
-          (n, ok, failed + (n - ok - failed), secs, ok / secs), flush=True)
+    print("established n=%d ok=%d failed=%d secs=%.3f per_s=%.0f why=%s" %
+          (n, ok, n - ok, secs, ok / secs,
+           ",".join("%s=%d" % kv for kv in sorted(why.items())) or "-"),
+          flush=True)
 
     end = time.monotonic() + hold
     marked = False
@@ -215,8 +223,10 @@ def client(proxy_port, host, port, n, hold, parallel):
                     if c.state == "up" and c.bytes - c.mark >= window - 2)
     closed = sum(1 for c in conns if c.closed)
     total = sum(c.bytes for c in conns)
-    print("held alive=%d receiving=%d closed=%d bytes=%d window=%.0f" %
-          (alive, receiving, closed, total, window), flush=True)
+    print("held alive=%d receiving=%d closed=%d bytes=%d window=%.0f why=%s" %
+          (alive, receiving, closed, total, window,
+           ",".join("%s=%d" % kv for kv in sorted(why.items())) or "-"),
+          flush=True)
     return 0 if alive == n and receiving == n else 1
 
 
