@@ -46,6 +46,16 @@ bed_spawn trickle "$NS_DST" "$BED_TMP/trickle.log" "$PY" "$TRICKLE" \
     serve "$BED_DST_IP" "$PORT"
 bed_wait_port "$NS_DST" "$PORT" 10 || bed_fail "trickle server did not start"
 
+# tcp_left: "inuse/tw" TCP sockets in the client, concentrator and
+# destination namespaces (what earlier runs left behind)
+tcp_left() {
+	local ns out=
+	for ns in "$NS_CLI" "$NS_SRV" "$NS_DST"; do
+		out="$out $(bed_ns "$ns" awk '$1 == "TCP:" { print $3 "/" $7 }' \
+		    /proc/net/sockstat)"
+	done
+	echo "${out# }"
+}
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 nfds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 # slab_kib: kernel slab memory of socket objects, machine-wide (other
@@ -58,7 +68,8 @@ slab_kib() {
 # one_run N I: start both daemons fresh, open N, measure, close
 one_run() {
 	local n=$1 i=$2 log=$BED_TMP/client-$1-$2.log l0 s0 k0 l1 s1 k1 j
-	local lf sf
+	local lf sf left
+	left=$(tcp_left)
 	# fresh ports: the last run's tens of thousands of sockets may still
 	# linger (TIME_WAIT) on the old ones
 	BED_SRV_PORT=$((20000 + $(rand_u16) % 10000))
@@ -91,7 +102,8 @@ one_run() {
 	grep -q '^held' "$log" ||
 	    bed_fail "$n connections: the client did not finish: $(cat "$log")"
 	say "run $i n=$n: $(tr '\n' ' ' <"$log") local ${l0}->${l1} KiB" \
-	    "fds $lf, server ${s0}->${s1} KiB fds $sf, slab ${k0}->${k1} KiB" \
+	    "fds $lf, server ${s0}->${s1} KiB fds $sf, slab ${k0}->${k1} KiB," \
+	    "TCP inuse/tw before (cli srv dst) $left" \
 	    >>"$BED_TMP/conns-detail"
 	printf '%s\n' "$(calc "($l1 - $l0) / $n")" >>"$BED_TMP/local-$n"
 	printf '%s\n' "$(calc "($s1 - $s0) / $n")" >>"$BED_TMP/server-$n"
@@ -123,7 +135,10 @@ echo "sends each connection one byte per second; held ${HOLD} s. Both daemons"
 echo "are restarted for each run; memory is VmRSS growth from idle to all N"
 echo "open, divided by N. Medians of $RUNS runs. Accepted per second is a"
 echo "floor: the client is one Python process on the same two cores as both"
-echo "daemons and the trickle server."
+echo "daemons and the trickle server. The client resets its connections"
+echo "at the end (SO_LINGER 0), so that the next run does not start among"
+echo "thousands of TIME_WAIT sockets (each run's line below shows what it"
+echo "found: TCP inuse/tw per namespace)."
 echo
 echo "| connections | accepted per s | mpsocks-local KiB/conn | mpsocks-server KiB/conn | kernel slab KiB/conn (whole bed) | fds/conn local, server | alive and receiving at the end |"
 echo "|---:|---:|---:|---:|---:|---:|---|"
