@@ -90,7 +90,7 @@ for m in "${ss_modes[@]}"; do
 done
 echo
 for m in "${ss_modes[@]}"; do
-	read -r ok st sa sr jn <<<"$(cat "$BED_TMP/ss-$m-probe")"
+	read -r ok st sa sr _ <<<"$(cat "$BED_TMP/ss-$m-probe")"
 	if [ "$ok" = mptcp=yes ]; then
 		echo "shadowsocks ($m): kernel MPTCP confirmed: ss-local's upstream"
 		echo "connection sent MP_CAPABLE and got it back, ss-server's listener"
