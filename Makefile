@@ -150,7 +150,7 @@ check: deps
 demo: deps all
 	@bash tests/demo.sh
 
-bench: deps all
+bench: deps all $(B)/linkem
 	@bash tests/bench/run.sh
 
 fuzz: deps
