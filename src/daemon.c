@@ -135,3 +135,17 @@ daemon_signals_free(void)
 		sig_ev[i] = NULL;
 	}
 }
+
+struct event_base *
+daemon_event_base(void)
+{
+	struct event_config	*ec = event_config_new();
+	struct event_base	*base = NULL;
+
+	if (ec == NULL)
+		return NULL;
+	if (event_config_set_flag(ec, EVENT_BASE_FLAG_NO_CACHE_TIME) == 0)
+		base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return base;
+}

@@ -286,7 +286,7 @@ main(int argc, char **argv)
 	}
 	log_init("mpsocks-local", cfg.log_level);
 	daemon_raise_nofile();
-	if ((base = event_base_new()) == NULL)
+	if ((base = daemon_event_base()) == NULL)
 		fatalx("event_base_new failed");
 	stats_init(CONFIG_LOCAL);
 	if (!track_start(base, &cfg))

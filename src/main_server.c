@@ -183,7 +183,7 @@ main(int argc, char **argv)
 	}
 	log_init("mpsocks-server", ctx.cfg.log_level);
 	daemon_raise_nofile();
-	if ((base = event_base_new()) == NULL)
+	if ((base = daemon_event_base()) == NULL)
 		fatalx("event_base_new failed");
 	stats_init(CONFIG_SERVER);
 	if ((ctx.srv = tunnel_server_new(base, &ctx.cfg, &ks)) == NULL) {
