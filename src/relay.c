@@ -107,6 +107,7 @@ static struct {
 	unsigned		 nfree;
 	unsigned		 relays;	/* live, to empty it at 0 */
 	struct event		*trim_ev;
+	uint64_t		 retry_ms;	/* no pipe2() before this */
 	struct log_rl		 rl;
 } relay_pool;
 
@@ -161,9 +162,13 @@ pipe_get(struct relay_pipe *p)
 		*p = relay_pool.free[--relay_pool.nfree];
 		return true;
 	}
+	/* out of descriptors, do not fail a pipe2() per chunk */
+	if (relay_pool.retry_ms > util_now_ms())
+		return false;
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1) {
 		log_warnx_rl(&relay_pool.rl, "event=splice_off why=\"pipe: %s\"",
 		    strerror(errno));
+		relay_pool.retry_ms = util_now_ms() + RELAY_POOL_IDLE_MS;
 		return false;
 	}
 	/* refused past fs.pipe-max-size or the user's pipe quota: the
