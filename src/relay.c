@@ -16,9 +16,11 @@
  * copies into user space, and splicing into MPTCP or TCP is cheaper than
  * write(). Out of an MPTCP socket it is the other way round: this kernel
  * has no mptcp_splice_read, so splice() falls back to a generic copy that
- * costs more than read(). A socket from an MPTCP listener or connect()
- * that fell back to TCP is still an MPTCP socket to splice(), so the test
- * is the socket's protocol (SO_PROTOCOL), not TCP_IS_MPTCP. In practice:
+ * costs more than read(). So the test is the socket's protocol
+ * (SO_PROTOCOL), not TCP_IS_MPTCP: an MPTCP connect() that fell back to
+ * TCP is still an MPTCP socket to splice() (protocol 262), while a plain
+ * TCP client accepted by an MPTCP listener is a TCP socket (6, checked on
+ * 6.18) and splices like one. In practice:
  * the concentrator splices downloads (destination -> tunnel), the home
  * side splices uploads (app -> tunnel), and both read/write the rest.
  *
