@@ -539,6 +539,8 @@ half_adopt(struct relay *r, struct half *h, struct half *peer,
 	h->peer = peer;
 	h->fd = bufferevent_getfd(bev);
 	h->splice_from = fd_is_tcp(h->fd);
+	/* a blocking splice() or write() would stall every relay */
+	evutil_make_socket_nonblocking(h->fd);
 	/* no deferred callback of the handshake may run after this */
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 	bufferevent_disable(bev, EV_READ | EV_WRITE);
