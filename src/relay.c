@@ -61,8 +61,13 @@
 
 /* One read's worth; also the most a half ever holds pending. */
 #define RELAY_SCRATCH		(256 * 1024)
-/* Pipe size asked for: one splice's worth, as RELAY_SCRATCH for read() */
-#define RELAY_PIPE_SZ		RELAY_SCRATCH
+/*
+ * Pipe size asked for: the most one splice moves, and what a spliced
+ * direction may hold pending. It holds page references, not copies, so
+ * it is larger than RELAY_SCRATCH: with 1 MiB the concentrator spent
+ * about a fifth less CPU per GB than with 256 KiB (relay bench).
+ */
+#define RELAY_PIPE_SZ		(1024 * 1024)
 /* Below this many bytes a direction is copied: not worth a pipe */
 #define RELAY_SPLICE_AFTER	(64 * 1024)
 /* Empty pipes kept for reuse, and for how long unused */
@@ -173,8 +178,9 @@ pipe_get(struct relay_pipe *p)
 		relay_pool.retry_ms = util_now_ms() + RELAY_POOL_IDLE_MS;
 		return false;
 	}
-	/* refused past fs.pipe-max-size or the user's pipe quota: the
-	 * default 64 KiB pipe only means smaller chunks */
+	/* refused past fs.pipe-max-size or the user's pipe quota
+	 * (fs.pipe-user-pages-soft): a smaller pipe only means smaller
+	 * chunks */
 	(void)fcntl(fds[1], F_SETPIPE_SZ, RELAY_PIPE_SZ);
 	sz = fcntl(fds[1], F_GETPIPE_SZ);
 	*p = (struct relay_pipe){ .rd = fds[0], .wr = fds[1],
