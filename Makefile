@@ -118,6 +118,10 @@ $(B)/asan/unit/%: tests/unit/%.c $(call asanobj,$(PURE))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA) -lcmocka
 
+# The relay's test runs it over loopback sockets: it needs its socket modules.
+$(B)/unit/test_relay: $(call obj,relay mptcp)
+$(B)/asan/unit/test_relay: $(call asanobj,relay mptcp)
+
 # Fuzz targets: libFuzzer under clang; under gcc the same file plus a
 # replay main() runs the corpus with sanitizers.
 $(B)/fuzzobj/%.o: src/%.c

@@ -4,7 +4,9 @@
 /*
  * Moves bytes between two connected bufferevents, both ways, with
  * back-pressure (a side whose peer does not drain is not read), forwarded
- * half-closes, and an idle timeout.
+ * half-closes, and an idle timeout. What comes from a plain TCP socket is
+ * spliced through pipes lent per chunk, the rest read and written (see
+ * relay.c and docs/relay.md): a process holds at most a few idle pipes.
  */
 
 #include <stdint.h>
