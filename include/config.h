@@ -57,6 +57,7 @@ struct config {
 	unsigned		dns_cache_size, dns_cache_ttl;	/* server */
 	unsigned		max_connections;
 	bool			mptcp;				/* local */
+	bool			tfo;		/* local: fast_open */
 	unsigned		http_head_max;			/* local */
 	enum log_level		log_level;
 	/* [control]: "" is off; CONFIG_CONTROL_DEFAULT on local */

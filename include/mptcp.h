@@ -26,6 +26,27 @@ int	mptcp_socket(int family, bool want_mptcp, bool *got_mptcp);
 /* A listener: with want_mptcp, MPTCP if the kernel allows, else TCP. */
 int	mptcp_listen(const struct sockaddr *, socklen_t, bool want_mptcp,
 	    bool *got_mptcp);
+/* Pending Fast Open requests a listener keeps (the kernel's TFO queue). */
+#define MPTCP_TFO_QLEN	4096
+/*
+ * TCP_FASTOPEN_CONNECT on a socket not yet connected: connect() then
+ * returns at once and the first write() leaves in the SYN (with a cookie
+ * from an earlier connection; without one the SYN asks for a cookie and
+ * the write fails with EINPROGRESS, nothing queued). False if refused
+ * (net.ipv4.tcp_fastopen lacks the client bit).
+ */
+bool	mptcp_fastopen_connect(int fd);
+/* net.ipv4.tcp_fastopen of this namespace (bit 1 client, bit 2 server);
+ * -1 if unreadable. */
+int	mptcp_fastopen_sysctl(void);
+/*
+ * Has the peer's MPTCP key arrived (the client's third ACK, or its first
+ * data after the handshake)? 1 also for TCP and fallen-back sockets.
+ * A Fast Open server socket is accepted, and readable, before that; data
+ * it sends then is never delivered to an MPTCP client on 6.18 (measured:
+ * docs/protocol.md), so the concentrator waits for this before writing.
+ */
+int	mptcp_peer_keyed(int fd);
 /* 1 if the connection runs MPTCP, 0 if it fell back to TCP, -1 unknown. */
 int	mptcp_is_active(int fd);
 /* Arrange for close() to reset the connection (MP_FASTCLOSE on MPTCP):

@@ -67,6 +67,7 @@ static const struct config_key keys[] = {
 	{ L, "local", "max_connections", CK_UINT, 1, 1000000,
 	    OFF(max_connections) },
 	{ L, "local", "mptcp", CK_BOOL, 0, 0, OFF(mptcp) },
+	{ L, "local", "fast_open", CK_BOOL, 0, 0, OFF(tfo) },
 	{ L, "local", "http_head_max", CK_UINT, 1024, 65536,
 	    OFF(http_head_max) },
 	{ L, "local", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level) },
@@ -95,6 +96,7 @@ config_defaults(struct config *c, enum config_role role)
 	c->dns_cache_ttl = 60;
 	c->max_connections = 65536;
 	c->mptcp = true;
+	c->tfo = true;
 	c->http_head_max = 65536;
 	c->log_level = LOG_LVL_INFO;
 	if (role == CONFIG_LOCAL)

@@ -6,6 +6,7 @@
 #include "frontend.h"
 #include "keyfile.h"
 #include "log.h"
+#include "mptcp.h"
 #include "stats.h"
 #include "track.h"
 #include "policy.h"
@@ -43,6 +44,8 @@ usage(FILE *f)
 "  -u, --user NAME:PASSWORD   require SOCKS5 username/password (repeatable)\n"
 "  -a, --allow-client CIDR    accept apps from this network (repeatable)\n"
 "      --no-mptcp             use plain TCP to the concentrator\n"
+"      --no-fast-open         no TCP Fast Open on the tunnel (the header\n"
+"                             then waits a round trip for the handshake)\n"
 "      --handshake-timeout S  seconds for an app's SOCKS handshake\n"
 "                             (default 10)\n"
 "      --idle-timeout S       close relays idle this long (default 300)\n"
@@ -74,7 +77,8 @@ usage(FILE *f)
 }
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
-    OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS, OPT_EXPLAIN, OPT_UPLINKS };
+    OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS, OPT_EXPLAIN, OPT_UPLINKS,
+    OPT_NOTFO };
 
 static char *
 status_json_cb(void *arg)
@@ -162,6 +166,7 @@ main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "allow-client", required_argument, NULL, 'a' },
 		{ "no-mptcp", no_argument, NULL, OPT_NOMPTCP },
+		{ "no-fast-open", no_argument, NULL, OPT_NOTFO },
 		{ "handshake-timeout", required_argument, NULL, OPT_HS },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
@@ -208,6 +213,7 @@ main(int argc, char **argv)
 		case 'u': key = "user"; break;
 		case 'a': key = "allow_client"; break;
 		case OPT_NOMPTCP: key = "mptcp"; val = "no"; break;
+		case OPT_NOTFO: key = "fast_open"; val = "no"; break;
 		case OPT_HS: key = "handshake_timeout"; break;
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;
@@ -321,6 +327,10 @@ main(int argc, char **argv)
 	rl.rt = rt;
 	if (!daemon_signals(base, reload_cb, &rl))
 		fatalx("cannot install signal handlers");
+	if (cfg.tfo && (mptcp_fastopen_sysctl() & 1) == 0)
+		log_info("TCP Fast Open is off for clients here "
+		    "(net.ipv4.tcp_fastopen lacks 1): tunnel headers wait for "
+		    "the handshake; set it to 1 or 3 (docs/deployment.md)");
 	log_info("event=start version=%s server=%s", MPSOCKS_VERSION,
 	    cfg.server);
 	event_base_dispatch(base);

@@ -5,6 +5,7 @@
 #include "daemon.h"
 #include "keyfile.h"
 #include "log.h"
+#include "mptcp.h"
 #include "stats.h"
 #include "status.h"
 #include "tunnel_server.h"
@@ -198,6 +199,10 @@ main(int argc, char **argv)
 	}
 	if (!daemon_signals(base, reload_keys, &ctx))
 		fatalx("cannot install signal handlers");
+	if ((mptcp_fastopen_sysctl() & 2) == 0)
+		log_info("TCP Fast Open is off for servers here "
+		    "(net.ipv4.tcp_fastopen lacks 2): tunnel headers wait for "
+		    "the handshake; set it to 3 (docs/deployment.md)");
 	log_info("event=start version=%s allow=%zu", MPSOCKS_VERSION,
 	    ctx.cfg.allow.n);
 	event_base_dispatch(base);

@@ -6,7 +6,12 @@
 #include "mptcp.h"
 #include "util.h"
 
+/* <linux/mptcp.h> of Debian 12 lacks these (kernel uapi values) */
+#define SOL_MPTCP_	284
+#define MPTCP_INFO_	1
+
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -64,7 +69,7 @@ int
 mptcp_listen(const struct sockaddr *sa, socklen_t salen, bool want_mptcp,
     bool *got_mptcp)
 {
-	int	fd, saved, one = 1;
+	int	fd, saved, one = 1, qlen = MPTCP_TFO_QLEN;
 
 	if ((fd = mptcp_socket(sa->sa_family, want_mptcp, got_mptcp)) == -1)
 		return -1;
@@ -76,12 +81,54 @@ mptcp_listen(const struct sockaddr *sa, socklen_t salen, bool want_mptcp,
 		goto fail;
 	if (bind(fd, sa, salen) == -1 || listen(fd, SOMAXCONN) == -1)
 		goto fail;
+	/* Fast Open: a client's first bytes (our tunnel header) arrive with
+	 * its SYN. Refused only by very old kernels; then plain accepts. */
+	(void)setsockopt(fd, SOL_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen));
 	return fd;
 fail:
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+bool
+mptcp_fastopen_connect(int fd)
+{
+	int	one = 1;
+
+	return setsockopt(fd, SOL_TCP, TCP_FASTOPEN_CONNECT, &one,
+	    sizeof(one)) == 0;
+}
+
+int
+mptcp_fastopen_sysctl(void)
+{
+	FILE	*f = fopen("/proc/sys/net/ipv4/tcp_fastopen", "re");
+	int	 v = -1;
+
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+int
+mptcp_peer_keyed(int fd)
+{
+	/* struct mptcp_info: six __u8, then __u32 mptcpi_flags at 8 */
+	enum { FLAGS_OFF = 8, FLAG_FALLBACK = 1, FLAG_REMOTE_KEY = 2 };
+	uint8_t		buf[64];
+	uint32_t	flags;
+	socklen_t	len = sizeof(buf);
+
+	if (getsockopt(fd, SOL_MPTCP_, MPTCP_INFO_, buf, &len) == -1 ||
+	    len < FLAGS_OFF + sizeof(flags))
+		return 1;	/* plain TCP, or no MPTCP_INFO: no such wait */
+	memcpy(&flags, buf + FLAGS_OFF, sizeof(flags));
+	return (flags & (FLAG_FALLBACK | FLAG_REMOTE_KEY)) != 0;
 }
 
 int

@@ -1,8 +1,10 @@
 /*
- * The home end of the tunnel. The request header is queued before the
- * connect completes, so it leaves with the first data segment; the app's
- * reply waits for the concentrator's authenticated answer, so every
- * SOCKS5 error code is the real one.
+ * The home end of the tunnel. The request header rides in the SYN (TCP
+ * Fast Open, once the concentrator has given this host a cookie), else
+ * it leaves with the first data segment; the app's reply waits for the
+ * concentrator's authenticated answer, so every SOCKS5 error code is the
+ * real one. With Fast Open the answer comes one round trip after the
+ * SYN, not two.
  */
 
 #include "tunnel_client.h"
@@ -39,9 +41,14 @@ struct tunnel_open {
 	tunnel_open_cb		*cb;
 	void			*arg;
 	bool			 mptcp;		/* asked the kernel for it */
+	bool			 tfo;		/* this attempt used Fast Open */
+	bool			 checked;	/* fallback to TCP checked */
 	uint64_t		 start_ms;
+	struct target		 target;
 	uint8_t			 req_mac[TUNNEL_MAC_LEN];
 };
+
+static bool	open_attempt(struct tunnel_open *, bool tfo);
 
 static void
 warn_no_mptcp(struct tunnel_client *tc)
@@ -145,6 +152,22 @@ open_done(struct tunnel_open *o, uint8_t status, const char *why)
 	open_free(o);
 }
 
+/* Once per open, when the kernel knows: did MPTCP survive the handshake? */
+static void
+check_fallback(struct tunnel_open *o)
+{
+	if (o->checked || o->bev == NULL)
+		return;
+	o->checked = true;
+	if (o->mptcp && mptcp_is_active(bufferevent_getfd(o->bev)) == 0) {
+		stats_mptcp_fallback();
+		log_warnx_rl(&o->tc->rl, "event=no_mptcp server=%s: "
+		    "connection fell back to TCP (a middlebox or the "
+		    "concentrator's kernel); it uses one path",
+		    o->tc->server_str);
+	}
+}
+
 static void
 open_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -160,6 +183,7 @@ open_read_cb(struct bufferevent *bev, void *arg)
 	if (r == PARSE_NEED_MORE && len < TUNNEL_MAX_REPLY)
 		return;
 	track_tunnel_result(r == PARSE_OK, util_now_ms() - o->start_ms);
+	check_fallback(o);	/* a Fast Open socket reports no CONNECTED */
 	if (r != PARSE_OK) {
 		open_done(o, TUNNEL_ST_GENERAL, "concentrator sent a reply "
 		    "that does not authenticate (wrong key or not mpsocks)");
@@ -180,15 +204,22 @@ open_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct tunnel_open	*o = arg;
 	char			 why[160];
 
+	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
-		if (o->mptcp && mptcp_is_active(bufferevent_getfd(bev)) == 0) {
-			stats_mptcp_fallback();
-			log_warnx_rl(&o->tc->rl, "event=no_mptcp server=%s: "
-			    "connection fell back to TCP (a middlebox or the "
-			    "concentrator's kernel); it uses one path",
-			    o->tc->server_str);
-		}
+		check_fallback(o);
 		return;
+	}
+	/* A reset before any answer to a SYN that carried data: the kernel
+	 * notes say MPTCP Fast Open loses a few this way while the server
+	 * took the data. Once more without Fast Open, with a fresh header
+	 * (the first one's nonce may be in the server's replay cache). */
+	if (o->tfo && (what & BEV_EVENT_ERROR) &&
+	    EVUTIL_SOCKET_ERROR() == ECONNRESET) {
+		log_debug("event=tfo_retry server=%s", o->tc->server_str);
+		bufferevent_free(o->bev);
+		o->bev = NULL;
+		if (open_attempt(o, false))
+			return;
 	}
 	track_tunnel_result(false, 0);
 	if (what & BEV_EVENT_EOF)
@@ -212,50 +243,83 @@ open_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	    "concentrator in time");
 }
 
+/*
+ * One connection attempt for o: a fresh header (timestamp, nonce), a new
+ * socket, the header on its way. With tfo, the header is written before
+ * the handshake so that it leaves in the SYN; what the kernel does not
+ * take then (no cookie yet: EINPROGRESS, nothing queued) the bufferevent
+ * writes once the connection is up.
+ */
+static bool
+open_attempt(struct tunnel_open *o, bool tfo)
+{
+	struct tunnel_client	*tc = o->tc;
+	uint8_t			 hdr[TUNNEL_MAX_HDR], nonce[TUNNEL_NONCE_LEN];
+	bool			 got_mptcp;
+	ssize_t			 sent = 0;
+	int			 fd, n;
+
+	if (!util_random(nonce, sizeof(nonce)))
+		return false;
+	n = tunnel_encode_request(&tc->key, TUNNEL_CMD_CONNECT, &o->target,
+	    util_wall_ms(), nonce, hdr, sizeof(hdr), o->req_mac);
+	if (n < 0)
+		return false;
+	fd = mptcp_socket(tc->server.ss_family, tc->cfg->mptcp, &got_mptcp);
+	if (fd == -1)
+		return false;
+	o->mptcp = got_mptcp;
+	o->checked = false;
+	if (tc->cfg->mptcp && !got_mptcp)
+		warn_no_mptcp(tc);
+	o->tfo = tfo && mptcp_fastopen_connect(fd);
+	if (o->tfo) {
+		/* deferred: returns at once, the SYN leaves with the write */
+		if (connect(fd, (struct sockaddr *)&tc->server,
+		    tc->server_len) == -1 && errno != EINPROGRESS)
+			goto fail_fd;
+		sent = write(fd, hdr, (size_t)n);
+		if (sent == -1 && errno != EINPROGRESS && errno != EAGAIN)
+			goto fail_fd;
+		if (sent == -1)
+			sent = 0;
+	}
+	o->bev = bufferevent_socket_new(tc->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (o->bev == NULL)
+		goto fail_fd;
+	bufferevent_setcb(o->bev, open_read_cb, NULL, open_event_cb, o);
+	if (sent < n && bufferevent_write(o->bev, hdr + sent,
+	    (size_t)(n - sent)) == -1)
+		return false;
+	if (!o->tfo && bufferevent_socket_connect(o->bev,
+	    (struct sockaddr *)&tc->server, (int)tc->server_len) == -1)
+		return false;
+	bufferevent_enable(o->bev, EV_READ | EV_WRITE);
+	return true;
+fail_fd:
+	close(fd);
+	return false;
+}
+
 struct tunnel_open *
 tunnel_open(struct tunnel_client *tc, const struct target *t,
     tunnel_open_cb *cb, void *arg)
 {
 	struct tunnel_open	*o;
-	uint8_t			 hdr[TUNNEL_MAX_HDR], nonce[TUNNEL_NONCE_LEN];
-	bool			 got_mptcp;
-	int			 fd, n;
 	struct timeval		 tv = { .tv_sec = tc->cfg->connect_timeout +
 				    tc->cfg->handshake_timeout };
 
-	if (!util_random(nonce, sizeof(nonce)))
-		return NULL;
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
 	o->tc = tc;
 	o->start_ms = util_now_ms();
 	o->cb = cb;
 	o->arg = arg;
-	n = tunnel_encode_request(&tc->key, TUNNEL_CMD_CONNECT, t,
-	    util_wall_ms(), nonce, hdr, sizeof(hdr), o->req_mac);
-	if (n < 0)
-		goto fail;
-	fd = mptcp_socket(tc->server.ss_family, tc->cfg->mptcp, &got_mptcp);
-	if (fd == -1)
-		goto fail;
-	o->mptcp = got_mptcp;
-	if (tc->cfg->mptcp && !got_mptcp)
-		warn_no_mptcp(tc);
-	o->bev = bufferevent_socket_new(tc->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (o->bev == NULL) {
-		close(fd);
-		goto fail;
-	}
+	o->target = *t;
 	o->timer = evtimer_new(tc->base, open_timeout_cb, o);
-	if (o->timer == NULL)
+	if (o->timer == NULL || !open_attempt(o, tc->cfg->tfo))
 		goto fail;
-	bufferevent_setcb(o->bev, open_read_cb, NULL, open_event_cb, o);
-	if (bufferevent_write(o->bev, hdr, (size_t)n) == -1 ||
-	    bufferevent_socket_connect(o->bev,
-	    (struct sockaddr *)&tc->server, (int)tc->server_len) == -1)
-		goto fail;
-	bufferevent_enable(o->bev, EV_READ | EV_WRITE);
 	evtimer_add(o->timer, &tv);
 	return o;
 fail:

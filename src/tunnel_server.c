@@ -54,6 +54,9 @@ struct tsess {
 	enum ts_state		 state;
 	struct bufferevent	*cli, *dst;	/* NULL once the relay has them */
 	struct event		*timer;
+	struct event		*keyed_ev;	/* waiting for the MPTCP key */
+	void			(*when_keyed)(struct tsess *);
+	unsigned		 keyed_wait_ms;
 	struct dns_req		*dnsq;
 	struct relay		*relay;
 	struct tunnel_key	 key;		/* a copy: keys may reload */
@@ -63,6 +66,7 @@ struct tsess {
 	int			 last_err;
 	uint8_t			 status;
 	bool			 mptcp;
+	bool			 version_mismatch;	/* for the reply */
 	unsigned		 subflows;	/* most seen open at once */
 	uint64_t		 start_ms, step_ms;	/* step: dns, connect */
 	char			 peer[UTIL_ADDRSTRLEN];
@@ -83,6 +87,9 @@ struct tunnel_server {
 };
 
 static void	ts_connect_next(struct tsess *);
+static void	ts_when_keyed(struct tsess *, void (*)(struct tsess *));
+static void	ts_send_failure(struct tsess *);
+static void	ts_connected(struct tsess *);
 
 static void
 ts_set_state(struct tsess *s, enum ts_state new)
@@ -101,6 +108,8 @@ ts_arm(struct tsess *s, unsigned seconds)
 static void
 ts_free(struct tsess *s)
 {
+	if (s->keyed_ev != NULL)
+		event_free(s->keyed_ev);
 	struct tunnel_server	*srv = s->srv;
 
 	TAILQ_REMOVE(&srv->sessions, s, entry);
@@ -184,20 +193,73 @@ ts_cli_event_cb(struct bufferevent *bev, short what, void *arg)
 	    (what & BEV_EVENT_ERROR) != 0);	/* frees s */
 }
 
+static void
+ts_keyed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tsess	*s = arg;
+
+	(void)fd;
+	(void)what;
+	ts_when_keyed(s, s->when_keyed);
+}
+
+/*
+ * Runs fn once the client's MPTCP key has arrived. A Fast Open connection
+ * is accepted with its SYN, so the header (and an instant answer) can be
+ * ready half a round trip before the client's third ACK; what the
+ * concentrator sends before it never reaches the client (see
+ * mptcp_peer_keyed). The kernel gives no event for the key, so poll: 1 ms,
+ * then doubling to 16 ms; the session's own deadline still applies.
+ */
+static void
+ts_when_keyed(struct tsess *s, void (*fn)(struct tsess *))
+{
+	unsigned	step;
+
+	if (s->cli == NULL || mptcp_peer_keyed(bufferevent_getfd(s->cli))) {
+		if (s->keyed_wait_ms > 0)
+			log_debug("c=%08x event=keyed waited_ms=%u", s->id,
+			    s->keyed_wait_ms);
+		fn(s);
+		return;
+	}
+	if (s->keyed_ev == NULL && (s->keyed_ev = evtimer_new(s->srv->base,
+	    ts_keyed_cb, s)) == NULL) {
+		fn(s);		/* no memory for a timer: try anyway */
+		return;
+	}
+	if (s->keyed_wait_ms > s->srv->cfg->handshake_timeout * 1000u) {
+		ts_close(s, "client never completed the MPTCP handshake",
+		    true);
+		return;
+	}
+	s->when_keyed = fn;
+	step = s->keyed_wait_ms == 0 ? 1 : MIN(s->keyed_wait_ms, 16);
+	s->keyed_wait_ms += step;
+	evtimer_add(s->keyed_ev, (&(struct timeval){ 0, step * 1000 }));
+}
+
 /* Sends a failure reply, then closes. */
 static void
 ts_fail(struct tsess *s, uint8_t status, bool version_mismatch,
     const char *why)
 {
-	uint8_t	reply[TUNNEL_MAX_REPLY];
-	int	n;
-
 	s->status = status;
 	stats_conn_failed(status);
 	log_info("c=%08x event=refuse status=%u (%s) target=%s why=\"%s\"",
 	    s->id, status, tunnel_status_str(status),
 	    s->target[0] ? s->target : "-", why);
-	n = tunnel_encode_reply(&s->key, status, version_mismatch,
+	s->version_mismatch = version_mismatch;
+	ts_when_keyed(s, ts_send_failure);
+}
+
+static void
+ts_send_failure(struct tsess *s)
+{
+	uint8_t	reply[TUNNEL_MAX_REPLY];
+	int	n;
+
+	n = tunnel_encode_reply(&s->key, s->status, s->version_mismatch,
 	    s->req.mac, reply, sizeof(reply));
 	if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) == -1) {
 		ts_close(s, "reply failed", true);
@@ -236,28 +298,14 @@ static void
 ts_dst_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct tsess	*s = arg;
-	uint8_t		 reply[TUNNEL_MAX_REPLY];
-	int		 n;
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		evtimer_del(s->timer);
 		stats_connect_latency(util_now_ms() - s->step_ms);
-		n = tunnel_encode_reply(&s->key, TUNNEL_ST_OK, false,
-		    s->req.mac, reply, sizeof(reply));
-		if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) ==
-		    -1) {
-			ts_close(s, "reply failed", true);
-			return;
-		}
-		log_debug("c=%08x event=connected target=%s", s->id,
-		    s->target);
-		ts_set_state(s, TS_RELAY);
-		s->relay = relay_start(s->srv->base, s->cli, s->dst,
-		    s->srv->cfg->idle_timeout, &ts_relay_ops, s);
-		s->cli = s->dst = NULL;		/* the relay owns them */
-		if (s->relay == NULL)
-			ts_close(s, "out of memory", true);
+		/* the destination's first bytes wait with the reply */
+		bufferevent_disable(s->dst, EV_READ);
+		ts_when_keyed(s, ts_connected);
 		return;
 	}
 	s->last_err = EVUTIL_SOCKET_ERROR();
@@ -265,6 +313,28 @@ ts_dst_event_cb(struct bufferevent *bev, short what, void *arg)
 	s->dst = NULL;
 	s->next_addr++;
 	ts_connect_next(s);
+}
+
+/* The destination is connected and the client keyed: answer, relay. */
+static void
+ts_connected(struct tsess *s)
+{
+	uint8_t		 reply[TUNNEL_MAX_REPLY];
+	int		 n;
+
+	n = tunnel_encode_reply(&s->key, TUNNEL_ST_OK, false, s->req.mac,
+	    reply, sizeof(reply));
+	if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) == -1) {
+		ts_close(s, "reply failed", true);
+		return;
+	}
+	log_debug("c=%08x event=connected target=%s", s->id, s->target);
+	ts_set_state(s, TS_RELAY);
+	s->relay = relay_start(s->srv->base, s->cli, s->dst,
+	    s->srv->cfg->idle_timeout, &ts_relay_ops, s);
+	s->cli = s->dst = NULL;		/* the relay owns them */
+	if (s->relay == NULL)
+		ts_close(s, "out of memory", true);
 }
 
 static void
