@@ -96,7 +96,7 @@ config_defaults(struct config *c, enum config_role role)
 	c->dns_cache_ttl = 60;
 	c->max_connections = 65536;
 	c->mptcp = true;
-	c->tfo = true;
+	c->tfo = false;	/* 6.18 MPTCP Fast Open stalls: protocol.md */
 	c->http_head_max = 65536;
 	c->log_level = LOG_LVL_INFO;
 	if (role == CONFIG_LOCAL)

@@ -44,8 +44,9 @@ usage(FILE *f)
 "  -u, --user NAME:PASSWORD   require SOCKS5 username/password (repeatable)\n"
 "  -a, --allow-client CIDR    accept apps from this network (repeatable)\n"
 "      --no-mptcp             use plain TCP to the concentrator\n"
-"      --no-fast-open         no TCP Fast Open on the tunnel (the header\n"
-"                             then waits a round trip for the handshake)\n"
+"      --fast-open            send the tunnel header in the SYN (TCP Fast\n"
+"                             Open; experimental, off by default: see\n"
+"                             docs/protocol.md); --no-fast-open: off\n"
 "      --handshake-timeout S  seconds for an app's SOCKS handshake\n"
 "                             (default 10)\n"
 "      --idle-timeout S       close relays idle this long (default 300)\n"
@@ -78,7 +79,7 @@ usage(FILE *f)
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
     OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS, OPT_EXPLAIN, OPT_UPLINKS,
-    OPT_NOTFO };
+    OPT_NOTFO, OPT_TFO };
 
 static char *
 status_json_cb(void *arg)
@@ -167,6 +168,7 @@ main(int argc, char **argv)
 		{ "allow-client", required_argument, NULL, 'a' },
 		{ "no-mptcp", no_argument, NULL, OPT_NOMPTCP },
 		{ "no-fast-open", no_argument, NULL, OPT_NOTFO },
+		{ "fast-open", no_argument, NULL, OPT_TFO },
 		{ "handshake-timeout", required_argument, NULL, OPT_HS },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
@@ -214,6 +216,7 @@ main(int argc, char **argv)
 		case 'a': key = "allow_client"; break;
 		case OPT_NOMPTCP: key = "mptcp"; val = "no"; break;
 		case OPT_NOTFO: key = "fast_open"; val = "no"; break;
+		case OPT_TFO: key = "fast_open"; val = "yes"; break;
 		case OPT_HS: key = "handshake_timeout"; break;
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;

@@ -18,7 +18,11 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,21 +38,42 @@ struct tunnel_client {
 	struct log_rl		 rl;
 };
 
-struct tunnel_open {
-	struct tunnel_client	*tc;
+/*
+ * One connection to the concentrator. An open starts with one; when it
+ * has had no answer after TUNNEL_RACE_MS and [uplink] sections name other
+ * uplinks, another starts from the next uplink's address (its source
+ * rule sends it out there): a line that died without the kernel noticing
+ * (the modem's link still up) costs a new connection a second, not a
+ * timeout. The first attempt to bring an authenticated answer wins.
+ */
+struct attempt {
+	struct tunnel_open	*o;
 	struct bufferevent	*bev;
-	struct event		*timer;
-	tunnel_open_cb		*cb;
-	void			*arg;
 	bool			 mptcp;		/* asked the kernel for it */
-	bool			 tfo;		/* this attempt used Fast Open */
+	bool			 tfo;		/* sent its header in the SYN */
 	bool			 checked;	/* fallback to TCP checked */
-	uint64_t		 start_ms;
-	struct target		 target;
+	struct sockaddr_storage	 src;		/* its local address */
 	uint8_t			 req_mac[TUNNEL_MAC_LEN];
 };
 
-static bool	open_attempt(struct tunnel_open *, bool tfo);
+#define TUNNEL_MAX_ATTEMPTS	4
+#define TUNNEL_RACE_MS		1000
+static const struct timeval	race_tv = { TUNNEL_RACE_MS / 1000,
+				    TUNNEL_RACE_MS % 1000 * 1000 };
+
+struct tunnel_open {
+	struct tunnel_client	*tc;
+	struct attempt		 att[TUNNEL_MAX_ATTEMPTS];
+	size_t			 n_att;
+	struct event		*timer, *race;
+	tunnel_open_cb		*cb;
+	void			*arg;
+	uint64_t		 start_ms;
+	struct target		 target;
+};
+
+static bool	open_attempt(struct tunnel_open *, bool tfo,
+		    const struct sockaddr_storage *src);
 
 static void
 warn_no_mptcp(struct tunnel_client *tc)
@@ -127,51 +152,80 @@ tunnel_client_free(struct tunnel_client *tc)
 }
 
 static void
+attempt_drop(struct attempt *a, bool abortive)
+{
+	if (a->bev == NULL)
+		return;
+	if (abortive)
+		mptcp_set_abortive(bufferevent_getfd(a->bev));
+	bufferevent_free(a->bev);
+	a->bev = NULL;
+}
+
+static size_t
+attempts_alive(const struct tunnel_open *o)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < o->n_att; i++)
+		n += o->att[i].bev != NULL;
+	return n;
+}
+
+static void
 open_free(struct tunnel_open *o)
 {
-	if (o->bev != NULL)
-		bufferevent_free(o->bev);
+	for (size_t i = 0; i < o->n_att; i++)
+		attempt_drop(&o->att[i], true);
 	if (o->timer != NULL)
 		event_free(o->timer);
+	if (o->race != NULL)
+		event_free(o->race);
 	free(o);
 }
 
-/* Reports the result and frees o. */
+/* Reports the result (win: the attempt whose tunnel the caller gets, or
+ * NULL) and frees o; the other attempts are reset. */
 static void
-open_done(struct tunnel_open *o, uint8_t status, const char *why)
+open_done(struct tunnel_open *o, struct attempt *win, uint8_t status,
+    const char *why)
 {
 	struct bufferevent	*bev = NULL;
 
-	if (status == TUNNEL_ST_OK) {
-		bev = o->bev;
-		o->bev = NULL;
+	if (status == TUNNEL_ST_OK && win != NULL) {
+		bev = win->bev;
+		win->bev = NULL;
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-	} else if (o->bev != NULL)
-		mptcp_set_abortive(bufferevent_getfd(o->bev));
+	}
 	o->cb(o->arg, status, bev, why);
 	open_free(o);
 }
 
 /* Once per open, when the kernel knows: did MPTCP survive the handshake? */
 static void
-check_fallback(struct tunnel_open *o)
+check_fallback(struct attempt *a)
 {
-	if (o->checked || o->bev == NULL)
+	struct tunnel_client	*tc = a->o->tc;
+
+	if (a->checked || a->bev == NULL)
 		return;
-	o->checked = true;
-	if (o->mptcp && mptcp_is_active(bufferevent_getfd(o->bev)) == 0) {
+	a->checked = true;
+	if (a->mptcp && mptcp_is_active(bufferevent_getfd(a->bev)) == 0) {
 		stats_mptcp_fallback();
-		log_warnx_rl(&o->tc->rl, "event=no_mptcp server=%s: "
+		log_warnx_rl(&tc->rl, "event=no_mptcp server=%s: "
 		    "connection fell back to TCP (a middlebox or the "
 		    "concentrator's kernel); it uses one path",
-		    o->tc->server_str);
+		    tc->server_str);
 	}
 }
+
+static bool	race_next(struct tunnel_open *);
 
 static void
 open_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct tunnel_open	*o = arg;
+	struct attempt		*a = arg;
+	struct tunnel_open	*o = a->o;
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	size_t			 len = MIN(evbuffer_get_length(in),
 				    TUNNEL_MAX_REPLY);
@@ -179,14 +233,15 @@ open_read_cb(struct bufferevent *bev, void *arg)
 	enum parse_result	 r;
 
 	r = tunnel_parse_reply(evbuffer_pullup(in, (ssize_t)len), len,
-	    &o->tc->key, o->req_mac, &rep);
+	    &o->tc->key, a->req_mac, &rep);
 	if (r == PARSE_NEED_MORE && len < TUNNEL_MAX_REPLY)
 		return;
 	track_tunnel_result(r == PARSE_OK, util_now_ms() - o->start_ms);
-	check_fallback(o);	/* a Fast Open socket reports no CONNECTED */
+	check_fallback(a);	/* a Fast Open socket reports no CONNECTED */
 	if (r != PARSE_OK) {
-		open_done(o, TUNNEL_ST_GENERAL, "concentrator sent a reply "
-		    "that does not authenticate (wrong key or not mpsocks)");
+		open_done(o, NULL, TUNNEL_ST_GENERAL, "concentrator sent a "
+		    "reply that does not authenticate (wrong key or not "
+		    "mpsocks)");
 		return;
 	}
 	evbuffer_drain(in, rep.used);
@@ -194,33 +249,45 @@ open_read_cb(struct bufferevent *bev, void *arg)
 		log_warnx("concentrator speaks protocol version %u, not %u: "
 		    "upgrade one side", rep.server_versions[0],
 		    TUNNEL_VERSION);
-	open_done(o, rep.status, rep.status == TUNNEL_ST_OK ? NULL :
+	if (a != &o->att[0])
+		log_info("event=race_won attempt=%zu server=%s ms=%llu",
+		    (size_t)(a - o->att) + 1, o->tc->server_str,
+		    (unsigned long long)(util_now_ms() - o->start_ms));
+	/* an answer is the concentrator's word, whichever attempt brings it */
+	open_done(o, a, rep.status, rep.status == TUNNEL_ST_OK ? NULL :
 	    tunnel_status_str(rep.status));
 }
 
 static void
 open_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct tunnel_open	*o = arg;
+	struct attempt		*a = arg;
+	struct tunnel_open	*o = a->o;
 	char			 why[160];
+	int			 err = EVUTIL_SOCKET_ERROR();
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
-		check_fallback(o);
+		check_fallback(a);
 		return;
 	}
 	/* A reset before any answer to a SYN that carried data: the kernel
 	 * notes say MPTCP Fast Open loses a few this way while the server
 	 * took the data. Once more without Fast Open, with a fresh header
 	 * (the first one's nonce may be in the server's replay cache). */
-	if (o->tfo && (what & BEV_EVENT_ERROR) &&
-	    EVUTIL_SOCKET_ERROR() == ECONNRESET) {
+	if (a->tfo && (what & BEV_EVENT_ERROR) && err == ECONNRESET) {
+		struct sockaddr_storage src = a->src;
+
 		log_debug("event=tfo_retry server=%s", o->tc->server_str);
-		bufferevent_free(o->bev);
-		o->bev = NULL;
-		if (open_attempt(o, false))
+		attempt_drop(a, false);
+		if (open_attempt(o, false, src.ss_family != AF_UNSPEC ?
+		    &src : NULL))
 			return;
 	}
+	attempt_drop(a, true);
+	/* another attempt still running, or another uplink to try */
+	if (attempts_alive(o) > 0 || race_next(o))
+		return;
 	track_tunnel_result(false, 0);
 	if (what & BEV_EVENT_EOF)
 		snprintf(why, sizeof(why), "concentrator closed without a "
@@ -228,9 +295,8 @@ open_event_cb(struct bufferevent *bev, short what, void *arg)
 		    "replay window, or not an mpsocks-server");
 	else
 		snprintf(why, sizeof(why), "concentrator %s: %s",
-		    o->tc->server_str,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	open_done(o, TUNNEL_ST_GENERAL, why);
+		    o->tc->server_str, evutil_socket_error_to_string(err));
+	open_done(o, NULL, TUNNEL_ST_GENERAL, why);
 }
 
 static void
@@ -239,41 +305,156 @@ open_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	track_tunnel_result(false, 0);
-	open_done(arg, TUNNEL_ST_TTL_EXPIRED, "no reply from the "
+	open_done(arg, NULL, TUNNEL_ST_TTL_EXPIRED, "no reply from the "
 	    "concentrator in time");
 }
 
+static bool
+same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr,
+	    sizeof(struct in6_addr)) == 0;
+}
+
+/* An address of ifname in family, not used by an attempt of o yet. */
+static bool
+uplink_source(const struct tunnel_open *o, const char *ifname, int family,
+    struct sockaddr_storage *out)
+{
+	struct ifaddrs	*ifa0, *ifa;
+	bool		 found = false;
+
+	if (getifaddrs(&ifa0) == -1)
+		return false;
+	for (ifa = ifa0; ifa != NULL && !found; ifa = ifa->ifa_next) {
+		if (ifa->ifa_addr == NULL || ifa->ifa_addr->sa_family !=
+		    family || strcmp(ifa->ifa_name, ifname) != 0 ||
+		    !(ifa->ifa_flags & IFF_UP))
+			continue;
+		if (family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(
+		    &((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr))
+			continue;
+		found = true;
+		for (size_t i = 0; i < o->n_att; i++)
+			if (same_host(&o->att[i].src, ifa->ifa_addr))
+				found = false;
+		if (found) {
+			memset(out, 0, sizeof(*out));
+			memcpy(out, ifa->ifa_addr, family == AF_INET ?
+			    sizeof(struct sockaddr_in) :
+			    sizeof(struct sockaddr_in6));
+		}
+	}
+	freeifaddrs(ifa0);
+	return found;
+}
+
 /*
- * One connection attempt for o: a fresh header (timestamp, nonce), a new
- * socket, the header on its way. With tfo, the header is written before
- * the handshake so that it leaves in the SYN; what the kernel does not
- * take then (no cookie yet: EINPROGRESS, nothing queued) the bufferevent
- * writes once the connection is up.
+ * Starts one more attempt from an uplink no attempt uses yet: active
+ * uplinks first, then backups. False if there is none (or no room).
  */
 static bool
-open_attempt(struct tunnel_open *o, bool tfo)
+race_next(struct tunnel_open *o)
+{
+	const struct config	*cfg = o->tc->cfg;
+	struct sockaddr_storage	 src;
+
+	if (o->n_att >= TUNNEL_MAX_ATTEMPTS)
+		return false;
+	for (int backup = 0; backup <= 1; backup++)
+		for (size_t i = 0; i < cfg->n_uplinks; i++) {
+			const struct config_uplink *u = &cfg->uplinks[i];
+
+			if ((u->role == UPLINK_ROLE_BACKUP) != backup ||
+			    !uplink_source(o, u->ifname,
+			    o->tc->server.ss_family, &src))
+				continue;
+			log_info("event=race server=%s uplink=%s after_ms=%llu",
+			    o->tc->server_str, u->name, (unsigned long long)
+			    (util_now_ms() - o->start_ms));
+			if (open_attempt(o, o->tc->cfg->tfo, &src))
+				return true;
+		}
+	return false;
+}
+
+/* Still waiting for its SYN-ACK? (A concentrator that answered the SYN
+ * but not yet the header is slow, not cut off: no race for that.) */
+static bool
+attempt_in_syn_sent(const struct attempt *a)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof(ti);
+
+	if (a->bev == NULL || getsockopt(bufferevent_getfd(a->bev), SOL_TCP,
+	    TCP_INFO, &ti, &len) == -1 || len < 1)
+		return false;
+	return ti.tcpi_state == TCP_SYN_SENT;
+}
+
+static void
+open_race_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel_open	*o = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < o->n_att; i++)
+		if (o->att[i].bev != NULL && !attempt_in_syn_sent(&o->att[i]))
+			return;
+	if (race_next(o))
+		evtimer_add(o->race, &race_tv);
+}
+
+/*
+ * One connection attempt for o, from src if given: a fresh header
+ * (timestamp, nonce), a new socket, the header on its way. With tfo, the
+ * header is written before the handshake so that it leaves in the SYN;
+ * what the kernel does not take then (no cookie yet: EINPROGRESS,
+ * nothing queued) the bufferevent writes once the connection is up.
+ */
+static bool
+open_attempt(struct tunnel_open *o, bool tfo,
+    const struct sockaddr_storage *src)
 {
 	struct tunnel_client	*tc = o->tc;
+	struct attempt		*a;
 	uint8_t			 hdr[TUNNEL_MAX_HDR], nonce[TUNNEL_NONCE_LEN];
 	bool			 got_mptcp;
 	ssize_t			 sent = 0;
+	socklen_t		 sl = sizeof(struct sockaddr_storage);
 	int			 fd, n;
 
+	/* slots are not reused: each remembers the address it tried */
+	if (o->n_att >= TUNNEL_MAX_ATTEMPTS)
+		return false;
+	a = &o->att[o->n_att];
+	memset(a, 0, sizeof(*a));
+	a->o = o;
 	if (!util_random(nonce, sizeof(nonce)))
 		return false;
 	n = tunnel_encode_request(&tc->key, TUNNEL_CMD_CONNECT, &o->target,
-	    util_wall_ms(), nonce, hdr, sizeof(hdr), o->req_mac);
+	    util_wall_ms(), nonce, hdr, sizeof(hdr), a->req_mac);
 	if (n < 0)
 		return false;
 	fd = mptcp_socket(tc->server.ss_family, tc->cfg->mptcp, &got_mptcp);
 	if (fd == -1)
 		return false;
-	o->mptcp = got_mptcp;
-	o->checked = false;
+	a->mptcp = got_mptcp;
 	if (tc->cfg->mptcp && !got_mptcp)
 		warn_no_mptcp(tc);
-	o->tfo = tfo && mptcp_fastopen_connect(fd);
-	if (o->tfo) {
+	if (src != NULL && bind(fd, (const struct sockaddr *)src,
+	    src->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6)) == -1)
+		goto fail_fd;
+	a->tfo = tfo && mptcp_fastopen_connect(fd);
+	if (a->tfo) {
 		/* deferred: returns at once, the SYN leaves with the write */
 		if (connect(fd, (struct sockaddr *)&tc->server,
 		    tc->server_len) == -1 && errno != EINPROGRESS)
@@ -284,18 +465,23 @@ open_attempt(struct tunnel_open *o, bool tfo)
 		if (sent == -1)
 			sent = 0;
 	}
-	o->bev = bufferevent_socket_new(tc->base, fd,
+	a->bev = bufferevent_socket_new(tc->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (o->bev == NULL)
+	if (a->bev == NULL)
 		goto fail_fd;
-	bufferevent_setcb(o->bev, open_read_cb, NULL, open_event_cb, o);
-	if (sent < n && bufferevent_write(o->bev, hdr + sent,
-	    (size_t)(n - sent)) == -1)
+	o->n_att++;
+	bufferevent_setcb(a->bev, open_read_cb, NULL, open_event_cb, a);
+	if ((sent < n && bufferevent_write(a->bev, hdr + sent,
+	    (size_t)(n - sent)) == -1) || (!a->tfo &&
+	    bufferevent_socket_connect(a->bev, (struct sockaddr *)&tc->server,
+	    (int)tc->server_len) == -1)) {
+		attempt_drop(a, false);
 		return false;
-	if (!o->tfo && bufferevent_socket_connect(o->bev,
-	    (struct sockaddr *)&tc->server, (int)tc->server_len) == -1)
-		return false;
-	bufferevent_enable(o->bev, EV_READ | EV_WRITE);
+	}
+	/* which uplink this one leaves from, so a race picks another */
+	if (getsockname(fd, (struct sockaddr *)&a->src, &sl) == -1)
+		a->src.ss_family = AF_UNSPEC;
+	bufferevent_enable(a->bev, EV_READ | EV_WRITE);
 	return true;
 fail_fd:
 	close(fd);
@@ -318,9 +504,15 @@ tunnel_open(struct tunnel_client *tc, const struct target *t,
 	o->arg = arg;
 	o->target = *t;
 	o->timer = evtimer_new(tc->base, open_timeout_cb, o);
-	if (o->timer == NULL || !open_attempt(o, tc->cfg->tfo))
+	if (o->timer == NULL || !open_attempt(o, tc->cfg->tfo, NULL))
 		goto fail;
 	evtimer_add(o->timer, &tv);
+	/* racing needs other uplinks to race on */
+	if (tc->cfg->n_uplinks > 1) {
+		if ((o->race = evtimer_new(tc->base, open_race_cb, o)) == NULL)
+			goto fail;
+		evtimer_add(o->race, &race_tv);
+	}
 	return o;
 fail:
 	open_free(o);
@@ -330,7 +522,5 @@ fail:
 void
 tunnel_open_cancel(struct tunnel_open *o)
 {
-	if (o->bev != NULL)
-		mptcp_set_abortive(bufferevent_getfd(o->bev));
-	open_free(o);
+	open_free(o);		/* every attempt reset */
 }
