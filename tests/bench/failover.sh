@@ -19,13 +19,23 @@ NEW_CONNS=4
 bed_require_base
 bed_require_nginx
 bed_require_daemons linkem
-BED_LINKEM=1 bed_setup "dsl=20mbit/15ms" "lte=40mbit/35ms" >/dev/null
+# as a user runs it: the client has only addresses and default routes,
+# mpsocks-local's [uplink] sections set up the rest (and race new
+# connections past a dead uplink)
+BED_BARE=1 BED_LINKEM=1 bed_setup "dsl=20mbit/15ms" "lte=40mbit/35ms" \
+    >/dev/null
 f=$(bed_make_file fail.bin "$MB")
 bed_make_file small.bin 1 >/dev/null
 want=$(sha_of "$f")
 bed_nginx_start
 bed_server_start -q
-bed_local_start -q
+printf '[uplink dsl]\ninterface = up1\n[uplink lte]\ninterface = up2\n' \
+    >"$BED_TMP/uplinks.conf"
+bed_local_start -q -c "$BED_TMP/uplinks.conf"
+for ((i = 0; i < 50; i++)); do
+	[ "$(ip -n "$NS_CLI" mptcp endpoint show | grep -c .)" -eq 2 ] && break
+	sleep 0.1
+done
 
 # one_run K: prints "lost_bytes stall_ms new_ok seconds"
 one_run() {
@@ -96,7 +106,8 @@ done
 echo "## Failover (one uplink cut during a download)"
 echo
 echo "$MB MB download through mpsocks over dsl=20mbit/15ms +"
-echo "lte=40mbit/35ms; the uplink dies at second $CUT_AT (linkem drops"
+echo "lte=40mbit/35ms, set up by mpsocks-local's [uplink] sections (up1"
+echo "holds the client's preferred default route); the uplink dies at second $CUT_AT (linkem drops"
 echo "every frame, the client's link stays up) and comes back at second"
 echo "$RESTORE_AT. $NEW_CONNS new connections (1 MB each, 10 s allowed) start"
 echo "2 s into the outage. Medians of $RUNS runs; bytes lost is the worst run."
