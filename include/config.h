@@ -58,6 +58,7 @@ struct config {
 	unsigned		max_connections;
 	bool			mptcp;				/* local */
 	bool			tfo;		/* local: fast_open */
+	bool			splice;		/* relay_set_splice() */
 	unsigned		http_head_max;			/* local */
 	enum log_level		log_level;
 	/* [control]: "" is off; CONFIG_CONTROL_DEFAULT on local */

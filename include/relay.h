@@ -9,6 +9,7 @@
  * relay.c and docs/relay.md): a process holds at most a few idle pipes.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct bufferevent;			/* forward, no event2 include */
@@ -38,6 +39,14 @@ struct relay_ops {
 struct relay	*relay_start(struct event_base *, struct bufferevent *a,
 		    struct bufferevent *b, unsigned idle_timeout_s,
 		    const struct relay_ops *, void *arg);
+/*
+ * Splicing out of plain TCP sockets (docs/relay.md) is off unless turned
+ * on here, before the first relay_start: on kernel 6.18 a splice() into
+ * an MPTCP socket that met a full buffer sometimes never got its EPOLLOUT
+ * (t_abort and t_bonded_transfer stalled for seconds to minutes in
+ * make check), so read()/write() is the default.
+ */
+void		 relay_set_splice(bool on);
 /* Ends the relay abortively (both connections reset), calling closed. */
 void		 relay_stop(struct relay *, const char *reason);
 

@@ -51,6 +51,7 @@ static const struct config_key keys[] = {
 	{ S, "server", "max_connections", CK_UINT, 1, 1000000,
 	    OFF(max_connections) },
 	{ S, "server", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level) },
+	{ S, "server", "splice", CK_BOOL, 0, 0, OFF(splice) },
 	{ S, "dns", "cache_size", CK_UINT, 0, 65536, OFF(dns_cache_size) },
 	{ S, "dns", "cache_ttl", CK_UINT, 1, 86400, OFF(dns_cache_ttl) },
 
@@ -68,6 +69,7 @@ static const struct config_key keys[] = {
 	    OFF(max_connections) },
 	{ L, "local", "mptcp", CK_BOOL, 0, 0, OFF(mptcp) },
 	{ L, "local", "fast_open", CK_BOOL, 0, 0, OFF(tfo) },
+	{ L, "local", "splice", CK_BOOL, 0, 0, OFF(splice) },
 	{ L, "local", "http_head_max", CK_UINT, 1024, 65536,
 	    OFF(http_head_max) },
 	{ L, "local", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level) },

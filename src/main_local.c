@@ -6,6 +6,7 @@
 #include "frontend.h"
 #include "keyfile.h"
 #include "log.h"
+#include "relay.h"
 #include "mptcp.h"
 #include "stats.h"
 #include "track.h"
@@ -46,7 +47,10 @@ usage(FILE *f)
 "      --no-mptcp             use plain TCP to the concentrator\n"
 "      --fast-open            send the tunnel header in the SYN (TCP Fast\n"
 "                             Open; experimental, off by default: see\n"
-"                             docs/protocol.md); --no-fast-open: off\n"
+"                             docs/protocol.md)\n"
+"      --no-fast-open         no TCP Fast Open (the default)\n"
+"      --splice               splice() out of plain TCP sockets\n"
+"                             (experimental, docs/relay.md)\n"
 "      --handshake-timeout S  seconds for an app's SOCKS handshake\n"
 "                             (default 10)\n"
 "      --idle-timeout S       close relays idle this long (default 300)\n"
@@ -79,7 +83,7 @@ usage(FILE *f)
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
     OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS, OPT_EXPLAIN, OPT_UPLINKS,
-    OPT_NOTFO, OPT_TFO };
+    OPT_NOTFO, OPT_TFO, OPT_SPLICE };
 
 static char *
 status_json_cb(void *arg)
@@ -169,6 +173,7 @@ main(int argc, char **argv)
 		{ "no-mptcp", no_argument, NULL, OPT_NOMPTCP },
 		{ "no-fast-open", no_argument, NULL, OPT_NOTFO },
 		{ "fast-open", no_argument, NULL, OPT_TFO },
+		{ "splice", no_argument, NULL, OPT_SPLICE },
 		{ "handshake-timeout", required_argument, NULL, OPT_HS },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
@@ -217,6 +222,7 @@ main(int argc, char **argv)
 		case OPT_NOMPTCP: key = "mptcp"; val = "no"; break;
 		case OPT_NOTFO: key = "fast_open"; val = "no"; break;
 		case OPT_TFO: key = "fast_open"; val = "yes"; break;
+		case OPT_SPLICE: key = "splice"; val = "yes"; break;
 		case OPT_HS: key = "handshake_timeout"; break;
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;
@@ -294,6 +300,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("mpsocks-local", cfg.log_level);
+	relay_set_splice(cfg.splice);
 	daemon_raise_nofile();
 	if ((base = daemon_event_base()) == NULL)
 		fatalx("event_base_new failed");

@@ -5,6 +5,7 @@
 #include "daemon.h"
 #include "keyfile.h"
 #include "log.h"
+#include "relay.h"
 #include "mptcp.h"
 #include "stats.h"
 #include "status.h"
@@ -39,6 +40,8 @@ usage(FILE *f)
 "      --idle-timeout S       close relays idle this long (default 300)\n"
 "      --connect-timeout S    seconds to reach a destination (default 10)\n"
 "      --max-connections N    concurrent connections (default 65536)\n"
+"      --splice               splice() out of plain TCP sockets\n"
+"                             (experimental, docs/relay.md)\n"
 "      --control ADDR:PORT    serve /metrics and /api/status (default off;\n"
 "                             docs/metrics.md)\n"
 "  -c, --config FILE          INI configuration (see conf/server.conf)\n"
@@ -91,7 +94,7 @@ reload_keys(void *arg)
 }
 
 enum { OPT_GENKEY = 256, OPT_VERSION, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
-    OPT_CONTROL };
+    OPT_CONTROL, OPT_SPLICE };
 
 /* The concentrator's /api/status: who it is and how long it has run;
  * its connections are in /metrics. */
@@ -118,6 +121,7 @@ main(int argc, char **argv)
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
 		{ "max-connections", required_argument, NULL, OPT_MAXC },
 		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "splice", no_argument, NULL, OPT_SPLICE },
 		{ "config", required_argument, NULL, 'c' },
 		{ "test", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -137,7 +141,7 @@ main(int argc, char **argv)
 	config_defaults(&ctx.cfg, CONFIG_SERVER);
 	while ((ch = getopt_long(argc, argv, "l:k:a:c:tvqh", opts, NULL)) !=
 	    -1) {
-		const char *key = NULL;
+		const char *key = NULL, *val = NULL;
 
 		switch (ch) {
 		case 'l': key = "listen"; break;
@@ -148,6 +152,7 @@ main(int argc, char **argv)
 		case OPT_CONN: key = "connect_timeout"; break;
 		case OPT_MAXC: key = "max_connections"; break;
 		case OPT_CONTROL: key = "control.listen"; break;
+		case OPT_SPLICE: key = "splice"; val = "yes"; break;
 		case 'c': args.conf = optarg; break;
 		case 't': args.test = true; break;
 		case 'v': args.verbosity++; break;
@@ -163,7 +168,8 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
-		if (key != NULL && !daemon_args_add(&args, key, optarg))
+		if (key != NULL && !daemon_args_add(&args, key,
+		    val != NULL ? val : optarg))
 			return 2;
 	}
 	if (optind < argc) {
@@ -183,6 +189,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("mpsocks-server", ctx.cfg.log_level);
+	relay_set_splice(ctx.cfg.splice);
 	daemon_raise_nofile();
 	if ((base = daemon_event_base()) == NULL)
 		fatalx("event_base_new failed");

@@ -70,6 +70,8 @@
 #define RELAY_PIPE_SZ		(1024 * 1024)
 /* Below this many bytes a direction is copied: not worth a pipe */
 #define RELAY_SPLICE_AFTER	(64 * 1024)
+
+static bool	relay_splice_on;	/* relay_set_splice() */
 /* Empty pipes kept for reuse, and for how long unused */
 #define RELAY_POOL_MAX		8
 #define RELAY_POOL_IDLE_MS	1000
@@ -544,7 +546,7 @@ half_adopt(struct relay *r, struct half *h, struct half *peer,
 	h->r = r;
 	h->peer = peer;
 	h->fd = bufferevent_getfd(bev);
-	h->splice_from = fd_is_tcp(h->fd);
+	h->splice_from = relay_splice_on && fd_is_tcp(h->fd);
 	/* a blocking splice() or write() would stall every relay */
 	evutil_make_socket_nonblocking(h->fd);
 	/* no deferred callback of the handshake may run after this */
@@ -629,4 +631,10 @@ relay_start(struct event_base *base, struct bufferevent *a,
 			half_reading(h->peer, true);
 	}
 	return r;
+}
+
+void
+relay_set_splice(bool on)
+{
+	relay_splice_on = on;
 }

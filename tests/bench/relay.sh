@@ -51,20 +51,30 @@ if { [ "${BENCH_SS_MPTCPIZE:-0}" = 1 ] ||
 	ss_bulk mptcpize
 fi
 
-bed_server_start -q
-bed_local_start -q
-for ((i = 0; i < RUNS; i++)); do
-	c0=$(($(cpu_ticks "$BED_PID_server") + $(cpu_ticks "$BED_PID_local")))
-	res=$(bed_curl /dev/null --socks5-hostname \
-	    "127.0.0.1:$BED_LOCAL_PORT" "$(bed_url relay.bin)")
-	c1=$(($(cpu_ticks "$BED_PID_server") + $(cpu_ticks "$BED_PID_local")))
-	read -r code size rate _ <<<"$res"
-	[ "$code" = 200 ] || bed_fail "download: HTTP $code"
-	echo "$rate" >>"$BED_TMP/mpsocks"
-	# calc prints no newline: one figure per line for median
-	printf '%s\n' "$(calc "($c1 - $c0) / $HZ / ($size / 1e9)")" \
-	    >>"$BED_TMP/cpu"
-done
+# mpsocks_bulk TAG [DAEMON ARGS]: RUNS downloads through both daemons
+# started with ARGS; rates into $BED_TMP/TAG, CPU-s/GB into TAG-cpu
+mpsocks_bulk() {
+	local tag=$1 c0 c1 res code size rate
+	shift
+	bed_server_start -q "$@"
+	bed_local_start -q "$@"
+	for ((i = 0; i < RUNS; i++)); do
+		c0=$(($(cpu_ticks "$BED_PID_server") + $(cpu_ticks "$BED_PID_local")))
+		res=$(bed_curl /dev/null --socks5-hostname \
+		    "127.0.0.1:$BED_LOCAL_PORT" "$(bed_url relay.bin)")
+		c1=$(($(cpu_ticks "$BED_PID_server") + $(cpu_ticks "$BED_PID_local")))
+		read -r code size rate _ <<<"$res"
+		[ "$code" = 200 ] || bed_fail "download ($tag): HTTP $code"
+		echo "$rate" >>"$BED_TMP/$tag"
+		# calc prints no newline: one figure per line for median
+		printf '%s\n' "$(calc "($c1 - $c0) / $HZ / ($size / 1e9)")" \
+		    >>"$BED_TMP/$tag-cpu"
+	done
+	bed_stop local
+	bed_stop server
+}
+mpsocks_bulk mpsocks
+mpsocks_bulk mpsocks-splice --splice
 
 gbit() { awk -v b="$1" 'BEGIN { printf "%.2f", b * 8 / 1e9 }'; }
 echo "## Relay efficiency (one bulk download, fast links)"
@@ -80,7 +90,11 @@ printf '| plain TCP, no proxy (curl, nginx) | %s | |\n' \
 printf '| kernel MPTCP, no proxy (Python sender/receiver) | %s | |\n' \
     "$(gbit "$(median <"$BED_TMP/mptcp")")"
 printf '| **mpsocks** (curl via SOCKS5, nginx) | **%s** | **%.2f** |\n' \
-    "$(gbit "$(median <"$BED_TMP/mpsocks")")" "$(median <"$BED_TMP/cpu")"
+    "$(gbit "$(median <"$BED_TMP/mpsocks")")" \
+    "$(median <"$BED_TMP/mpsocks-cpu")"
+printf '| mpsocks with --splice (experimental, off by default) | %s | %.2f |\n' \
+    "$(gbit "$(median <"$BED_TMP/mpsocks-splice")")" \
+    "$(median <"$BED_TMP/mpsocks-splice-cpu")"
 for m in "${ss_modes[@]}"; do
 	label="shadowsocks-libev, --mptcp at both ends"
 	[ "$m" = flag ] || label="$label, under mptcpize run"

@@ -28,8 +28,8 @@ dl=$(bed_make_file dl.bin 64)
 up=$(bed_make_file up.bin 32)
 head -c $((8 * 1048576)) /dev/urandom >"$BED_TMP/up8.bin"
 bed_nginx_start
-bed_server_start
-bed_local_start
+bed_server_start --splice
+bed_local_start --splice
 proxy=127.0.0.1:$BED_LOCAL_PORT
 spid=$(bed_pid server)
 lpid=$(bed_pid local)

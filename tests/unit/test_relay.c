@@ -539,5 +539,6 @@ main(void)
 		cmocka_unit_test(test_no_pipe_falls_back),
 	};
 
+	relay_set_splice(true);	/* off by default: what is under test */
 	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
 }
