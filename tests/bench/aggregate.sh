@@ -52,7 +52,8 @@ xfer() {
 	fi
 	read -r code size t0 t1 <<<"$res"
 	case $code in 20?) ;; *) return 1 ;; esac
-	calc "$size / ($t1 - $t0)"
+	# calc prints no newline: one figure per line for median
+	echo "$(calc "$size / ($t1 - $t0)")"
 }
 
 # single down|up K: plain TCP over uplink K alone, forwarded by the
