@@ -23,7 +23,10 @@ done
 	echo "# Benchmarks"
 	echo
 	echo "Written by \`make bench\` (tests/bench/) on $(date -u +%Y-%m-%d),"
-	echo "kernel $(uname -r), $(nproc) CPUs. Every figure is the median of"
+	echo "kernel $(uname -r), $(nproc) CPUs ($(lscpu |
+	    sed -n 's/^Model name: *//p' | head -n1)), $(free -g |
+	    awk '/^Mem:/ { print $2 }') GiB, Debian $(cat /etc/debian_version)."
+	echo "Every figure is the median of"
 	echo "${RUNS:-3} runs; baselines were measured in the same run on the same"
 	echo "test bed. Rerun with \`make bench\` (RUNS=N for more runs)."
 	echo
