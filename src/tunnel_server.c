@@ -108,8 +108,6 @@ ts_arm(struct tsess *s, unsigned seconds)
 static void
 ts_free(struct tsess *s)
 {
-	if (s->keyed_ev != NULL)
-		event_free(s->keyed_ev);
 	struct tunnel_server	*srv = s->srv;
 
 	TAILQ_REMOVE(&srv->sessions, s, entry);
@@ -122,6 +120,8 @@ ts_free(struct tsess *s)
 	if (s->cli != NULL)
 		bufferevent_free(s->cli);
 	event_free(s->timer);
+	if (s->keyed_ev != NULL)
+		event_free(s->keyed_ev);
 	util_wipe(&s->key, sizeof(s->key));
 	free(s);
 }
