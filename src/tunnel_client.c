@@ -52,6 +52,7 @@ struct attempt {
 	bool			 mptcp;		/* asked the kernel for it */
 	bool			 tfo;		/* sent its header in the SYN */
 	bool			 checked;	/* fallback to TCP checked */
+	bool			 raced;		/* started by race_next() */
 	struct sockaddr_storage	 src;		/* its local address */
 	uint8_t			 req_mac[TUNNEL_MAC_LEN];
 };
@@ -249,7 +250,7 @@ open_read_cb(struct bufferevent *bev, void *arg)
 		log_warnx("concentrator speaks protocol version %u, not %u: "
 		    "upgrade one side", rep.server_versions[0],
 		    TUNNEL_VERSION);
-	if (a != &o->att[0])
+	if (a->raced)
 		log_info("event=race_won attempt=%zu server=%s ms=%llu",
 		    (size_t)(a - o->att) + 1, o->tc->server_str,
 		    (unsigned long long)(util_now_ms() - o->start_ms));
@@ -378,8 +379,10 @@ race_next(struct tunnel_open *o)
 			log_info("event=race server=%s uplink=%s after_ms=%llu",
 			    o->tc->server_str, u->name, (unsigned long long)
 			    (util_now_ms() - o->start_ms));
-			if (open_attempt(o, o->tc->cfg->tfo, &src))
+			if (open_attempt(o, o->tc->cfg->tfo, &src)) {
+				o->att[o->n_att - 1].raced = true;
 				return true;
+			}
 		}
 	return false;
 }

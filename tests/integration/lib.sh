@@ -753,6 +753,24 @@ bed_curl() {
 	    "$@"
 }
 
+# bed_fetch_exact N NAME [MAXTIME]: N downloads of the web root's NAME
+# through mpsocks-local, MAXTIME (default 120) seconds each; prints how
+# many came back HTTP 200 and byte-exact
+bed_fetch_exact() {
+	local n=$1 name=$2 max=${3:-120} i ok=0 code out=$BED_TMP/out/fetch.bin
+	for ((i = 0; i < n; i++)); do
+		rm -f "$out"
+		if code=$(bed_ns "$NS_CLI" curl -sS --max-time "$max" -o "$out" \
+		    -w '%{http_code}' --socks5-hostname \
+		    "127.0.0.1:$BED_LOCAL_PORT" "$(bed_url "$name")") &&
+		    [ "$code" = 200 ] &&
+		    bed_same_file "$BED_TMP/www/$name" "$out" >/dev/null; then
+			ok=$((ok + 1))
+		fi
+	done
+	echo "$ok"
+}
+
 # bed_baseline K FILE: plain TCP download of FILE from the destination over
 # uplink K alone, routed by the concentrator (IP forwarding, no proxy).
 # Binding the source address selects the uplink through the ip rules.

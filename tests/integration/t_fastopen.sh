@@ -15,7 +15,7 @@ bed_require_nginx
 bed_require_daemons linkem
 command -v nstat >/dev/null 2>&1 || bed_skip "nstat (iproute2) not installed"
 bed_setup "dsl=20mbit/15ms" "lte=40mbit/15ms"
-f=$(bed_make_file small.bin 1)
+bed_make_file small.bin 1 >/dev/null
 bed_nginx_start
 bed_server_start
 
@@ -24,28 +24,13 @@ counter() {
 	bed_ns "$1" nstat -az "TcpExt$2" | awk -v n="TcpExt$2" '$1 == n { print $2 }'
 }
 
-# fetch N: N small downloads through the proxy, each checked; prints how
-# many were byte-exact
-fetch() {
-	local i ok=0
-	for ((i = 0; i < $1; i++)); do
-		rm -f "$BED_TMP/out/small.bin"
-		if res=$(bed_curl "$BED_TMP/out/small.bin" --socks5-hostname \
-		    "127.0.0.1:$BED_LOCAL_PORT" "$(bed_url small.bin)") &&
-		    [ "${res%% *}" = 200 ] && bed_same_file "$f" \
-		    "$BED_TMP/out/small.bin" >/dev/null; then
-			ok=$((ok + 1))
-		fi
-	done
-	echo "$ok"
-}
 
 # 1. Fast Open on; each transfer's time is logged (on 6.18 some take
 # seconds instead of a fraction of one: why it is off by default)
 bed_local_start --fast-open
 a0=$(counter "$NS_CLI" TCPFastOpenActive)
 p0=$(counter "$NS_SRV" TCPFastOpenPassive)
-ok=$(fetch 8)
+ok=$(bed_fetch_exact 8 small.bin)
 a1=$(counter "$NS_CLI" TCPFastOpenActive)
 p1=$(counter "$NS_SRV" TCPFastOpenPassive)
 say "measured: fast_open on: $ok/8 byte-exact; client TCPFastOpenActive" \
@@ -65,7 +50,7 @@ grep -o 'event=close.* ms=[0-9]*' "$BED_TMP/local.log" |
 bed_local_start
 a0=$(counter "$NS_CLI" TCPFastOpenActive)
 p0=$(counter "$NS_SRV" TCPFastOpenPassive)
-ok=$(fetch 4)
+ok=$(bed_fetch_exact 4 small.bin)
 a1=$(counter "$NS_CLI" TCPFastOpenActive)
 p1=$(counter "$NS_SRV" TCPFastOpenPassive)
 say "measured: fast_open off: $ok/4 byte-exact; client +$((a1 - a0))," \

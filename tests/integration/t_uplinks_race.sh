@@ -15,7 +15,7 @@ bed_require_base
 bed_require_nginx
 bed_require_daemons linkem
 BED_BARE=1 BED_LINKEM=1 bed_setup 20mbit 20mbit
-f=$(bed_make_file small.bin 1)
+bed_make_file small.bin 1 >/dev/null
 bed_nginx_start
 conf=$BED_TMP/uplinks.conf
 up_conf "$conf" dsl:up1 lte:up2
@@ -23,32 +23,16 @@ bed_server_start
 up_local_start "$conf"
 bed_expect "two endpoints at the start" up_wait_endpoints "$NS_CLI" 2
 
-# fetch N: N downloads of small.bin, 8 s allowed each; prints how many
-# were byte-exact
-fetch() {
-	local i ok=0 res
-	for ((i = 0; i < $1; i++)); do
-		rm -f "$BED_TMP/out/small.bin"
-		if res=$(bed_ns "$NS_CLI" curl -sS --max-time 8 \
-		    -o "$BED_TMP/out/small.bin" -w '%{http_code}' \
-		    --socks5-hostname "127.0.0.1:$BED_LOCAL_PORT" \
-		    "$(bed_url small.bin)") && [ "$res" = 200 ] &&
-		    bed_same_file "$f" "$BED_TMP/out/small.bin" >/dev/null; then
-			ok=$((ok + 1))
-		fi
-	done
-	echo "$ok"
-}
 races() { grep -c 'event=race ' "$BED_TMP/local.log" || true; }
 wins() { grep -c 'event=race_won' "$BED_TMP/local.log" || true; }
 
-ok=$(fetch 3)
+ok=$(bed_fetch_exact 3 small.bin 8)
 bed_expect "both alive: 3 of 3 downloads ($ok)" [ "$ok" -eq 3 ]
 bed_expect "both alive: no attempt raced ($(races))" [ "$(races)" -eq 0 ]
 
 bed_cut 1
 t0=$(date +%s.%N)
-ok=$(fetch 4)
+ok=$(bed_fetch_exact 4 small.bin 8)
 secs=$(calc "$(date +%s.%N) - $t0")
 say "measured: up1 cut: $ok of 4 downloads in $secs s; races $(races)," \
     "won by a raced attempt $(wins)"
@@ -59,7 +43,7 @@ bed_restore 1
 
 w=$(wins)
 r=$(races)
-ok=$(fetch 3)
+ok=$(bed_fetch_exact 3 small.bin 8)
 bed_expect "restored: 3 of 3 downloads ($ok)" [ "$ok" -eq 3 ]
 bed_expect "restored: no new race ($(races) vs $r)" [ "$(races)" -eq "$r" ]
 bed_expect "restored: no new raced win ($(wins) vs $w)" [ "$(wins)" -eq "$w" ]
