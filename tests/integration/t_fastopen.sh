@@ -24,7 +24,6 @@ counter() {
 	bed_ns "$1" nstat -az "TcpExt$2" | awk -v n="TcpExt$2" '$1 == n { print $2 }'
 }
 
-
 # 1. Fast Open on; each transfer's time is logged (on 6.18 some take
 # seconds instead of a fraction of one: why it is off by default)
 bed_local_start --fast-open
