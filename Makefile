@@ -10,8 +10,12 @@ FUZZ_RUNS	?= 20000	# per target in `make check`
 FUZZ_SECONDS	?= 300	# per target in `make fuzz`
 
 B	:= build
-PKGS	:= libevent openssl inih jansson libmaxminddb libmnl
-LIBS_EXTRA := -lhttp_parser	# Debian ships no .pc for it
+# Both daemons: event loop, crypto, config files, JSON. Only mpsocks-local
+# needs GeoIP (policy), netlink (uplinks) and http-parser (HTTP proxy).
+PKGS_COMMON := libevent openssl inih jansson
+PKGS_LOCAL  := libmaxminddb libmnl
+PKGS	:= $(PKGS_COMMON) $(PKGS_LOCAL)
+LIBS_LOCAL_EXTRA := -lhttp_parser	# Debian ships no .pc for it
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	   -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
@@ -19,45 +23,84 @@ WARN	:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Iinclude -MMD -MP $(WARN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS_SERVER = $(shell pkg-config --libs $(PKGS_COMMON) 2>/dev/null)
+LIBS_LOCAL  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(LIBS_LOCAL_EXTRA)
+LIBS_ALL    = $(LIBS_LOCAL)
 SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 
-# Pure modules: no sockets. Unit tests and fuzzers link only these.
-PURE	:= util log target socks5 socks4 pac http_proxy http_response tunnel_proto \
-	   metrics stats status control_proto subflow \
-	   replay acl keyfile config config_uplink netlink policy policy_load
-# Socket modules shared by both daemons.
-NET	:= mptcp relay daemon listener linger control dashboard dns
-SERVER	:= main_server tunnel_server
-LOCAL	:= main_local tunnel_client frontend http_session track route \
-	   uplink uplink_kernel
+# The folders are the layers (docs/architecture.md). Each layer is built
+# into an archive, and a binary links its own folder plus common and
+# proto: the linker takes from an archive only the modules it needs, so
+# mpsocks-server carries no SOCKS, HTTP or policy code.
+PROTO	:= util cidr target socks5 socks4 pac http_proxy http_response \
+	   tunnel_proto control_proto status subflow metrics
+COMMON	:= log config keyfile stats mptcp relay daemon listener \
+	   linger control dns dashboard
+LOCAL	:= tunnel_client frontend http_session route monitor uplink \
+	   uplink_kernel netlink config_uplink policy policy_load
+SERVER	:= tunnel_server replay acl
+
+layer	= $(addprefix $(1)/,$($(2)))
+MODS	:= $(call layer,proto,PROTO) $(call layer,common,COMMON) \
+	   $(call layer,local,LOCAL) $(call layer,server,SERVER)
 
 UNIT	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 obj	= $(addprefix $(B)/obj/,$(addsuffix .o,$(1)))
 asanobj	= $(addprefix $(B)/asan/,$(addsuffix .o,$(1)))
+fuzzobj	= $(addprefix $(B)/fuzzobj/,$(addsuffix .o,$(1)))
+
+# One archive per layer and build flavour: $(B)/obj/libproto.a, ...
+$(B)/obj/lib%.a:
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(B)/asan/lib%.a:
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(B)/fuzzobj/lib%.a:
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(B)/obj/libproto.a: $(call obj,$(call layer,proto,PROTO))
+$(B)/obj/libcommon.a: $(call obj,$(call layer,common,COMMON))
+$(B)/obj/liblocal.a: $(call obj,$(call layer,local,LOCAL))
+$(B)/obj/libserver.a: $(call obj,$(call layer,server,SERVER))
+$(B)/asan/libproto.a: $(call asanobj,$(call layer,proto,PROTO))
+$(B)/asan/libcommon.a: $(call asanobj,$(call layer,common,COMMON))
+$(B)/asan/liblocal.a: $(call asanobj,$(call layer,local,LOCAL))
+$(B)/asan/libserver.a: $(call asanobj,$(call layer,server,SERVER))
+$(B)/fuzzobj/libproto.a: $(call fuzzobj,$(call layer,proto,PROTO))
+$(B)/fuzzobj/libcommon.a: $(call fuzzobj,$(call layer,common,COMMON))
+$(B)/fuzzobj/liblocal.a: $(call fuzzobj,$(call layer,local,LOCAL))
+$(B)/fuzzobj/libserver.a: $(call fuzzobj,$(call layer,server,SERVER))
+
+# Link order is the layering: a binary's own folder, then common, then
+# proto. A module that calls upward fails to link.
+ARS_SERVER = server common proto
+ARS_LOCAL  = local common proto
+ARS_ALL    = local server common proto	# tests and tools
+ars	= $(foreach a,$(2),$(B)/$(1)/lib$(a).a)
 
 BINS	:= $(B)/mpsocks-server $(B)/mpsocks-local $(B)/tunnel-probe
 
 .PHONY: all deps check check-unit check-fuzz check-integration demo bench \
-	fuzz install clean
+	fuzz install clean layers
 all: $(BINS)
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(B)/obj/%.o: tests/tools/%.c
+$(B)/obj/tools/%.o: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 # The dashboard page as a C string ('?' escaped: no trigraphs).
-$(B)/gen/dashboard.c: web/dashboard.html
+$(B)/gen/common/dashboard.c: web/dashboard.html
 	@mkdir -p $(@D)
 	{ echo '/* generated from web/dashboard.html by make */'; \
-	  echo '#include "dashboard.h"'; \
+	  echo '#include "common/dashboard.h"'; \
 	  echo 'const char dashboard_html[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' \
 	      -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } >$@
@@ -70,19 +113,24 @@ $(B)/asan/%.o: $(B)/gen/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -c -o $@ $<
 
-$(B)/mpsocks-server: $(call obj,$(SERVER) $(NET) $(PURE))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
+$(B)/fuzzobj/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(FUZZCC) $(CFLAGS) -Wno-unknown-warning-option $(PKG_CFLAGS) \
+	    -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 
-$(B)/mpsocks-local: $(call obj,$(LOCAL) $(NET) $(PURE))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
+$(B)/mpsocks-server: $(B)/obj/server/main.o $(call ars,obj,$(ARS_SERVER))
+	$(CC) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_SERVER)
+
+$(B)/mpsocks-local: $(B)/obj/local/main.o $(call ars,obj,$(ARS_LOCAL))
+	$(CC) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_LOCAL)
 
 # Test tool: speaks the tunnel protocol with bad keys, replays, garbage.
-$(B)/tunnel-probe: $(call obj,tunnel_probe $(PURE))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
+$(B)/tunnel-probe: $(B)/obj/tools/tunnel_probe.o $(call ars,obj,$(ARS_ALL))
+	$(CC) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL)
 
-# Policy match benchmark (tests/bench/policy.sh): pure modules only.
-$(B)/policy_bench: tests/bench/policy_bench.c $(call obj,$(PURE))
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA)
+# Policy match benchmark (tests/bench/policy.sh).
+$(B)/policy_bench: tests/bench/policy_bench.c $(call ars,obj,$(ARS_ALL))
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL)
 
 # Test bed link emulator: one-way delay, loss and cuts per uplink, which
 # this kernel's tc cannot do (no netem).
@@ -92,35 +140,32 @@ $(B)/linkem: tests/tools/linkem.c
 
 # The daemons with ASan + UBSan, for integration tests that hunt crashes
 # and leaks (MPSOCKS_BUILD=build/asan).
-$(B)/asan/mpsocks-server: $(call asanobj,$(SERVER) $(NET) $(PURE))
-	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
+$(B)/asan/mpsocks-server: $(B)/asan/server/main.o $(call ars,asan,$(ARS_SERVER))
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_SERVER)
 
-$(B)/asan/mpsocks-local: $(call asanobj,$(LOCAL) $(NET) $(PURE))
-	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
+$(B)/asan/mpsocks-local: $(B)/asan/local/main.o $(call ars,asan,$(ARS_LOCAL))
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_LOCAL)
 
-$(B)/asan/tunnel-probe: $(call asanobj,tunnel_probe $(PURE))
-	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LIBS_EXTRA)
+$(B)/asan/tunnel-probe: $(B)/asan/tools/tunnel_probe.o $(call ars,asan,$(ARS_ALL))
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL)
 
-$(B)/asan/%.o: tests/tools/%.c
+$(B)/asan/tools/%.o: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -c -o $@ $<
 
-# Unit tests, built twice: plain and with ASan + UBSan.
 $(B)/asan/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -c -o $@ $<
 
-$(B)/unit/%: tests/unit/%.c $(call obj,$(PURE))
+# Unit tests, built twice: plain and with ASan + UBSan. They link every
+# layer's archive and take what they use.
+$(B)/unit/%: tests/unit/%.c $(call ars,obj,$(ARS_ALL))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA) -lcmocka
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL) -lcmocka
 
-$(B)/asan/unit/%: tests/unit/%.c $(call asanobj,$(PURE))
+$(B)/asan/unit/%: tests/unit/%.c $(call ars,asan,$(ARS_ALL))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA) -lcmocka
-
-# The relay's test runs it over loopback sockets: it needs its socket modules.
-$(B)/unit/test_relay: $(call obj,relay mptcp)
-$(B)/asan/unit/test_relay: $(call asanobj,relay mptcp)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL) -lcmocka
 
 # Fuzz targets: libFuzzer under clang; under gcc the same file plus a
 # replay main() runs the corpus with sanitizers.
@@ -129,14 +174,14 @@ $(B)/fuzzobj/%.o: src/%.c
 	$(FUZZCC) $(CFLAGS) -Wno-unknown-warning-option $(PKG_CFLAGS) \
 	    -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 
-$(B)/fuzz/%: tests/fuzz/%.c $(addprefix $(B)/fuzzobj/,$(addsuffix .o,$(PURE)))
+$(B)/fuzz/%: tests/fuzz/%.c $(call ars,fuzzobj,$(ARS_ALL))
 	@mkdir -p $(@D)
 	$(FUZZCC) $(CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA)
+	    -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL)
 
-$(B)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(call asanobj,$(PURE))
+$(B)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(call ars,asan,$(ARS_ALL))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(LIBS_EXTRA)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL)
 
 deps:
 	@sh tests/deps.sh

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "policy.h"
+#include "common/config.h"
+#include "local/policy.h"
 
 #define N_TARGETS	4096
 #define N_MATCHES	2000000
@@ -88,7 +88,8 @@ main(int argc, char **argv)
 				 cpath[64], conf[512], name[128];
 	static struct target	 tg[N_TARGETS];
 	static struct sockaddr_in sa[N_TARGETS];
-	struct config		 cfg;
+	static struct config	 cfg;
+	static struct config_uplinks ups;
 	struct policy_builder	*b;
 	struct policy		*p;
 	struct policy_verdict	 v;
@@ -130,10 +131,12 @@ main(int argc, char **argv)
 	t0 = now_s();
 	b = policy_builder_new();
 	config_defaults(&cfg, CONFIG_LOCAL);
-	cfg.section_cb = policy_section_cb;
-	cfg.section_arg = b;
+	memset(&ups, 0, sizeof(ups));
+	(void)config_add_section_handler(&cfg, policy_section_cb, NULL, b);
+	(void)config_add_section_handler(&cfg, config_uplinks_section_cb,
+	    config_uplinks_done_cb, &ups);
 	errors = config_load_string(&cfg, "bench.conf", conf, err_cb, NULL);
-	p = policy_builder_finish(b, &cfg, err_cb, NULL, &more);
+	p = policy_builder_finish(b, &ups, err_cb, NULL, &more);
 	load_ms = (now_s() - t0) * 1000;
 	rss1 = rss_kb();
 	unlink(dpath);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "control_proto.h"
+#include "proto/control_proto.h"
 #include "fuzz.h"
 
 int

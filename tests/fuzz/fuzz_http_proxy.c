@@ -12,7 +12,7 @@
 #include <strings.h>
 
 #include "fuzz.h"
-#include "http_proxy.h"
+#include "proto/http_proxy.h"
 
 #define SMALL_CAP	256
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "http_response.h"
+#include "proto/http_response.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

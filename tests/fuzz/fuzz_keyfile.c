@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "keyfile.h"
+#include "common/keyfile.h"
 
 #define FUZZ_MAX_INPUT	(256 * 1024)
 

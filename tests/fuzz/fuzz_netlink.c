@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "netlink.h"
+#include "local/netlink.h"
 
 #define FUZZ_MPTCP_ID	0x1c	/* what the seed corpus was captured with */
 

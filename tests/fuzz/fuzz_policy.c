@@ -11,9 +11,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "common/config.h"
 #include "fuzz.h"
-#include "policy.h"
+#include "local/policy.h"
 
 #define FUZZ_MAX_INPUT	(64 * 1024)
 
@@ -49,7 +49,8 @@ match_some(const struct policy *p, const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config		 cfg;
+	static struct config	 cfg;
+	static struct config_uplinks ups;
 	struct policy_builder	*b;
 	struct policy		*p;
 	char			*text, list[512];
@@ -82,11 +83,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b = policy_builder_new();
 	FUZZ_CHECK(b != NULL);
 	config_defaults(&cfg, CONFIG_LOCAL);
-	cfg.section_cb = policy_section_cb;
-	cfg.section_arg = b;
+	memset(&ups, 0, sizeof(ups));
+	(void)config_add_section_handler(&cfg, policy_section_cb, NULL, b);
+	(void)config_add_section_handler(&cfg, config_uplinks_section_cb,
+	    config_uplinks_done_cb, &ups);
 	n = config_load_string(&cfg, "fuzz.conf", text, count_cb, &errs);
 	FUZZ_CHECK(n == errs);
-	p = policy_builder_finish(b, &cfg, count_cb, &errs, &more);
+	p = policy_builder_finish(b, &ups, count_cb, &errs, &more);
 	FUZZ_CHECK((p == NULL) == (more > 0));
 	if (p != NULL) {
 		FUZZ_CHECK(policy_rule_count(p) <= POLICY_MAX_RULES);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "socks4.h"
+#include "proto/socks4.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

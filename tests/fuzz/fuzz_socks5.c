@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "socks5.h"
+#include "proto/socks5.h"
 
 static void
 check_greeting(const uint8_t *data, size_t size)

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "metrics.h"
-#include "status.h"
+#include "proto/metrics.h"
+#include "proto/status.h"
 
 static void
 check_json_render(const uint8_t *data, size_t size)

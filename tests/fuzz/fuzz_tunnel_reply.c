@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "tunnel_proto.h"
+#include "proto/tunnel_proto.h"
 
 static const uint8_t	fuzz_key[TUNNEL_KEY_LEN] = FUZZ_KEY_BYTES;
 static const uint8_t	other_key[TUNNEL_KEY_LEN] = { 0x42 };

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "tunnel_proto.h"
+#include "proto/tunnel_proto.h"
 
 static const uint8_t	fuzz_key[TUNNEL_KEY_LEN] = FUZZ_KEY_BYTES;
 

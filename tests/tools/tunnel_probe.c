@@ -14,9 +14,9 @@
  *            server closed
  */
 
-#include "keyfile.h"
-#include "tunnel_proto.h"
-#include "util.h"
+#include "common/keyfile.h"
+#include "proto/tunnel_proto.h"
+#include "proto/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

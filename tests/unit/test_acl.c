@@ -10,7 +10,8 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
-#include "acl.h"
+#include "server/acl.h"
+#include "proto/util.h"
 
 static void
 fill_sockaddr(const char *addr, struct sockaddr_storage *ss)
@@ -214,13 +215,13 @@ test_cidr_list(void **state)
 	assert_true(cidr_list_contains(&l, (struct sockaddr *)&ss));
 	fill_sockaddr("2001:db9::1", &ss);
 	assert_false(cidr_list_contains(&l, (struct sockaddr *)&ss));
-	/* fill it up: ACL_MAX entries, then refused */
-	while (l.n < ACL_MAX) {
+	/* fill it up: CIDR_LIST_MAX entries, then refused */
+	while (l.n < CIDR_LIST_MAX) {
 		snprintf(s, sizeof(s), "192.0.2.%zu/32", l.n);
 		assert_true(cidr_list_add(&l, s));
 	}
 	assert_false(cidr_list_add(&l, "198.51.100.0/24"));
-	assert_int_equal(l.n, ACL_MAX);
+	assert_int_equal(l.n, CIDR_LIST_MAX);
 }
 
 int

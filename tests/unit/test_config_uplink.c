@@ -8,7 +8,20 @@
 
 #include <arpa/inet.h>
 
-#include "config.h"
+#include "common/config.h"
+#include "local/config_uplink.h"
+
+static struct config_uplinks	ups;
+
+/* mpsocks-local's way: [uplink] sections through their handler. */
+static void
+local_defaults(struct config *c)
+{
+	config_defaults(c, CONFIG_LOCAL);
+	memset(&ups, 0, sizeof(ups));
+	assert_true(config_add_section_handler(c, config_uplinks_section_cb,
+	    config_uplinks_done_cb, &ups));
+}
 
 struct errs {
 	size_t	n;
@@ -35,7 +48,7 @@ test_good(void **state)
 	struct in6_addr		a6;
 
 	(void)state;
-	config_defaults(&c, CONFIG_LOCAL);
+	local_defaults(&c);
 	assert_true(c.manage_uplinks);
 	assert_int_equal(c.uplink_table_base, 7100);
 	assert_int_equal(config_load_string(&c, "u.conf",
@@ -46,28 +59,28 @@ test_good(void **state)
 	    "[uplink dsl]\nrole = active\n", collect_cb, &e), 0);
 	assert_false(c.manage_uplinks);
 	assert_int_equal(c.uplink_table_base, 300);
-	assert_int_equal(c.n_uplinks, 2);
-	assert_string_equal(c.uplinks[0].name, "dsl");
-	assert_string_equal(c.uplinks[0].ifname, "eth0");
-	assert_int_equal(c.uplinks[0].role, UPLINK_ROLE_ACTIVE);
-	assert_true(c.uplinks[0].has_gw4);
-	assert_false(c.uplinks[0].has_gw6);
+	assert_int_equal(ups.n, 2);
+	assert_string_equal(ups.v[0].name, "dsl");
+	assert_string_equal(ups.v[0].ifname, "eth0");
+	assert_int_equal(ups.v[0].role, UPLINK_ROLE_ACTIVE);
+	assert_true(ups.v[0].has_gw4);
+	assert_false(ups.v[0].has_gw6);
 	inet_pton(AF_INET, "192.168.1.1", &a4);
-	assert_memory_equal(&c.uplinks[0].gw4, &a4, 4);
-	assert_int_equal(c.uplinks[0].line, 5);	/* its first key */
-	assert_string_equal(c.uplinks[1].name, "lte");
-	assert_string_equal(c.uplinks[1].ifname, "wwan0");
-	assert_int_equal(c.uplinks[1].role, UPLINK_ROLE_BACKUP);
-	assert_true(c.uplinks[1].has_gw4 && c.uplinks[1].has_gw6);
+	assert_memory_equal(&ups.v[0].gw4, &a4, 4);
+	assert_int_equal(ups.v[0].line, 5);	/* its first key */
+	assert_string_equal(ups.v[1].name, "lte");
+	assert_string_equal(ups.v[1].ifname, "wwan0");
+	assert_int_equal(ups.v[1].role, UPLINK_ROLE_BACKUP);
+	assert_true(ups.v[1].has_gw4 && ups.v[1].has_gw6);
 	inet_pton(AF_INET6, "fe80::1", &a6);
-	assert_memory_equal(&c.uplinks[1].gw6, &a6, 16);
-	assert_string_equal(config_uplink_role_name(c.uplinks[1].role),
+	assert_memory_equal(&ups.v[1].gw6, &a6, 16);
+	assert_string_equal(config_uplink_role_name(ups.v[1].role),
 	    "backup");
 	/* no gateway: learned from the kernel's routes */
-	config_defaults(&c, CONFIG_LOCAL);
+	local_defaults(&c);
 	assert_int_equal(config_load_string(&c, "u.conf",
 	    "[uplink a]\ninterface = up1\n", collect_cb, &e), 0);
-	assert_false(c.uplinks[0].has_gw4 || c.uplinks[0].has_gw6);
+	assert_false(ups.v[0].has_gw4 || ups.v[0].has_gw6);
 }
 
 static const struct row {
@@ -122,7 +135,7 @@ test_error_rows(void **state)
 	for (size_t i = 0; i < NELEM(rows); i++) {
 		struct errs	e = { 0 };
 
-		config_defaults(&c, CONFIG_LOCAL);
+		local_defaults(&c);
 		CHECK_EQ(rows[i].name, config_load_string(&c, "t.conf",
 		    rows[i].text, collect_cb, &e), rows[i].n);
 		CHECK_STR(rows[i].name, e.s[0], rows[i].want);
@@ -141,14 +154,14 @@ test_too_many(void **state)
 	for (int i = 0; i <= CONFIG_MAX_UPLINKS; i++)
 		off += (size_t)snprintf(text + off, sizeof(text) - off,
 		    "[uplink u%d]\ninterface = if%d\n", i, i);
-	config_defaults(&c, CONFIG_LOCAL);
+	local_defaults(&c);
 	assert_int_equal(config_load_string(&c, "t.conf", text, collect_cb,
 	    &e), 1);
 	assert_string_equal(e.s[0], "t.conf:34: more than 16 uplinks");
-	assert_int_equal(c.n_uplinks, CONFIG_MAX_UPLINKS);
+	assert_int_equal(ups.n, CONFIG_MAX_UPLINKS);
 }
 
-/* The server has no uplinks: the section is unknown there. */
+/* The server adds no [uplink] handler: the section is unknown there. */
 static void
 test_server_role(void **state)
 {
@@ -157,9 +170,10 @@ test_server_role(void **state)
 
 	(void)state;
 	config_defaults(&c, CONFIG_SERVER);
+	memset(&ups, 0, sizeof(ups));
 	assert_int_equal(config_load_string(&c, "t.conf",
 	    "[uplink a]\ninterface = x\n", collect_cb, &e), 1);
-	assert_int_equal(c.n_uplinks, 0);
+	assert_int_equal(ups.n, 0);
 }
 
 int

@@ -6,7 +6,7 @@
 
 #include "testutil.h"
 
-#include "control_proto.h"
+#include "proto/control_proto.h"
 
 static const struct {
 	const char		*uri;

@@ -11,7 +11,7 @@
 #include <arpa/inet.h>
 #include <http_parser.h>
 
-#include "http_proxy.h"
+#include "proto/http_proxy.h"
 
 /* A literal and its length, NULs inside included. */
 #define S(lit)	lit, sizeof(lit) - 1

@@ -2,8 +2,8 @@
 
 #include "testutil.h"
 
-#include "http_response.h"
-#include "pac.h"
+#include "proto/http_response.h"
+#include "proto/pac.h"
 
 struct row {
 	const char	*name;

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "keyfile.h"
+#include "common/keyfile.h"
 
 #define MAXERR	16
 

@@ -7,7 +7,7 @@
 
 #include "testutil.h"
 
-#include "metrics.h"
+#include "proto/metrics.h"
 
 /* Every line is "# ..." or name{...} value, the whole text valid UTF-8
  * with no control bytes but the line ends. */

@@ -17,7 +17,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
-#include "netlink.h"
+#include "local/netlink.h"
 
 #define MPTCP_ID	0x1c
 

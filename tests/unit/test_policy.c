@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "policy.h"
+#include "common/config.h"
+#include "local/policy.h"
 
 #define MAXERR	32
 
@@ -56,21 +56,24 @@ dump_errs(const struct errs *e)
 static struct policy *
 load(const char *text, struct errs *e)
 {
-	struct config		 cfg;
-	struct policy_builder	*b = policy_builder_new();
+	static struct config		 cfg;
+	static struct config_uplinks	 ups;
+	struct policy_builder		*b = policy_builder_new();
 	int			 n, more = 0;
 
 	assert_non_null(b);
 	memset(e, 0, sizeof(*e));
 	config_defaults(&cfg, CONFIG_LOCAL);
-	cfg.section_cb = policy_section_cb;
-	cfg.section_arg = b;
+	memset(&ups, 0, sizeof(ups));
+	(void)config_add_section_handler(&cfg, policy_section_cb, NULL, b);
+	(void)config_add_section_handler(&cfg, config_uplinks_section_cb,
+	    config_uplinks_done_cb, &ups);
 	n = config_load_string(&cfg, "t.conf", text, collect_cb, e);
 	if (n > 0) {
 		policy_builder_free(b);
 		return NULL;
 	}
-	return policy_builder_finish(b, &cfg, collect_cb, e, &more);
+	return policy_builder_finish(b, &ups, collect_cb, e, &more);
 }
 
 static struct policy *
@@ -276,7 +279,7 @@ test_builtin(void **state)
 
 	(void)state;
 	run_rows(p, rows, NELEM(rows));
-	CHECK("own net", util_parse_cidr("198.18.0.0/15", &own));
+	CHECK("own net", cidr_parse("198.18.0.0/15", &own));
 	CHECK("add", policy_add_local_net(p, &own));
 	const struct row r2[] = { { "198.18.3.4", 80, "builtin-local" } };
 	run_rows(p, r2, 1);

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "relay.h"
-#include "util.h"
+#include "common/relay.h"
+#include "proto/util.h"
 
 #define DEADLINE_MS	20000
 

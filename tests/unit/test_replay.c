@@ -6,8 +6,8 @@
 
 #include "testutil.h"
 
-#include "replay.h"
-#include "util.h"
+#include "server/replay.h"
+#include "proto/util.h"
 
 #define W	30000ULL		/* window, ms */
 #define N0	(10 * W + 500)		/* a "now" early in generation 10 */

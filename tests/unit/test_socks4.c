@@ -2,7 +2,7 @@
 
 #include "testutil.h"
 
-#include "socks4.h"
+#include "proto/socks4.h"
 
 struct row {
 	const char		*name;

@@ -7,7 +7,7 @@
 
 #include "testutil.h"
 
-#include "socks5.h"
+#include "proto/socks5.h"
 
 #define MAXMSG	1024
 

@@ -7,8 +7,8 @@
 
 #include "testutil.h"
 
-#include "metrics.h"
-#include "stats.h"
+#include "proto/metrics.h"
+#include "common/stats.h"
 
 /* The repository root, from where this file was compiled. */
 static const char *

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "status.h"
+#include "proto/status.h"
 
 static struct status_conn	conn;
 static struct status_uplink	ups[2];

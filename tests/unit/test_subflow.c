@@ -11,8 +11,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include "mptcp_uapi.h"
-#include "subflow.h"
+#include "proto/mptcp_uapi.h"
+#include "proto/subflow.h"
 
 #define TI	280		/* tcp_info on 6.18 */
 

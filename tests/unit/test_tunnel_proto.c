@@ -10,7 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "tunnel_proto.h"
+#include "proto/tunnel_proto.h"
 
 static const uint8_t key_a[TUNNEL_KEY_LEN] = {
 	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,

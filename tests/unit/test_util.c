@@ -9,7 +9,8 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
-#include "util.h"
+#include "proto/cidr.h"
+#include "proto/util.h"
 
 /* Cursor */
 
@@ -238,7 +239,7 @@ test_parse_cidr(void **state)
 		struct cidr		 c;
 		uint8_t			 want[16] = { 0 };
 
-		CHECK_EQ(r->in, util_parse_cidr(r->in, &c), r->ok);
+		CHECK_EQ(r->in, cidr_parse(r->in, &c), r->ok);
 		if (!r->ok)
 			continue;
 		CHECK_EQ(r->in, c.family, r->family);
@@ -304,9 +305,9 @@ test_cidr_contains(void **state)
 		char				 label[96];
 
 		snprintf(label, sizeof(label), "%s in %s", r->addr, r->cidr);
-		CHECK(label, util_parse_cidr(r->cidr, &c));
+		CHECK(label, cidr_parse(r->cidr, &c));
 		fill_sockaddr(r->addr, &ss);
-		CHECK_EQ(label, util_cidr_contains(&c,
+		CHECK_EQ(label, cidr_contains(&c,
 		    (struct sockaddr *)&ss), r->want);
 	}
 }
@@ -319,10 +320,10 @@ test_cidr_contains_v4_net_v4_addr_only(void **state)
 	static const uint8_t	a4[4] = { 10, 0, 0, 1 };
 
 	(void)state;
-	assert_true(util_parse_cidr("::ffff:0:0/96", &c));
+	assert_true(cidr_parse("::ffff:0:0/96", &c));
 	/* a v6 network never matches a plain v4 address */
-	assert_false(util_cidr_contains_raw(&c, AF_INET, a4));
-	assert_false(util_cidr_contains(&c, (struct sockaddr *)&sun));
+	assert_false(cidr_contains_raw(&c, AF_INET, a4));
+	assert_false(cidr_contains(&c, (struct sockaddr *)&sun));
 }
 
 /* Base64 */

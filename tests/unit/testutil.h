@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "proto/util.h"	/* NELEM, MIN */
+
 /* A row check: on failure, names the row, the expression and the line. */
 #define CHECK(row, cond) do {						\
 	if (!(cond))							\

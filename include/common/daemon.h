@@ -1,0 +1,61 @@
+#ifndef MPSOCKS_DAEMON_H
+#define MPSOCKS_DAEMON_H
+
+/* What both daemons' main() share: config error printing, the fd limit,
+ * and signal handling on the event loop. */
+
+#include <stdbool.h>
+
+#include "common/config.h"
+#include "common/keyfile.h"
+
+#define DAEMON_MAX_ARGS	64
+
+/* What the command line set, applied on top of the config file. */
+struct daemon_args {
+	const char	*conf;		/* -c FILE, or NULL */
+	bool		 test;		/* -t */
+	int		 verbosity;	/* +1 per -v, -1 per -q */
+	struct {
+		const char *key, *val;
+	}		 set[DAEMON_MAX_ARGS];
+	size_t		 nset;
+};
+
+/* Records KEY=VAL from an option; false (and a message) when full. */
+bool	daemon_args_add(struct daemon_args *, const char *key,
+	    const char *val);
+/*
+ * Loads the config file, applies the command line over it (a --listen
+ * there replaces the file's), validates, and loads the key file into ks.
+ * Every error is printed as it is found; returns how many there were.
+ */
+int	daemon_configure(struct config *, const struct daemon_args *,
+	    struct keyset *ks);
+/* Prints "FILE: N errors" after daemon_configure() found some. */
+void	daemon_config_summary(const struct daemon_args *,
+	    const char *progname, int errors);
+/* keyfile_err_cb printing "path:line: msg"; arg is the path. */
+void	daemon_key_err(void *arg, unsigned line, const char *msg);
+
+struct event_base;
+
+/* config_err_cb that prints "file:line: msg" to stderr. */
+void	daemon_config_err(void *arg, const char *file, unsigned line,
+	    const char *msg);
+/* Raises the soft descriptor limit to the hard one. */
+void	daemon_raise_nofile(void);
+/*
+ * The event loop, with the clock read at each timer arming instead of
+ * once per loop turn: after a long burst of accepts a cached time is
+ * stale by a second or more, and deadlines armed from it fire that much
+ * early (a 2 s handshake timeout was seen firing 0.5 s after accept).
+ * NULL on failure.
+ */
+struct event_base	*daemon_event_base(void);
+/* SIGINT/SIGTERM end the loop; SIGHUP calls hup(arg). SIGPIPE ignored.
+ * Returns false if the events could not be added. */
+bool	daemon_signals(struct event_base *, void (*hup)(void *), void *arg);
+void	daemon_signals_free(void);
+
+#endif

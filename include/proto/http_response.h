@@ -1,0 +1,64 @@
+#ifndef MPSOCKS_HTTP_RESPONSE_H
+#define MPSOCKS_HTTP_RESPONSE_H
+
+/*
+ * Responses of the HTTP proxy: origin response heads on their way back
+ * (hop-by-hop fields out, Via and our own Connection in; the body is
+ * relayed as it came), and the answers the proxy makes itself. Pure: no
+ * I/O, no globals.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/util.h"
+
+struct http_response_info {
+	size_t	used;		/* bytes of the origin's head */
+	int	status;
+	bool	informational;	/* 1xx other than 101: another head follows */
+	bool	upgrade;	/* 101: the connection becomes a tunnel */
+	/* the body ends by itself (length, chunked, or none): the client
+	 * connection can be kept after it */
+	bool	self_delimited;
+	bool	origin_keep_alive;	/* the origin connection can be reused */
+};
+
+/*
+ * Parses the head at the start of buf (the request was HEAD if is_head)
+ * and writes the head for the client into out: the status line as
+ * "HTTP/1.1 CODE REASON", the fields minus Connection and what it names,
+ * Keep-Alive, Proxy-Connection, TE, Trailer and (except with 101)
+ * Upgrade, then "Via: 1.1 mpsocks" and "Connection: keep-alive" when
+ * client_keep_alive and the body is self-delimited, "upgrade" for 101,
+ * else "close". NEED_MORE: no end of head yet within head_max. ERROR: not
+ * an HTTP/1.x response, or out too small; answer 502.
+ */
+enum parse_result http_response_rewrite(const uint8_t *buf, size_t len,
+	    size_t head_max, bool is_head, bool client_keep_alive, char *out,
+	    size_t outlen, size_t *outn, struct http_response_info *info);
+
+/*
+ * A whole response: "HTTP/1.1 <status> <reason>", Content-Type if given,
+ * Content-Length (not for 1xx and 204), "Connection: close" or
+ * "keep-alive", extra_headers (CRLF-terminated lines, or NULL), the empty
+ * line and body (NULL if body_len is 0). Returns its length, or -1 if out
+ * is too small or an argument would break the framing.
+ */
+int	http_build_response(int status, const char *extra_headers,
+	    const char *content_type, const char *body, size_t body_len,
+	    bool keep_alive, char *out, size_t outlen);
+
+/* The 200 that opens a CONNECT tunnel: no Content-Length, no
+ * Transfer-Encoding (RFC 9110 9.3.6). Returns its length or -1. */
+int	http_connect_established(char *out, size_t outlen);
+
+/* "Bad Request" for 400; "Unknown" for codes without a reason phrase. */
+const char *http_status_reason(int status);
+
+/* A SOCKS5 or tunnel reply code as the status a proxy answers: 0 is 200,
+ * not allowed 403, TTL expired (a timeout) 504, anything else 502. */
+int	http_status_from_socks(uint8_t rep);
+
+#endif

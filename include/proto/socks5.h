@@ -1,0 +1,82 @@
+#ifndef MPSOCKS_SOCKS5_H
+#define MPSOCKS_SOCKS5_H
+
+/*
+ * SOCKS5 (RFC 1928) and username/password auth (RFC 1929): parsers and
+ * reply builders. Pure: no I/O, no globals.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/target.h"
+#include "proto/util.h"
+
+#define SOCKS5_VERSION		0x05
+#define SOCKS5_AUTH_VERSION	0x01
+
+#define SOCKS5_METHOD_NONE	0x00
+#define SOCKS5_METHOD_USERPASS	0x02
+#define SOCKS5_METHOD_REFUSED	0xff
+
+#define SOCKS5_CMD_CONNECT	0x01
+#define SOCKS5_CMD_BIND		0x02
+#define SOCKS5_CMD_UDP		0x03
+
+/* Reply codes; the tunnel's status codes use the same numbers. */
+enum socks5_rep {
+	SOCKS5_REP_OK = 0x00,
+	SOCKS5_REP_GENERAL = 0x01,
+	SOCKS5_REP_NOT_ALLOWED = 0x02,
+	SOCKS5_REP_NET_UNREACH = 0x03,
+	SOCKS5_REP_HOST_UNREACH = 0x04,
+	SOCKS5_REP_REFUSED = 0x05,
+	SOCKS5_REP_TTL_EXPIRED = 0x06,
+	SOCKS5_REP_CMD_UNSUPPORTED = 0x07,
+	SOCKS5_REP_ATYP_UNSUPPORTED = 0x08,
+};
+
+/* Longest messages, for capping what a front end waits for. */
+#define SOCKS5_MAX_GREETING	(2 + 255)
+#define SOCKS5_MAX_USERPASS	(3 + 255 + 255)
+#define SOCKS5_MAX_REQUEST	(4 + 1 + 255 + 2)
+#define SOCKS5_REPLY_MAX	(4 + 16 + 2)
+
+struct socks5_greeting {
+	size_t	used;
+	bool	offers_none, offers_userpass;
+};
+
+struct socks5_userpass {
+	size_t	used;
+	char	user[256], pass[256];
+	uint8_t	user_len, pass_len;
+};
+
+struct socks5_request {
+	size_t		used;
+	uint8_t		cmd;
+	enum socks5_rep	rep;		/* PARSE_ERROR: the reply to send */
+	struct target	target;
+};
+
+/* ERROR: not SOCKS5 or no methods; answer with no method and close. */
+enum parse_result socks5_parse_greeting(const uint8_t *, size_t,
+	    struct socks5_greeting *);
+/* The method to answer with: userpass if required, else none. */
+uint8_t	socks5_choose_method(const struct socks5_greeting *,
+	    bool require_userpass);
+/* ERROR: wrong sub-negotiation version or an empty user name. */
+enum parse_result socks5_parse_userpass(const uint8_t *, size_t,
+	    struct socks5_userpass *);
+/* ERROR: out->rep says which reply (general, command, address type). */
+enum parse_result socks5_parse_request(const uint8_t *, size_t,
+	    struct socks5_request *);
+
+/* Writes a reply with the bound address (or 0.0.0.0:0 if NULL) into out,
+ * which holds SOCKS5_REPLY_MAX bytes. Returns its length. */
+size_t	socks5_build_reply(enum socks5_rep, const struct target *bound,
+	    uint8_t *out);
+
+#endif

@@ -1,0 +1,122 @@
+#ifndef MPSOCKS_TUNNEL_PROTO_H
+#define MPSOCKS_TUNNEL_PROTO_H
+
+/*
+ * The tunnel header and reply (docs/protocol.md): encoders, structural
+ * parsers and HMAC-SHA256 authenticators. Pure: no I/O, no globals.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/target.h"
+#include "proto/util.h"
+
+#define TUNNEL_VERSION		0x01
+#define TUNNEL_KEY_LEN		32
+#define TUNNEL_KEYID_LEN	8
+#define TUNNEL_NONCE_LEN	16
+#define TUNNEL_MAC_LEN		32
+#define TUNNEL_REPLY_MAC_LEN	16
+/* version, cmd, hdr_len, flags, timestamp, nonce, key id */
+#define TUNNEL_FIXED_LEN	(1 + 1 + 2 + 2 + 8 + TUNNEL_NONCE_LEN + \
+				    TUNNEL_KEYID_LEN)
+/* fixed part, an empty target (one byte), ext_len, MAC */
+#define TUNNEL_MIN_HDR		(TUNNEL_FIXED_LEN + 1 + 2 + TUNNEL_MAC_LEN)
+/* Small enough to ride in a SYN with TCP Fast Open. */
+#define TUNNEL_MAX_HDR		1024
+#define TUNNEL_REPLY_FIXED	4
+#define TUNNEL_MAX_REPLY	256
+
+#define TUNNEL_CMD_CONNECT	0x01
+#define TUNNEL_CMD_HOLD		0x02	/* reserved: warm pooled connection */
+
+/* Extension types with this bit set must be understood, or the request
+ * fails; others may be skipped. */
+#define TUNNEL_EXT_CRITICAL	0x80
+#define TUNNEL_EXT_VERSIONS	0x01	/* reply: versions the server speaks */
+
+/* Same numbers as SOCKS5 reply codes, on purpose. */
+enum tunnel_status {
+	TUNNEL_ST_OK = 0x00,
+	TUNNEL_ST_GENERAL = 0x01,
+	TUNNEL_ST_NOT_ALLOWED = 0x02,
+	TUNNEL_ST_NET_UNREACH = 0x03,
+	TUNNEL_ST_HOST_UNREACH = 0x04,
+	TUNNEL_ST_REFUSED = 0x05,
+	TUNNEL_ST_TTL_EXPIRED = 0x06,
+	TUNNEL_ST_CMD_UNSUPPORTED = 0x07,
+	TUNNEL_ST_ATYP_UNSUPPORTED = 0x08,
+};
+
+struct tunnel_key {
+	char	name[64];		/* for logs; never sent */
+	uint8_t	key[TUNNEL_KEY_LEN];
+	uint8_t	id[TUNNEL_KEYID_LEN];	/* tunnel_key_init() derives it */
+};
+
+struct tunnel_request {
+	size_t			used;	/* header length, MAC included */
+	uint8_t			version, cmd;
+	uint16_t		flags;
+	uint64_t		timestamp_ms;
+	uint8_t			nonce[TUNNEL_NONCE_LEN];
+	uint8_t			key_id[TUNNEL_KEYID_LEN];
+	uint8_t			mac[TUNNEL_MAC_LEN];
+	/* Checked only after the MAC: what to answer an authentic request
+	 * whose body we cannot serve. TUNNEL_ST_OK if the body is fine. */
+	enum tunnel_status	body_status;
+	struct target		target;
+};
+
+struct tunnel_reply {
+	size_t			used;
+	uint8_t			status;
+	uint8_t			server_versions[8];	/* from the ext */
+	size_t			n_server_versions;
+};
+
+/* Derive the key id from the key. */
+void	tunnel_key_init(struct tunnel_key *, const char *name,
+	    const uint8_t key[TUNNEL_KEY_LEN]);
+
+/*
+ * Encode an authenticated request. The caller supplies the clock and a
+ * fresh random nonce so that the encoder stays pure. Returns the header
+ * length or -1 if the target is invalid or out is too small. The MAC is
+ * also copied to mac_out, which the reply is bound to.
+ */
+int	tunnel_encode_request(const struct tunnel_key *, uint8_t cmd,
+	    const struct target *, uint64_t now_ms,
+	    const uint8_t nonce[TUNNEL_NONCE_LEN], uint8_t *out, size_t outlen,
+	    uint8_t mac_out[TUNNEL_MAC_LEN]);
+
+/*
+ * Structural parse, before any key is known. ERROR means the bytes cannot
+ * be a header (length out of range); the caller must then drop the
+ * connection silently. OK does not mean authentic: call
+ * tunnel_verify_request() with the key named by out->key_id, and only then
+ * look at out->version, out->cmd and out->body_status.
+ */
+enum parse_result tunnel_parse_request(const uint8_t *, size_t,
+	    struct tunnel_request *);
+
+/* Constant-time check of the MAC over buf[0 .. req->used - MAC_LEN). */
+bool	tunnel_verify_request(const uint8_t *buf,
+	    const struct tunnel_request *, const struct tunnel_key *);
+
+/* Encode a reply bound to the request's MAC; with TUNNEL_ST_GENERAL and
+ * version_mismatch set, it lists the versions this side speaks. */
+int	tunnel_encode_reply(const struct tunnel_key *, uint8_t status,
+	    bool version_mismatch, const uint8_t req_mac[TUNNEL_MAC_LEN],
+	    uint8_t *out, size_t outlen);
+
+/* ERROR: wrong version, oversized, or a MAC that does not match. */
+enum parse_result tunnel_parse_reply(const uint8_t *, size_t,
+	    const struct tunnel_key *, const uint8_t req_mac[TUNNEL_MAC_LEN],
+	    struct tunnel_reply *);
+
+const char *tunnel_status_str(uint8_t);
+
+#endif

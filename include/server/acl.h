@@ -1,0 +1,26 @@
+#ifndef MPSOCKS_ACL_H
+#define MPSOCKS_ACL_H
+
+/*
+ * The concentrator's destination filter: no SSRF into the VPS. Pure.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "proto/cidr.h"
+
+/*
+ * The ranges a concentrator never connects to unless allowed: loopback,
+ * private, shared (CGNAT), link-local, multicast, unspecified, reserved
+ * and cloud metadata. Returns the range's name, or NULL if the address is
+ * outside all of them. IPv4-mapped and NAT64 forms count as IPv4.
+ */
+const char *acl_default_deny(int family, const uint8_t *addr);
+
+/* NULL if allowed; else why not (the default-deny range's name). */
+const char *acl_check(const struct cidr_list *allow,
+	    const struct sockaddr *);
+
+#endif

@@ -1,0 +1,640 @@
+/*
+ * The relay: two symmetric halves, each pointing at its peer, so every
+ * line serves both directions.
+ *
+ * It works on the raw descriptors rather than bufferevents: a read goes
+ * into one scratch buffer shared by all relays and is written to the peer
+ * at once, so the steady state costs one read() and one write() per chunk
+ * and no per-connection buffer. Only what the peer does not take right
+ * away is copied into that half's pending buffer; then the source stops
+ * being read until the pending bytes are gone (back-pressure), so memory
+ * per connection stays below RELAY_SCRATCH per direction.
+ *
+ * The copy method is chosen per direction, by the kind of socket the
+ * bytes come from (../shared/MPTCP-NOTES.md, "Copy cost"). Out of a plain
+ * TCP socket, splice() through a pipe moves page references and never
+ * copies into user space, and splicing into MPTCP or TCP is cheaper than
+ * write(). Out of an MPTCP socket it is the other way round: this kernel
+ * has no mptcp_splice_read, so splice() falls back to a generic copy that
+ * costs more than read(). So the test is the socket's protocol
+ * (SO_PROTOCOL), not TCP_IS_MPTCP: an MPTCP connect() that fell back to
+ * TCP is still an MPTCP socket to splice() (protocol 262), while a plain
+ * TCP client accepted by an MPTCP listener is a TCP socket (6, checked on
+ * 6.18) and splices like one. In practice:
+ * the concentrator splices downloads (destination -> tunnel), the home
+ * side splices uploads (app -> tunnel), and both read/write the rest.
+ *
+ * Pipes cost two descriptors and kernel memory, so no relay owns one: a
+ * direction takes an empty pipe from a small pool per chunk and gives it
+ * back as soon as the chunk is out. A pipe is held across events only
+ * while the peer is not draining it, and then it is that direction's
+ * bounded pending data, in place of the pending buffer. Idle relays hold
+ * none; the pool closes what it has not lent for a second, and all of it
+ * when the last relay ends. A direction is spliced only once it has moved
+ * RELAY_SPLICE_AFTER bytes, so short exchanges never touch a pipe. No pipe
+ * (EMFILE) or a socket splice() refuses means read/write, never an error.
+ *
+ * A side's EOF is forwarded as a FIN once its peer has no pending bytes
+ * (buffer or pipe); the relay ends when both directions are shut, on an
+ * error, or on the idle timer. Errors and timeouts reset both sides
+ * (MP_FASTCLOSE on MPTCP) so that neither peer waits for a minute; bytes
+ * stuck in a pipe are then dropped with it.
+ */
+
+#include "common/relay.h"
+#include "common/log.h"
+#include "common/mptcp.h"
+#include "proto/util.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* One read's worth; also the most a half ever holds pending. */
+#define RELAY_SCRATCH		(256 * 1024)
+/*
+ * Pipe size asked for: the most one splice moves, and what a spliced
+ * direction may hold pending. It holds page references, not copies, so
+ * it is larger than RELAY_SCRATCH: with 1 MiB the concentrator spent
+ * about a fifth less CPU per GB than with 256 KiB (relay bench).
+ */
+#define RELAY_PIPE_SZ		(1024 * 1024)
+/* Below this many bytes a direction is copied: not worth a pipe */
+#define RELAY_SPLICE_AFTER	(64 * 1024)
+
+static bool	relay_splice_on;	/* relay_set_splice() */
+/* Empty pipes kept for reuse, and for how long unused */
+#define RELAY_POOL_MAX		8
+#define RELAY_POOL_IDLE_MS	1000
+
+struct relay_pipe {
+	int		 rd, wr;	/* -1: none */
+	size_t		 cap;		/* what one splice may put in */
+	uint64_t	 put_ms;	/* when it went back to the pool */
+};
+
+struct half {
+	int		 fd;
+	struct event	*rev, *wev;
+	struct half	*peer;
+	struct relay	*r;
+	uint8_t		*pend;		/* read from peer, not yet written */
+	size_t		 pend_off, pend_len;
+	struct relay_pipe pipe;		/* spliced from peer, not yet out */
+	size_t		 pipe_len;	/* bytes in pipe */
+	uint64_t	 bytes;		/* read from this side */
+	bool		 splice_from;	/* plain TCP: splice what it sends */
+	bool		 eof;		/* this side sent FIN */
+	bool		 shut;		/* we sent FIN to this side */
+	bool		 reading;	/* rev is armed */
+};
+
+struct relay {
+	struct half		 a, b;
+	struct event_base	*base;
+	struct event		*idle_ev;
+	uint64_t		 start_ms, last_ms, idle_ms;
+	const struct relay_ops	*ops;
+	void			*arg;
+};
+
+/* The event loop is single-threaded: one scratch buffer serves all. */
+static uint8_t	relay_scratch[RELAY_SCRATCH];
+
+/* Likewise one pool of empty pipes, lent per chunk (see the top). */
+static struct {
+	struct relay_pipe	 free[RELAY_POOL_MAX];
+	unsigned		 nfree;
+	unsigned		 relays;	/* live, to empty it at 0 */
+	struct event		*trim_ev;
+	uint64_t		 retry_ms;	/* no pipe2() before this */
+	struct log_rl		 rl;
+} relay_pool;
+
+static void	relay_close(struct relay *, const char *, bool abortive);
+
+static void
+pipe_close(struct relay_pipe *p)
+{
+	if (p->rd != -1) {
+		close(p->rd);
+		close(p->wr);
+	}
+	p->rd = p->wr = -1;
+}
+
+/* Closes the pooled pipes unused since before cutoff_ms (all: UINT64_MAX). */
+static void
+pool_trim(uint64_t cutoff_ms)
+{
+	unsigned	i, kept = 0;
+
+	for (i = 0; i < relay_pool.nfree; i++) {
+		if (relay_pool.free[i].put_ms < cutoff_ms)
+			pipe_close(&relay_pool.free[i]);
+		else
+			relay_pool.free[kept++] = relay_pool.free[i];
+	}
+	relay_pool.nfree = kept;
+}
+
+static void
+pool_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t	now = util_now_ms();
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	pool_trim(now > RELAY_POOL_IDLE_MS ? now - RELAY_POOL_IDLE_MS : 0);
+	if (relay_pool.nfree > 0)
+		evtimer_add(relay_pool.trim_ev, (&(struct timeval){
+		    .tv_sec = RELAY_POOL_IDLE_MS / 1000 }));
+}
+
+/* An empty pipe into *p, from the pool or new. false: none to be had. */
+static bool
+pipe_get(struct relay_pipe *p)
+{
+	int	fds[2], sz;
+
+	if (relay_pool.nfree > 0) {	/* the most recent: still warm */
+		*p = relay_pool.free[--relay_pool.nfree];
+		return true;
+	}
+	/* out of descriptors, do not fail a pipe2() per chunk */
+	if (relay_pool.retry_ms > util_now_ms())
+		return false;
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1) {
+		log_warnx_rl(&relay_pool.rl, "event=splice_off why=\"pipe: %s\"",
+		    strerror(errno));
+		relay_pool.retry_ms = util_now_ms() + RELAY_POOL_IDLE_MS;
+		return false;
+	}
+	/* refused past fs.pipe-max-size or the user's pipe quota
+	 * (fs.pipe-user-pages-soft): a smaller pipe only means smaller
+	 * chunks */
+	(void)fcntl(fds[1], F_SETPIPE_SZ, RELAY_PIPE_SZ);
+	sz = fcntl(fds[1], F_GETPIPE_SZ);
+	*p = (struct relay_pipe){ .rd = fds[0], .wr = fds[1],
+	    .cap = sz > 0 ? (size_t)sz : 65536 };
+	return true;
+}
+
+/* Gives back an empty pipe; *p is none afterwards. */
+static void
+pipe_put(struct relay_pipe *p, struct event_base *base)
+{
+	if (p->rd == -1)
+		return;
+	if (relay_pool.nfree == RELAY_POOL_MAX) {
+		pipe_close(p);
+		return;
+	}
+	if (relay_pool.trim_ev == NULL &&
+	    (relay_pool.trim_ev = evtimer_new(base, pool_trim_cb, NULL)) ==
+	    NULL) {
+		pipe_close(p);		/* no timer to free it later */
+		return;
+	}
+	p->put_ms = util_now_ms();
+	relay_pool.free[relay_pool.nfree++] = *p;
+	p->rd = p->wr = -1;
+	if (!evtimer_pending(relay_pool.trim_ev, NULL))
+		evtimer_add(relay_pool.trim_ev, (&(struct timeval){
+		    .tv_sec = RELAY_POOL_IDLE_MS / 1000 }));
+}
+
+/* A relay ended: with none left, nothing may stay open or allocated. */
+static void
+pool_release(void)
+{
+	if (--relay_pool.relays > 0)
+		return;
+	pool_trim(UINT64_MAX);
+	if (relay_pool.trim_ev != NULL) {
+		event_free(relay_pool.trim_ev);
+		relay_pool.trim_ev = NULL;
+	}
+}
+
+/* Plain TCP, as opposed to MPTCP (fallen back or not), see the top. */
+static bool
+fd_is_tcp(int fd)
+{
+	int		proto = 0;
+	socklen_t	len = sizeof(proto);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+	    proto == IPPROTO_TCP;
+}
+
+static void
+half_reading(struct half *h, bool on)
+{
+	if (on == h->reading)
+		return;
+	h->reading = on;
+	if (on)
+		event_add(h->rev, NULL);
+	else
+		event_del(h->rev);
+}
+
+static bool
+relay_done(const struct relay *r)
+{
+	return r->a.eof && r->b.eof && r->a.shut && r->b.shut;
+}
+
+/* Sends FIN to h once nothing is pending for it. false if r was closed. */
+static bool
+half_shut(struct half *h)
+{
+	if (h->shut || h->pend_len > 0 || h->pipe_len > 0 || !h->peer->eof)
+		return true;
+	/* FIN only once the pending bytes are out, or their tail is lost */
+	if (shutdown(h->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
+		relay_close(h->r, "shutdown failed", true);
+		return false;
+	}
+	h->shut = true;
+	if (relay_done(h->r)) {
+		relay_close(h->r, "done", false);
+		return false;
+	}
+	return true;
+}
+
+static void
+half_error(struct half *h, const char *what, int err)
+{
+	char	reason[128];
+
+	snprintf(reason, sizeof(reason), "%s %s error: %s",
+	    h == &h->r->a ? "client" : "remote", what, strerror(err));
+	relay_close(h->r, reason, true);
+}
+
+/*
+ * Writes buf to h: what h does not take is kept pending, and the source
+ * (h->peer) stops being read until it drains. false if r was closed.
+ */
+static bool
+half_send(struct half *h, const uint8_t *buf, size_t len)
+{
+	ssize_t	n = 0;
+
+	if (h->pend_len == 0) {
+		do
+			n = write(h->fd, buf, len);
+		while (n == -1 && errno == EINTR);
+		if (n == -1 && errno != EAGAIN) {
+			half_error(h, "write", errno);
+			return false;
+		}
+		if (n == -1)
+			n = 0;
+		if ((size_t)n == len)
+			return true;
+	}
+	uint8_t *p = realloc(h->pend, h->pend_len + len - (size_t)n);
+	if (p == NULL) {
+		relay_close(h->r, "out of memory", true);
+		return false;
+	}
+	if (h->pend_off > 0)		/* keep the pending bytes at the start */
+		memmove(p, p + h->pend_off, h->pend_len);
+	memcpy(p + h->pend_len, buf + n, len - (size_t)n);
+	h->pend = p;
+	h->pend_off = 0;
+	h->pend_len += len - (size_t)n;
+	half_reading(h->peer, false);		/* peer not draining */
+	event_add(h->wev, NULL);
+	return true;
+}
+
+/*
+ * What h holds pending went out: read its peer again, and forward the
+ * peer's EOF if that was all. false if r was closed.
+ */
+static bool
+half_drained(struct half *h)
+{
+	event_del(h->wev);
+	if (!h->peer->eof)
+		half_reading(h->peer, true);
+	return half_shut(h);					/* may free */
+}
+
+/*
+ * Splices what the pipe holds into h; what h does not take stays in the
+ * pipe, and the source stops being read until it drains. The emptied
+ * pipe goes back to the pool at once. false if r was closed.
+ */
+static bool
+half_splice_out(struct half *h)
+{
+	ssize_t	n;
+
+	do
+		n = splice(h->pipe.rd, NULL, h->fd, NULL, h->pipe_len,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno != EAGAIN) {
+		half_error(h, "write", errno);
+		return false;
+	}
+	if (n > 0)
+		h->pipe_len -= (size_t)n;
+	if (h->pipe_len > 0) {
+		half_reading(h->peer, false);		/* peer not draining */
+		event_add(h->wev, NULL);
+		return true;
+	}
+	pipe_put(&h->pipe, h->r->base);
+	return true;
+}
+
+/*
+ * Moves one chunk from h to its peer through a pipe. Only called while the
+ * peer has nothing pending, so a pipe from the pool is empty and EAGAIN
+ * means that h has nothing to read. false: splice is not possible, use
+ * read() (also to see EOF). true: done, and r may have been closed.
+ */
+static bool
+half_splice_in(struct half *h)
+{
+	struct half	*d = h->peer;
+	ssize_t		 n;
+
+	if (!pipe_get(&d->pipe))
+		return false;
+	do
+		n = splice(h->fd, NULL, d->pipe.wr, NULL, d->pipe.cap,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (n == -1 && errno == EINTR);
+	if (n <= 0) {
+		int	err = errno;
+
+		pipe_put(&d->pipe, h->r->base);
+		if (n == 0)
+			return false;		/* EOF: read() says it again */
+		if (err == EAGAIN)
+			return true;
+		if (err == EINVAL || err == ENOSYS) {
+			h->splice_from = false;	/* never for this socket */
+			return false;
+		}
+		half_error(h, "read", err);
+		return true;
+	}
+	h->bytes += (uint64_t)n;
+	h->r->last_ms = util_now_ms();
+	d->pipe_len = (size_t)n;
+	half_splice_out(d);					/* may free */
+	return true;
+}
+
+static void
+relay_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct half	*h = arg;
+	ssize_t		 n;
+
+	(void)what;
+	if (h->splice_from && h->bytes >= RELAY_SPLICE_AFTER &&
+	    half_splice_in(h))
+		return;						/* may free */
+	do
+		n = read(fd, relay_scratch, sizeof(relay_scratch));
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		h->bytes += (uint64_t)n;
+		h->r->last_ms = util_now_ms();
+		half_send(h->peer, relay_scratch, (size_t)n);	/* may free */
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN)
+			half_error(h, "read", errno);
+		return;
+	}
+	h->eof = true;
+	half_reading(h, false);
+	if (h->r->ops->half_closed != NULL)
+		h->r->ops->half_closed(h->r->arg, h->r->a.fd, h->r->b.fd);
+	half_shut(h->peer);					/* may free */
+}
+
+static void
+relay_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct half	*h = arg;
+	ssize_t		 n;
+
+	(void)what;
+	if (h->pipe_len > 0) {	/* never both: the source waits for either */
+		if (half_splice_out(h) && h->pipe_len == 0)
+			half_drained(h);			/* may free */
+		return;
+	}
+	do
+		n = write(fd, h->pend + h->pend_off, h->pend_len);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		if (errno != EAGAIN)
+			half_error(h, "write", errno);
+		return;
+	}
+	h->pend_off += (size_t)n;
+	h->pend_len -= (size_t)n;
+	if (h->pend_len > 0)
+		return;
+	free(h->pend);
+	h->pend = NULL;
+	h->pend_off = 0;
+	half_drained(h);					/* may free */
+}
+
+static void
+relay_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+	uint64_t	 now = util_now_ms(), idle = now - r->last_ms;
+
+	(void)fd;
+	(void)what;
+	if (idle >= r->idle_ms) {
+		relay_close(r, "idle timeout", true);
+		return;
+	}
+	uint64_t	left = r->idle_ms - idle;
+	struct timeval	tv = { .tv_sec = (time_t)(left / 1000),
+			    .tv_usec = (suseconds_t)(left % 1000 * 1000) };
+
+	evtimer_add(r->idle_ev, &tv);
+}
+
+static void
+half_free(struct half *h, bool abortive)
+{
+	if (h->rev != NULL)
+		event_free(h->rev);
+	if (h->wev != NULL)
+		event_free(h->wev);
+	free(h->pend);
+	if (h->pipe.rd != -1 && h->pipe_len > 0)
+		pipe_close(&h->pipe);	/* bytes stuck in it are dropped */
+	else if (h->pipe.rd != -1)
+		pipe_put(&h->pipe, h->r->base);
+	if (h->fd != -1) {
+		if (abortive)
+			mptcp_set_abortive(h->fd);
+		close(h->fd);
+	}
+}
+
+static void
+relay_close(struct relay *r, const char *reason, bool abortive)
+{
+	struct relay_stats	st = {
+		.a_to_b = r->a.bytes, .b_to_a = r->b.bytes,
+		.ms = util_now_ms() - r->start_ms,
+	};
+
+	if (abortive) {		/* before the callback reads socket state */
+		mptcp_set_abortive(r->a.fd);
+		mptcp_set_abortive(r->b.fd);
+	}
+	r->ops->closed(r->arg, reason, r->a.fd, r->b.fd, &st);
+	if (r->idle_ev != NULL)
+		event_free(r->idle_ev);
+	half_free(&r->a, abortive);
+	half_free(&r->b, abortive);
+	free(r);
+	pool_release();
+}
+
+void
+relay_stop(struct relay *r, const char *reason)
+{
+	relay_close(r, reason, true);
+}
+
+/*
+ * Takes the descriptor out of a bufferevent, and the bytes still queued
+ * in it: its output (a reply not yet written) becomes this half's pending
+ * bytes. Its input belongs to the peer, which takes it in relay_start().
+ */
+static bool
+half_adopt(struct relay *r, struct half *h, struct half *peer,
+    struct event_base *base, struct bufferevent *bev)
+{
+	struct evbuffer	*out = bufferevent_get_output(bev);
+	size_t		 n = evbuffer_get_length(out);
+
+	h->r = r;
+	h->peer = peer;
+	h->fd = bufferevent_getfd(bev);
+	h->splice_from = relay_splice_on && fd_is_tcp(h->fd);
+	/* a blocking splice() or write() would stall every relay */
+	evutil_make_socket_nonblocking(h->fd);
+	/* no deferred callback of the handshake may run after this */
+	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	bufferevent_setfd(bev, -1);	/* the relay closes it now */
+	h->rev = event_new(base, h->fd, EV_READ | EV_PERSIST, relay_read_cb,
+	    h);
+	h->wev = event_new(base, h->fd, EV_WRITE | EV_PERSIST, relay_write_cb,
+	    h);
+	if (h->rev == NULL || h->wev == NULL)
+		return false;
+	if (n > 0) {
+		if ((h->pend = malloc(n)) == NULL)
+			return false;
+		evbuffer_remove(out, h->pend, n);
+		h->pend_len = n;
+	}
+	return true;
+}
+
+/* Moves what the handshake read from bev on to its peer half. */
+static bool
+half_take_input(struct half *h, struct bufferevent *bev)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	size_t		 n = evbuffer_get_length(in);
+
+	if (n == 0)
+		return true;
+	uint8_t *p = realloc(h->peer->pend, h->peer->pend_len + n);
+	if (p == NULL)
+		return false;
+	evbuffer_remove(in, p + h->peer->pend_len, n);
+	h->peer->pend = p;
+	h->peer->pend_len += n;
+	h->bytes += n;
+	return true;
+}
+
+struct relay *
+relay_start(struct event_base *base, struct bufferevent *a,
+    struct bufferevent *b, unsigned idle_timeout_s,
+    const struct relay_ops *ops, void *arg)
+{
+	struct relay	*r;
+	bool		 ok;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		bufferevent_free(a);
+		bufferevent_free(b);
+		return NULL;
+	}
+	r->a.fd = r->b.fd = -1;
+	r->a.pipe.rd = r->a.pipe.wr = r->b.pipe.rd = r->b.pipe.wr = -1;
+	r->base = base;
+	ok = half_adopt(r, &r->a, &r->b, base, a) &&
+	    half_adopt(r, &r->b, &r->a, base, b) &&
+	    half_take_input(&r->a, a) && half_take_input(&r->b, b) &&
+	    (r->idle_ev = evtimer_new(base, relay_idle_cb, r)) != NULL;
+	bufferevent_free(a);
+	bufferevent_free(b);
+	if (!ok) {
+		half_free(&r->a, true);
+		half_free(&r->b, true);
+		if (r->idle_ev != NULL)
+			event_free(r->idle_ev);
+		free(r);
+		return NULL;
+	}
+	relay_pool.relays++;
+	r->ops = ops;
+	r->arg = arg;
+	r->start_ms = r->last_ms = util_now_ms();
+	r->idle_ms = (uint64_t)idle_timeout_s * 1000;
+	evtimer_add(r->idle_ev, (&(struct timeval){ .tv_sec = idle_timeout_s }));
+	/* a side is read only while nothing waits to be written to its peer */
+	for (struct half *h = &r->a; h != NULL; h = h == &r->a ? &r->b : NULL) {
+		if (h->pend_len > 0)
+			event_add(h->wev, NULL);
+		else
+			half_reading(h->peer, true);
+	}
+	return r;
+}
+
+void
+relay_set_splice(bool on)
+{
+	relay_splice_on = on;
+}

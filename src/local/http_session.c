@@ -1,0 +1,711 @@
+/*
+ * An HTTP/1.x proxy connection. CONNECT becomes a tunnel (handed back to
+ * the front end, which relays it). Absolute-form requests are forwarded
+ * one exchange at a time: the head is rewritten to origin form, the body
+ * relayed as framed by http-parser, the response head rewritten and its
+ * body relayed up to the end the framing gives, so that the connection
+ * can carry the next request, to the same origin over the same tunnel or
+ * to another one over a new tunnel.
+ */
+
+#include "local/http_session.h"
+#include "proto/http_proxy.h"
+#include "proto/http_response.h"
+#include "common/linger.h"
+#include "common/log.h"
+#include "common/mptcp.h"
+#include "proto/pac.h"
+#include "common/relay.h"
+#include "local/route.h"
+#include "local/tunnel_client.h"
+#include "local/monitor.h"
+#include "proto/util.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <http_parser.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define HS_HIGH_WM	(256 * 1024)	/* stop reading a side above this */
+#define HS_LOW_WM	(64 * 1024)
+#define HS_RESP_HEAD_MAX (64 * 1024)
+#define HS_PAC_MAX	2048
+
+enum hs_state { HS_HEAD, HS_OPEN, HS_EXCHANGE, HS_CLOSING };
+
+static const char *const state_names[] = {
+	[HS_HEAD] = "head", [HS_OPEN] = "open", [HS_EXCHANGE] = "exchange",
+	[HS_CLOSING] = "closing",
+};
+
+struct http_session {
+	struct event_base		*base;
+	const struct config		*cfg;
+	struct route			*rt;
+	struct monitor			*mon;
+	const struct http_session_ops	*ops;
+	void				*arg;
+	uint32_t			 id;
+	char				 local[UTIL_ADDRSTRLEN];
+	enum hs_state			 state;
+	struct bufferevent		*app, *up;
+	struct target			 up_target;	/* where up goes */
+	struct route_open		*open;
+	struct monitor_conn		*tk;		/* up's subflows */
+	struct event			*timer;
+	/* the exchange under way */
+	http_parser			 reqp, resp;
+	char				*head;		/* rewritten request */
+	size_t				 head_len;
+	bool				 is_connect, is_head, keep_alive;
+	bool				 req_done, resp_head_done, resp_done;
+	bool				 resp_self_delimited, origin_keep;
+	bool				 answered;	/* bytes sent to app */
+	bool				 app_eof;
+	int				 status;
+	struct target			 target;
+	char				 target_str[TARGET_STRLEN];
+	uint64_t			 up_bytes, down_bytes;
+	unsigned			 requests;
+};
+
+static void	hs_next(struct http_session *);
+static void	hs_app_read_cb(struct bufferevent *, void *);
+
+static int
+on_message_complete(http_parser *p)
+{
+	http_parser_pause(p, 1);	/* the next message is not ours yet */
+	return 0;
+}
+
+static int
+on_resp_headers_complete(http_parser *p)
+{
+	const struct http_session	*hs = p->data;
+
+	return hs->is_head ? 1 : 0;	/* a HEAD response has no body */
+}
+
+static const http_parser_settings req_settings = {
+	.on_message_complete = on_message_complete,
+};
+
+static const http_parser_settings resp_settings = {
+	.on_headers_complete = on_resp_headers_complete,
+	.on_message_complete = on_message_complete,
+};
+
+static void
+hs_set_state(struct http_session *hs, enum hs_state new)
+{
+	log_debug("s=%08x event=state from=http_%s to=http_%s", hs->id,
+	    state_names[hs->state], state_names[new]);
+	hs->state = new;
+}
+
+static void
+hs_arm(struct http_session *hs, unsigned seconds)
+{
+	evtimer_add(hs->timer, (&(struct timeval){ .tv_sec = seconds }));
+}
+
+static void
+hs_drop_up(struct http_session *hs)
+{
+	monitor_conn_end(hs->tk, hs->up != NULL);	/* its last reading */
+	hs->tk = NULL;
+	if (hs->up != NULL)
+		bufferevent_free(hs->up);
+	hs->up = NULL;
+}
+
+/* Frees hs. Unless the app connection was handed over as a tunnel, it
+ * is closed and ops->closed told. */
+static void
+hs_free(struct http_session *hs, const char *reason, bool abortive)
+{
+	if (hs->open != NULL)
+		route_open_cancel(hs->open);
+	if (abortive && hs->up != NULL)
+		mptcp_set_abortive(bufferevent_getfd(hs->up));
+	hs_drop_up(hs);
+	if (hs->app != NULL) {
+		if (abortive)
+			mptcp_set_abortive(bufferevent_getfd(hs->app));
+		bufferevent_free(hs->app);
+		hs->ops->closed(hs->arg, reason, hs->up_bytes,
+		    hs->down_bytes, hs->requests);
+	}
+	event_free(hs->timer);
+	free(hs->head);
+	free(hs);
+}
+
+void
+http_session_stop(struct http_session *hs, const char *reason)
+{
+	hs_free(hs, reason, true);
+}
+
+static void
+hs_closing_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	hs_free(arg, "done", (what & BEV_EVENT_ERROR) != 0);
+}
+
+static void
+hs_close_after_flush(struct http_session *hs)
+{
+	if (hs->open != NULL) {		/* its answer has no use now */
+		route_open_cancel(hs->open);
+		hs->open = NULL;
+	}
+	hs_set_state(hs, HS_CLOSING);
+	hs_drop_up(hs);
+	linger_start(hs->app, hs_closing_event_cb, hs);
+	hs_arm(hs, 5);
+}
+
+/* Answers the app with a whole response; keep says whether the
+ * connection then takes the next request. */
+static void
+hs_respond(struct http_session *hs, int status, const char *extra,
+    const char *ctype, const char *body, bool keep)
+{
+	char	buf[HS_PAC_MAX + 512], def[128];
+	int	n;
+
+	if (body == NULL) {
+		snprintf(def, sizeof(def), "%d %s\n", status,
+		    http_status_reason(status));
+		body = def;
+		ctype = "text/plain";
+	}
+	hs->status = status;
+	hs->requests++;
+	n = http_build_response(status, extra, ctype, body, strlen(body),
+	    keep, buf, sizeof(buf));
+	if (n < 0 || bufferevent_write(hs->app, buf, (size_t)n) == -1) {
+		hs_free(hs, "out of memory", true);
+		return;
+	}
+	log_info("s=%08x event=http status=%d target=%s", hs->id, status,
+	    hs->target_str[0] ? hs->target_str : "-");
+	if (!keep) {
+		hs_close_after_flush(hs);
+		return;
+	}
+	hs_next(hs);
+}
+
+static void
+hs_fail(struct http_session *hs, int status, const char *why)
+{
+	log_info("s=%08x event=http_fail status=%d target=%s why=\"%s\"",
+	    hs->id, status, hs->target_str[0] ? hs->target_str : "-", why);
+	if (hs->answered) {		/* mid-response: all we can do */
+		hs_free(hs, why, true);
+		return;
+	}
+	hs_respond(hs, status, NULL, NULL, NULL, false);
+}
+
+/* The exchange is over when both messages are. */
+static void
+hs_check_done(struct http_session *hs)
+{
+	if (!hs->req_done || !hs->resp_done)
+		return;
+	hs->requests++;
+	log_info("s=%08x event=http status=%d target=%s", hs->id,
+	    hs->status, hs->target_str);
+	if (!hs->origin_keep)
+		hs_drop_up(hs);
+	if (!hs->keep_alive || !hs->resp_self_delimited || hs->app_eof) {
+		hs_close_after_flush(hs);
+		return;
+	}
+	hs_next(hs);
+}
+
+/* Moves request body bytes the framing says are ours to the origin. */
+static void
+hs_pump_request(struct http_session *hs)
+{
+	struct evbuffer	*in = bufferevent_get_input(hs->app);
+	size_t		 len = evbuffer_get_length(in), n;
+	const char	*data;
+
+	if (hs->req_done || len == 0)
+		return;
+	data = (const char *)evbuffer_pullup(in, (ssize_t)len);
+	n = http_parser_execute(&hs->reqp, &req_settings, data, len);
+	if (HTTP_PARSER_ERRNO(&hs->reqp) == HPE_PAUSED)
+		hs->req_done = true;
+	else if (HTTP_PARSER_ERRNO(&hs->reqp) != HPE_OK) {
+		hs_fail(hs, 400, http_errno_name(HTTP_PARSER_ERRNO(
+		    &hs->reqp)));
+		return;
+	}
+	hs->up_bytes += n;
+	if (evbuffer_remove_buffer(in, bufferevent_get_output(hs->up), n) !=
+	    (int)n) {
+		hs_fail(hs, 502, "out of memory");
+		return;
+	}
+	if (hs->req_done)
+		bufferevent_disable(hs->app, EV_READ);	/* next one waits */
+	else if (evbuffer_get_length(bufferevent_get_output(hs->up)) >=
+	    HS_HIGH_WM)
+		bufferevent_disable(hs->app, EV_READ);
+	hs_check_done(hs);
+}
+
+/* The origin's response head: rewritten, then the body is relayed. */
+static bool
+hs_response_head(struct http_session *hs, struct evbuffer *in)
+{
+	size_t				 len = MIN(evbuffer_get_length(in),
+					    HS_RESP_HEAD_MAX), outn;
+	char				*out;
+	struct http_response_info	 info;
+	enum parse_result		 r;
+	const uint8_t			*buf = evbuffer_pullup(in,
+					    (ssize_t)len);
+
+	if ((out = malloc(len + 256)) == NULL) {
+		hs_fail(hs, 502, "out of memory");
+		return false;
+	}
+	r = http_response_rewrite(buf, len, HS_RESP_HEAD_MAX, hs->is_head,
+	    hs->keep_alive, out, len + 256, &outn, &info);
+	if (r == PARSE_NEED_MORE) {
+		free(out);
+		return false;
+	}
+	if (r != PARSE_OK) {
+		free(out);
+		hs_fail(hs, 502, "bad response head from the origin");
+		return false;
+	}
+	hs->status = info.status;
+	hs->answered = true;
+	if (bufferevent_write(hs->app, out, outn) == -1) {
+		free(out);
+		hs_free(hs, "out of memory", true);
+		return false;
+	}
+	free(out);
+	hs->down_bytes += info.used;
+	if (info.upgrade) {		/* a WebSocket: now a plain tunnel */
+		struct bufferevent *app = hs->app, *up = hs->up;
+
+		evbuffer_drain(in, info.used);
+		hs->app = hs->up = NULL;
+		bufferevent_setcb(app, NULL, NULL, NULL, NULL);
+		bufferevent_setcb(up, NULL, NULL, NULL, NULL);
+		hs->requests++;
+		hs->ops->tunnel(hs->arg, app, up, hs->target_str);
+		hs_free(hs, "upgraded", false);
+		return false;
+	}
+	/* the framing parser reads the head too, to know the body */
+	http_parser_execute(&hs->resp, &resp_settings, (const char *)buf,
+	    info.used);
+	evbuffer_drain(in, info.used);
+	if (info.informational) {	/* 100 Continue: the real one follows */
+		http_parser_init(&hs->resp, HTTP_RESPONSE);
+		hs->resp.data = hs;
+		return true;
+	}
+	hs->resp_head_done = true;
+	hs->resp_self_delimited = info.self_delimited;
+	hs->origin_keep = info.origin_keep_alive;
+	if (HTTP_PARSER_ERRNO(&hs->resp) == HPE_PAUSED)
+		hs->resp_done = true;
+	return true;
+}
+
+static void
+hs_pump_response(struct http_session *hs)
+{
+	struct evbuffer	*in = bufferevent_get_input(hs->up);
+	size_t		 len, n;
+
+	while (!hs->resp_head_done && evbuffer_get_length(in) > 0)
+		if (!hs_response_head(hs, in))
+			return;		/* needs more, or hs is gone */
+	len = evbuffer_get_length(in);
+	if (!hs->resp_done && len > 0) {
+		n = http_parser_execute(&hs->resp, &resp_settings,
+		    (const char *)evbuffer_pullup(in, (ssize_t)len), len);
+		if (HTTP_PARSER_ERRNO(&hs->resp) == HPE_PAUSED)
+			hs->resp_done = true;
+		else if (HTTP_PARSER_ERRNO(&hs->resp) != HPE_OK) {
+			hs_free(hs, "bad response body", true);
+			return;
+		}
+		hs->down_bytes += n;
+		evbuffer_remove_buffer(in, bufferevent_get_output(hs->app), n);
+	}
+	if (hs->resp_done && evbuffer_get_length(in) > 0)
+		hs->origin_keep = false;	/* bytes beyond the response */
+	if (evbuffer_get_length(bufferevent_get_output(hs->app)) >=
+	    HS_HIGH_WM)
+		bufferevent_disable(hs->up, EV_READ);
+	hs_check_done(hs);
+}
+
+static void
+hs_up_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct http_session	*hs = arg;
+
+	(void)bev;
+	hs_arm(hs, hs->cfg->idle_timeout);
+	if (hs->state != HS_EXCHANGE) {	/* an idle origin said something */
+		hs_drop_up(hs);
+		return;
+	}
+	hs_pump_response(hs);
+}
+
+static void
+hs_up_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct http_session	*hs = arg;
+
+	(void)bev;
+	if (hs->state == HS_EXCHANGE && !hs->req_done && !hs->app_eof)
+		bufferevent_enable(hs->app, EV_READ);
+}
+
+static void
+hs_app_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct http_session	*hs = arg;
+
+	(void)bev;
+	if (hs->state == HS_EXCHANGE && hs->up != NULL && !hs->resp_done)
+		bufferevent_enable(hs->up, EV_READ);
+}
+
+static void
+hs_up_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct http_session	*hs = arg;
+
+	(void)bev;
+	if (hs->state != HS_EXCHANGE) {	/* an idle origin went away */
+		hs_drop_up(hs);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && hs->resp_head_done && !hs->resp_done) {
+		/* a body that ends with the connection */
+		http_parser_execute(&hs->resp, &resp_settings, NULL, 0);
+		if (HTTP_PARSER_ERRNO(&hs->resp) == HPE_PAUSED ||
+		    HTTP_PARSER_ERRNO(&hs->resp) == HPE_OK) {
+			hs->resp_done = hs->resp_self_delimited == false;
+			hs->origin_keep = false;
+			hs_drop_up(hs);
+			if (hs->resp_done) {
+				hs->req_done = true;	/* nowhere to send */
+				hs_check_done(hs);
+				return;
+			}
+		}
+	}
+	hs_fail(hs, 502, what & BEV_EVENT_EOF ? "origin closed early" :
+	    "origin connection error");
+}
+
+static void
+hs_app_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct http_session	*hs = arg;
+
+	(void)bev;
+	/* While the tunnel opens, EOF means the app gave up (browsers cancel
+	 * often); once the request is under way it is a half-close. */
+	if ((what & BEV_EVENT_EOF) && hs->req_done &&
+	    hs->state == HS_EXCHANGE) {
+		hs->app_eof = true;	/* answer, then close */
+		return;
+	}
+	hs_free(hs, what & BEV_EVENT_EOF ? "client closed" : "client error",
+	    (what & BEV_EVENT_ERROR) != 0);
+}
+
+static void
+hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_session	*hs = arg;
+
+	(void)fd;
+	(void)what;
+	if (hs->state == HS_CLOSING) {
+		hs_free(hs, "done", false);
+		return;
+	}
+	if (hs->state == HS_HEAD && hs->requests > 0 &&
+	    evbuffer_get_length(bufferevent_get_input(hs->app)) == 0) {
+		hs_free(hs, "keep-alive idle", false);
+		return;
+	}
+	hs_fail(hs, 504, "timeout");
+}
+
+/* Sends the rewritten head, then relays both ways. */
+static void
+hs_start_exchange(struct http_session *hs)
+{
+	hs_set_state(hs, HS_EXCHANGE);
+	bufferevent_setcb(hs->up, hs_up_read_cb, hs_up_write_cb,
+	    hs_up_event_cb, hs);
+	bufferevent_setwatermark(hs->up, EV_WRITE, HS_LOW_WM, 0);
+	if (bufferevent_write(hs->up, hs->head, hs->head_len) == -1) {
+		hs_fail(hs, 502, "out of memory");
+		return;
+	}
+	hs->up_bytes += hs->head_len;
+	free(hs->head);
+	hs->head = NULL;
+	bufferevent_enable(hs->up, EV_READ | EV_WRITE);
+	/* a request without a body is whole: what the app pipelines after it
+	 * waits, up to a cap, until this exchange is over */
+	bufferevent_setwatermark(hs->app, EV_READ, 0,
+	    hs->req_done ? HS_HIGH_WM : 0);
+	bufferevent_enable(hs->app, EV_READ | EV_WRITE);
+	hs_arm(hs, hs->cfg->idle_timeout);
+	hs_pump_request(hs);		/* body bytes already here */
+}
+
+static void
+hs_tunnel_cb(void *arg, uint8_t status, struct bufferevent *tun,
+    const char *why)
+{
+	struct http_session	*hs = arg;
+	char			 buf[64];
+	int			 n;
+
+	hs->open = NULL;
+	if (status != 0) {
+		hs_fail(hs, http_status_from_socks(status), why);
+		return;
+	}
+	if (hs->is_connect) {
+		struct bufferevent *app = hs->app;
+
+		n = http_connect_established(buf, sizeof(buf));
+		if (n < 0 || bufferevent_write(app, buf, (size_t)n) == -1) {
+			bufferevent_free(tun);
+			hs_free(hs, "out of memory", true);
+			return;
+		}
+		hs->status = 200;
+		hs->requests++;
+		log_info("s=%08x event=http method=CONNECT status=200 "
+		    "target=%s", hs->id, hs->target_str);
+		hs->app = NULL;
+		bufferevent_setcb(app, NULL, NULL, NULL, NULL);
+		hs->ops->tunnel(hs->arg, app, tun, hs->target_str);
+		hs_free(hs, "tunnel", false);
+		return;
+	}
+	hs->up = tun;
+	hs->tk = monitor_conn_add(hs->mon, hs->id, hs->target_str,
+	    bufferevent_getfd(tun));
+	hs->up_target = hs->target;
+	hs_start_exchange(hs);
+}
+
+static bool
+same_target(const struct target *a, const struct target *b)
+{
+	return a->atyp == b->atyp && a->port == b->port &&
+	    (a->atyp == TARGET_DOMAIN ? strcasecmp(a->name, b->name) == 0 :
+	    memcmp(a->addr, b->addr, a->atyp == TARGET_IPV4 ? 4 : 16) == 0);
+}
+
+/* A request head is in: check it, then open or reuse a tunnel. */
+static void
+hs_request(struct http_session *hs, struct http_request *req)
+{
+	const struct config	*cfg = hs->cfg;
+
+	hs->target = req->target;
+	if (req->is_pac)
+		snprintf(hs->target_str, sizeof(hs->target_str),
+		    "/proxy.pac");
+	else
+		target_str(&req->target, hs->target_str,
+		    sizeof(hs->target_str));
+	hs->keep_alive = req->keep_alive;
+	hs->is_connect = req->is_connect;
+	hs->is_head = req->method == HTTP_HEAD;
+	if (cfg->n_users > 0 && (!req->has_basic_auth ||
+	    !config_user_ok(cfg, req->user, strlen(req->user), req->pass,
+	    strlen(req->pass)))) {
+		log_warnx("s=%08x event=auth_fail proto=http user=\"%.64s\"",
+		    hs->id, req->has_basic_auth ? req->user : "");
+		hs_respond(hs, 407, "Proxy-Authenticate: Basic "
+		    "realm=\"mpsocks\"\r\n", NULL, NULL, false);
+		return;
+	}
+	if (req->is_pac) {
+		char pac[HS_PAC_MAX];
+
+		evbuffer_drain(bufferevent_get_input(hs->app), req->used);
+		if (pac_build(hs->local, pac, sizeof(pac)) < 0) {
+			hs_respond(hs, 500, NULL, NULL, NULL, false);
+			return;
+		}
+		hs_respond(hs, 200, NULL, "application/x-ns-proxy-autoconfig",
+		    pac, req->keep_alive);
+		return;
+	}
+	if (!req->is_connect) {
+		hs->head = malloc(req->used + 1024);
+		if (hs->head == NULL) {
+			hs_respond(hs, 500, NULL, NULL, NULL, false);
+			return;
+		}
+		int n = http_rewrite_request(req, NULL, hs->head,
+		    req->used + 1024);
+		if (n < 0) {
+			hs_respond(hs, 400, NULL, NULL, NULL, false);
+			return;
+		}
+		hs->head_len = (size_t)n;
+	}
+	/* req's header fields point into the buffer: drain only now */
+	evbuffer_drain(bufferevent_get_input(hs->app), req->used);
+	/* Keep reading, up to a cap, to notice an app that gives up while
+	 * the tunnel opens; the bytes wait in the buffer. */
+	bufferevent_setwatermark(hs->app, EV_READ, 0, HS_HIGH_WM);
+	if (!req->is_connect && hs->up != NULL &&
+	    same_target(&hs->up_target, &req->target)) {
+		hs_start_exchange(hs);		/* keep-alive to the origin */
+		return;
+	}
+	hs_drop_up(hs);
+	hs_set_state(hs, HS_OPEN);
+	hs_arm(hs, cfg->connect_timeout + cfg->handshake_timeout + 1);
+	hs->open = route_open(hs->rt, hs->id, &req->target, hs_tunnel_cb, hs);
+	if (hs->open == NULL)
+		hs_fail(hs, 502, "cannot open a tunnel");
+}
+
+static void
+hs_app_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct http_session	*hs = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	size_t			 max = hs->cfg->http_head_max;
+	size_t			 len = MIN(evbuffer_get_length(in), max);
+	struct http_request	*req;
+	enum parse_result	 r;
+	const uint8_t		*buf;
+
+	if (hs->state == HS_EXCHANGE) {
+		hs_arm(hs, hs->cfg->idle_timeout);
+		hs_pump_request(hs);
+		return;
+	}
+	if (hs->state != HS_HEAD || len == 0)
+		return;
+	if ((req = malloc(sizeof(*req))) == NULL) {
+		hs_free(hs, "out of memory", true);
+		return;
+	}
+	buf = evbuffer_pullup(in, (ssize_t)len);
+	r = http_parse_request(buf, len, max, req);
+	if (r == PARSE_NEED_MORE) {
+		free(req);
+		return;
+	}
+	if (r != PARSE_OK) {
+		log_info("s=%08x event=http_bad_request status=%d why=\"%s\"",
+		    hs->id, req->status, req->why);
+		hs_respond(hs, req->status, NULL, NULL, NULL, false);
+		free(req);
+		return;
+	}
+	/* the framing parser starts at the head, to know the body */
+	http_parser_init(&hs->reqp, HTTP_REQUEST);
+	http_parser_init(&hs->resp, HTTP_RESPONSE);
+	hs->reqp.data = hs->resp.data = hs;
+	http_parser_execute(&hs->reqp, &req_settings, (const char *)buf,
+	    req->used);
+	hs->req_done = HTTP_PARSER_ERRNO(&hs->reqp) == HPE_PAUSED;
+	if (!hs->req_done && HTTP_PARSER_ERRNO(&hs->reqp) != HPE_OK) {
+		util_wipe(req, sizeof(*req));
+		free(req);
+		hs_respond(hs, 400, NULL, NULL, NULL, false);
+		return;
+	}
+	hs_request(hs, req);	/* may free hs; req stays ours */
+	util_wipe(req, sizeof(*req));
+	free(req);
+}
+
+/* Ready for the next request on this connection. */
+static void
+hs_next(struct http_session *hs)
+{
+	struct evbuffer	*in = bufferevent_get_input(hs->app);
+
+	hs->req_done = hs->resp_done = hs->resp_head_done = false;
+	hs->answered = false;
+	bufferevent_setwatermark(hs->app, EV_READ, 0, 0);
+	hs->status = 0;
+	hs->target_str[0] = '\0';
+	hs_set_state(hs, HS_HEAD);
+	if (hs->up != NULL)		/* notice an idle origin closing */
+		bufferevent_enable(hs->up, EV_READ);
+	bufferevent_enable(hs->app, EV_READ | EV_WRITE);
+	hs_arm(hs, hs->cfg->idle_timeout);
+	/* a pipelined request is already here: no read event will come */
+	if (evbuffer_get_length(in) > 0)
+		bufferevent_trigger(hs->app, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+struct http_session *
+http_session_start(struct event_base *base, const struct config *cfg,
+    struct route *rt, struct monitor *mon, struct bufferevent *app,
+    uint32_t id, const char *local, const struct http_session_ops *ops, void *arg)
+{
+	struct http_session	*hs;
+
+	if ((hs = calloc(1, sizeof(*hs))) == NULL)
+		return NULL;
+	if ((hs->timer = evtimer_new(base, hs_timeout_cb, hs)) == NULL) {
+		free(hs);
+		return NULL;
+	}
+	hs->base = base;
+	hs->cfg = cfg;
+	hs->rt = rt;
+	hs->mon = mon;
+	hs->ops = ops;
+	hs->arg = arg;
+	hs->id = id;
+	snprintf(hs->local, sizeof(hs->local), "%s", local);
+	hs->app = app;
+	bufferevent_setcb(app, hs_app_read_cb, hs_app_write_cb,
+	    hs_app_event_cb, hs);
+	bufferevent_setwatermark(app, EV_WRITE, HS_LOW_WM, 0);
+	bufferevent_enable(app, EV_READ | EV_WRITE);
+	hs_arm(hs, cfg->handshake_timeout);
+	/* the first bytes are already here */
+	bufferevent_trigger(app, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+	    BEV_TRIG_DEFER_CALLBACKS);
+	return hs;
+}

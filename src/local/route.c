@@ -1,0 +1,528 @@
+/*
+ * mpsocks-local's route for one connection: ask the policy, resolve the
+ * name only when a rule needs its address, then bond (a tunnel, carrying
+ * the name as the app gave it, never our local answer), connect directly
+ * (optionally from one interface or source address), or refuse.
+ */
+
+#include "local/route.h"
+#include "common/dns.h"
+#include "common/log.h"
+#include "proto/cidr.h"
+#include "proto/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct route {
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct tunnel_client	*tc;
+	struct policy		*policy;
+	struct dns		*dns;
+};
+
+struct route_open {
+	struct route		*rt;
+	uint32_t		 id;
+	struct target		 t;
+	tunnel_open_cb		*cb;
+	void			*arg;
+	struct tunnel_open	*topen;		/* bond: the tunnel opening */
+	struct dns_req		*dreq;		/* waiting for the resolver */
+	struct bufferevent	*bev;		/* direct: connecting */
+	struct event		*timer;		/* connect timeout, or a
+						 * deferred answer */
+	struct policy_pin	 pin;		/* copied: a reload may free
+						 * the policy meanwhile */
+	struct sockaddr_storage	 addr;		/* resolved, for direct */
+	bool			 have_addr;
+	bool			 direct_wait;	/* resolving to connect */
+	uint8_t			 status;	/* deferred answer */
+	const char		*why;
+};
+
+static void
+ro_free(struct route_open *o)
+{
+	if (o->topen != NULL)
+		tunnel_open_cancel(o->topen);
+	if (o->dreq != NULL)
+		dns_cancel(o->dreq);
+	if (o->bev != NULL)
+		bufferevent_free(o->bev);
+	if (o->timer != NULL)
+		event_free(o->timer);
+	free(o);
+}
+
+/* Reports and frees o. */
+static void
+ro_done(struct route_open *o, uint8_t status, struct bufferevent *bev,
+    const char *why)
+{
+	tunnel_open_cb	*cb = o->cb;
+	void		*arg = o->arg;
+
+	ro_free(o);
+	cb(arg, status, bev, why);
+}
+
+static void
+deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct route_open	*o = arg;
+
+	(void)fd;
+	(void)what;
+	ro_done(o, o->status, NULL, o->why);
+}
+
+/* Answers from the event loop, never inside route_open(). */
+static void
+ro_fail_later(struct route_open *o, uint8_t status, const char *why)
+{
+	if (o->timer != NULL)
+		event_free(o->timer);
+	o->status = status;
+	o->why = why;
+	o->timer = evtimer_new(o->rt->base, deferred_cb, o);
+	if (o->timer == NULL) {
+		ro_done(o, status, NULL, why);	/* XXX inline: no memory */
+		return;
+	}
+	evtimer_add(o->timer, (&(struct timeval){ 0, 0 }));
+}
+
+static void
+bond_cb(void *arg, uint8_t status, struct bufferevent *bev, const char *why)
+{
+	struct route_open	*o = arg;
+
+	o->topen = NULL;
+	ro_done(o, status, bev, why);
+}
+
+static uint8_t
+errno_status(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return TUNNEL_ST_REFUSED;
+	case ENETUNREACH:
+		return TUNNEL_ST_NET_UNREACH;
+	case EHOSTUNREACH:
+		return TUNNEL_ST_HOST_UNREACH;
+	case ETIMEDOUT:
+		return TUNNEL_ST_TTL_EXPIRED;
+	default:
+		return TUNNEL_ST_GENERAL;
+	}
+}
+
+static void
+direct_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct route_open	*o = arg;
+	int			 err = EVUTIL_SOCKET_ERROR();
+
+	if (what & BEV_EVENT_CONNECTED) {
+		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+		o->bev = NULL;
+		log_debug("s=%08x event=direct_connected", o->id);
+		ro_done(o, TUNNEL_ST_OK, bev, NULL);
+		return;
+	}
+	log_debug("s=%08x event=direct_fail why=\"%s\"", o->id,
+	    evutil_socket_error_to_string(err));
+	ro_done(o, errno_status(err), NULL, "direct connect failed");
+}
+
+static void
+direct_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ro_done(arg, TUNNEL_ST_TTL_EXPIRED, NULL, "direct connect timed out");
+}
+
+/* The target's address as a sockaddr with its port. */
+static socklen_t
+target_sockaddr(const struct route_open *o, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (o->t.atyp == TARGET_IPV4) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, o->t.addr, 4);
+	} else if (o->t.atyp == TARGET_IPV6) {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, o->t.addr, 16);
+	} else
+		*ss = o->addr;
+	if (ss->ss_family == AF_INET) {
+		sin->sin_port = htons(o->t.port);
+		return sizeof(*sin);
+	}
+	sin6->sin6_port = htons(o->t.port);
+	return sizeof(*sin6);
+}
+
+/* Connects from here, with the rule's pin. false if it failed at once
+ * (o->status, o->why set). */
+static bool
+direct_start(struct route_open *o)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = target_sockaddr(o, &ss);
+	const struct policy_pin	*pin = &o->pin;
+	struct timeval		 tv = { o->rt->cfg->connect_timeout, 0 };
+	int			 fd;
+
+	o->status = TUNNEL_ST_GENERAL;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		o->why = "socket failed";
+		return false;
+	}
+	if (pin->ifname[0] != '\0' && setsockopt(fd, SOL_SOCKET,
+	    SO_BINDTODEVICE, pin->ifname, (socklen_t)strlen(pin->ifname)) ==
+	    -1) {
+		log_warn("s=%08x event=direct_fail interface=%s", o->id,
+		    pin->ifname);
+		o->why = "cannot bind to the rule's interface";
+		goto fail;
+	}
+	if (pin->source_len != 0 && pin->source.ss_family != ss.ss_family) {
+		o->why = "the rule's source address is of the other family";
+		goto fail;
+	}
+	if (pin->source_len != 0 && bind(fd,
+	    (const struct sockaddr *)&pin->source, pin->source_len) == -1) {
+		log_warn("s=%08x event=direct_fail why=source", o->id);
+		o->why = "cannot bind to the rule's source address";
+		goto fail;
+	}
+	o->bev = bufferevent_socket_new(o->rt->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (o->bev == NULL) {
+		o->why = "out of memory";
+		goto fail;
+	}
+	if ((o->timer = evtimer_new(o->rt->base, direct_timeout_cb, o)) ==
+	    NULL) {
+		o->why = "out of memory";
+		return false;		/* ro_free() closes fd with bev */
+	}
+	bufferevent_setcb(o->bev, NULL, NULL, direct_event_cb, o);
+	if (bufferevent_socket_connect(o->bev, (struct sockaddr *)&ss,
+	    (int)sl) == -1) {
+		o->status = errno_status(errno);
+		o->why = "direct connect failed";
+		return false;
+	}
+	evtimer_add(o->timer, &tv);
+	return true;
+fail:
+	if (o->bev == NULL)
+		close(fd);
+	return false;
+}
+
+static bool	direct_resolve(struct route_open *);
+
+/* Acts on a verdict; false (o->status, o->why set) if that failed at
+ * once. */
+static bool
+ro_act(struct route_open *o, const struct policy_verdict *v)
+{
+	char	ts[TARGET_STRLEN];
+
+	log_debug("s=%08x event=policy target=%s rule=%s action=%s why=\"%s\""
+	    "%s%s", o->id, target_str(&o->t, ts, sizeof(ts)), v->rule,
+	    policy_action_str(v->action), v->why,
+	    v->country[0] ? " country=" : "", v->country);
+	switch (v->action) {
+	case POLICY_REJECT:
+		o->status = TUNNEL_ST_NOT_ALLOWED;
+		o->why = "refused by the policy";
+		return false;
+	case POLICY_DIRECT:
+		o->pin = *v->pin;
+		if (o->t.atyp == TARGET_DOMAIN && !o->have_addr)
+			return direct_resolve(o);
+		return direct_start(o);
+	case POLICY_BOND:
+	default:
+		o->topen = tunnel_open(o->rt->tc, &o->t, bond_cb, o);
+		o->status = TUNNEL_ST_GENERAL;
+		o->why = "cannot open a tunnel";
+		return o->topen != NULL;
+	}
+}
+
+static void
+ro_decide(struct route_open *o, bool resolve_failed);
+
+static void
+dns_done_cb(void *arg, const struct dns_result *res)
+{
+	struct route_open	*o = arg;
+
+	o->dreq = NULL;
+	if (res->err == 0 && res->n > 0) {
+		o->addr = res->addrs[0];
+		o->have_addr = true;
+	} else
+		log_debug("s=%08x event=policy_resolve_fail name=%s why=\"%s\"",
+		    o->id, o->t.name, dns_strerror(res->err));
+	if (!o->direct_wait) {
+		ro_decide(o, !o->have_addr);
+		return;
+	}
+	/* the rule has decided already: only connect */
+	if (!o->have_addr)
+		ro_done(o, TUNNEL_ST_HOST_UNREACH, NULL, "direct: the name "
+		    "does not resolve here");	/* frees o */
+	else if (!direct_start(o))
+		ro_done(o, o->status, NULL, o->why);	/* frees o */
+}
+
+/* A name that goes direct by a domain rule: resolve it, then connect.
+ * false (o->status, o->why set) if that failed at once. */
+static bool
+direct_resolve(struct route_open *o)
+{
+	struct dns_result	res;
+
+	o->direct_wait = true;
+	log_debug("s=%08x event=direct_resolve name=%s", o->id, o->t.name);
+	if (dns_resolve(o->rt->dns, o->t.name, &res, dns_done_cb, o,
+	    &o->dreq) == 0)
+		return true;			/* dns_done_cb goes on */
+	if (res.err != 0 || res.n == 0) {
+		o->status = TUNNEL_ST_HOST_UNREACH;
+		o->why = "direct: the name does not resolve here";
+		return false;
+	}
+	o->addr = res.addrs[0];
+	o->have_addr = true;
+	return direct_start(o);
+}
+
+/* Matches; resolves first if the policy asks. May free o (via the
+ * deferred answer) only from the event loop. */
+static void
+ro_decide(struct route_open *o, bool resolve_failed)
+{
+	struct policy_verdict	v;
+	struct dns_result	res;
+
+	policy_match(o->rt->policy, &o->t, o->have_addr ?
+	    (struct sockaddr *)&o->addr : NULL, resolve_failed, &v);
+	if (v.need_addr) {
+		log_debug("s=%08x event=policy_resolve name=%s why=\"%s\"",
+		    o->id, o->t.name, v.why);
+		if (dns_resolve(o->rt->dns, o->t.name, &res, dns_done_cb, o,
+		    &o->dreq) == 0)
+			return;			/* dns_done_cb goes on */
+		if (res.err == 0 && res.n > 0) {
+			o->addr = res.addrs[0];
+			o->have_addr = true;
+		}
+		policy_match(o->rt->policy, &o->t, o->have_addr ?
+		    (struct sockaddr *)&o->addr : NULL, !o->have_addr, &v);
+	}
+	if (!ro_act(o, &v))
+		ro_fail_later(o, o->status, o->why);
+}
+
+struct route_open *
+route_open(struct route *rt, uint32_t id, const struct target *t,
+    tunnel_open_cb *cb, void *arg)
+{
+	struct route_open	*o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return NULL;
+	o->rt = rt;
+	o->id = id;
+	o->t = *t;
+	o->cb = cb;
+	o->arg = arg;
+	ro_decide(o, false);
+	return o;
+}
+
+void
+route_open_cancel(struct route_open *o)
+{
+	ro_free(o);
+}
+
+void
+route_add_own_nets(struct policy *p)
+{
+	struct ifaddrs	*ifa, *i;
+
+	if (getifaddrs(&ifa) == -1) {
+		log_warn("getifaddrs: this host's networks are not known "
+		    "to the policy");
+		return;
+	}
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		struct cidr	c = { 0 };
+		const uint8_t	*a, *m;
+		size_t		 len;
+
+		if (i->ifa_addr == NULL || i->ifa_netmask == NULL)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			a = (const uint8_t *)&((struct sockaddr_in *)(void *)
+			    i->ifa_addr)->sin_addr;
+			m = (const uint8_t *)&((struct sockaddr_in *)(void *)
+			    i->ifa_netmask)->sin_addr;
+			len = 4;
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			a = (const uint8_t *)&((struct sockaddr_in6 *)(void *)
+			    i->ifa_addr)->sin6_addr;
+			m = (const uint8_t *)&((struct sockaddr_in6 *)(void *)
+			    i->ifa_netmask)->sin6_addr;
+			len = 16;
+		} else
+			continue;
+		c.family = i->ifa_addr->sa_family;
+		for (size_t k = 0; k < len; k++) {
+			c.addr[k] = a[k] & m[k];
+			c.prefix += (unsigned)__builtin_popcount(m[k]);
+		}
+		if (!policy_add_local_net(p, &c))
+			log_warnx("out of memory adding this host's networks");
+	}
+	freeifaddrs(ifa);
+}
+
+struct route *
+route_new(struct event_base *base, const struct config *cfg,
+    struct tunnel_client *tc, struct policy *p)
+{
+	struct route	*rt;
+
+	if ((rt = calloc(1, sizeof(*rt))) == NULL)
+		return NULL;
+	rt->base = base;
+	rt->cfg = cfg;
+	rt->tc = tc;
+	rt->dns = dns_new(base, cfg->dns_cache_size, cfg->dns_cache_ttl);
+	if (rt->dns == NULL) {
+		free(rt);
+		return NULL;
+	}
+	route_set_policy(rt, p);
+	return rt;
+}
+
+void
+route_set_policy(struct route *rt, struct policy *p)
+{
+	policy_free(rt->policy);
+	rt->policy = p;
+	if (p != NULL)
+		log_info("event=policy rules=%zu", policy_rule_count(p));
+}
+
+void
+route_free(struct route *rt)
+{
+	if (rt == NULL)
+		return;
+	policy_free(rt->policy);
+	dns_free(rt->dns);
+	free(rt);
+}
+
+/* HOST, HOST:PORT, [V6]:PORT or a bare IPv6 address. */
+static bool
+explain_target(const char *hp, struct target *t)
+{
+	char		host[256];
+	uint16_t	port = 443;
+
+	memset(t, 0, sizeof(*t));
+	if (!util_split_hostport(hp, host, sizeof(host), &port)) {
+		if (strlen(hp) >= sizeof(host))
+			return false;
+		snprintf(host, sizeof(host), "%s", hp);
+		port = 443;
+	}
+	t->port = port;
+	if (inet_pton(AF_INET, host, t->addr) == 1)
+		t->atyp = TARGET_IPV4;
+	else if (inet_pton(AF_INET6, host, t->addr) == 1)
+		t->atyp = TARGET_IPV6;
+	else if (target_name_valid((const uint8_t *)host, strlen(host))) {
+		t->atyp = TARGET_DOMAIN;
+		snprintf(t->name, sizeof(t->name), "%s", host);
+	} else
+		return false;
+	return true;
+}
+
+int
+route_explain(const struct policy *p, const char *hp, FILE *out)
+{
+	struct target		 t;
+	struct policy_verdict	 v;
+	struct addrinfo		 hints = { .ai_socktype = SOCK_STREAM },
+				*ai = NULL;
+	char			 ts[TARGET_STRLEN];
+	bool			 failed = false;
+	int			 rc;
+
+	if (!explain_target(hp, &t)) {
+		fprintf(stderr, "--explain %s: not HOST[:PORT]\n", hp);
+		return 2;
+	}
+	fprintf(out, "target:  %s\n", target_str(&t, ts, sizeof(ts)));
+	policy_match(p, &t, NULL, false, &v);
+	if (v.need_addr) {
+		fprintf(out, "resolve: %s (%s)\n", t.name, v.why);
+		if ((rc = getaddrinfo(t.name, NULL, &hints, &ai)) != 0) {
+			fprintf(out, "resolve: failed: %s\n", gai_strerror(rc));
+			failed = true;
+		}
+		policy_match(p, &t, ai ? ai->ai_addr : NULL, failed, &v);
+		if (ai != NULL)
+			freeaddrinfo(ai);
+	}
+	fprintf(out, "rule:    %s\nwhy:     %s\n", v.rule, v.why);
+	if (v.country[0] != '\0')
+		fprintf(out, "country: %s\n", v.country);
+	if (v.asn != 0)
+		fprintf(out, "asn:     AS%u\n", v.asn);
+	fprintf(out, "action:  %s", policy_action_str(v.action));
+	if (v.action == POLICY_DIRECT && v.pin->ifname[0] != '\0')
+		fprintf(out, " via interface %s", v.pin->ifname);
+	if (v.action == POLICY_DIRECT && v.pin->source_len != 0) {
+		char s[UTIL_ADDRSTRLEN];
+
+		util_sockaddr_str((const struct sockaddr *)&v.pin->source, s,
+		    sizeof(s));
+		fprintf(out, " from %s", s);
+	}
+	if (v.action == POLICY_BOND && t.atyp == TARGET_DOMAIN)
+		fprintf(out, " (the concentrator resolves %s)", t.name);
+	fprintf(out, "\n");
+	return 0;
+}

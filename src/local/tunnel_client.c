@@ -1,0 +1,538 @@
+/*
+ * The home end of the tunnel. The request header rides in the SYN (TCP
+ * Fast Open, once the concentrator has given this host a cookie), else
+ * it leaves with the first data segment; the app's reply waits for the
+ * concentrator's authenticated answer, so every SOCKS5 error code is the
+ * real one. With Fast Open the answer comes one round trip after the
+ * SYN, not two.
+ */
+
+#include "local/tunnel_client.h"
+#include "common/log.h"
+#include "common/mptcp.h"
+#include "common/stats.h"
+#include "local/monitor.h"
+#include "local/config_uplink.h"
+#include "proto/util.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct tunnel_client {
+	struct event_base	*base;
+	const struct config	*cfg;
+	const struct config_uplinks *ups;
+	struct monitor		*mon;
+	struct tunnel_key	 key;
+	struct sockaddr_storage	 server;
+	socklen_t		 server_len;
+	char			 server_str[UTIL_ADDRSTRLEN];
+	bool			 warned_no_mptcp;
+	struct log_rl		 rl;
+};
+
+/*
+ * One connection to the concentrator. An open starts with one; when it
+ * has had no answer after TUNNEL_RACE_MS and [uplink] sections name other
+ * uplinks, another starts from the next uplink's address (its source
+ * rule sends it out there): a line that died without the kernel noticing
+ * (the modem's link still up) costs a new connection a second, not a
+ * timeout. The first attempt to bring an authenticated answer wins.
+ */
+struct attempt {
+	struct tunnel_open	*o;
+	struct bufferevent	*bev;
+	bool			 mptcp;		/* asked the kernel for it */
+	bool			 tfo;		/* sent its header in the SYN */
+	bool			 checked;	/* fallback to TCP checked */
+	bool			 raced;		/* started by race_next() */
+	struct sockaddr_storage	 src;		/* its local address */
+	uint8_t			 req_mac[TUNNEL_MAC_LEN];
+};
+
+#define TUNNEL_MAX_ATTEMPTS	4
+#define TUNNEL_RACE_MS		1000
+static const struct timeval	race_tv = { TUNNEL_RACE_MS / 1000,
+				    TUNNEL_RACE_MS % 1000 * 1000 };
+
+struct tunnel_open {
+	struct tunnel_client	*tc;
+	struct attempt		 att[TUNNEL_MAX_ATTEMPTS];
+	size_t			 n_att;
+	struct event		*timer, *race;
+	tunnel_open_cb		*cb;
+	void			*arg;
+	uint64_t		 start_ms;
+	struct target		 target;
+};
+
+static bool	open_attempt(struct tunnel_open *, bool tfo,
+		    const struct sockaddr_storage *src);
+
+static void
+warn_no_mptcp(struct tunnel_client *tc)
+{
+	if (tc->warned_no_mptcp)
+		return;
+	tc->warned_no_mptcp = true;
+	log_warnx("the kernel refused an MPTCP socket (net.mptcp.enabled=0, "
+	    "or no MPTCP in this kernel): falling back to TCP; connections "
+	    "will use one uplink");
+}
+
+/* Warns at start, rather than at the first connection, if this kernel
+ * will not give us MPTCP. */
+static void
+probe_mptcp(struct tunnel_client *tc)
+{
+	bool	got;
+	int	fd;
+
+	if (!tc->cfg->mptcp) {
+		log_warnx("MPTCP disabled by configuration: connections use "
+		    "one uplink");
+		return;
+	}
+	if ((fd = mptcp_socket(tc->server.ss_family, true, &got)) == -1)
+		return;
+	close(fd);
+	if (!got)
+		warn_no_mptcp(tc);
+}
+
+struct tunnel_client *
+tunnel_client_new(struct event_base *base, const struct config *cfg,
+    const struct config_uplinks *ups, const struct tunnel_key *key,
+    struct monitor *mon)
+{
+	struct tunnel_client	*tc;
+	struct addrinfo		 hints = { .ai_socktype = SOCK_STREAM },
+				*ai = NULL;
+	char			 host[256], port[8];
+	uint16_t		 p;
+	int			 rc;
+
+	if (!util_split_hostport(cfg->server, host, sizeof(host), &p))
+		return NULL;
+	snprintf(port, sizeof(port), "%u", p);
+	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0) {
+		log_warnx("concentrator %s: %s", cfg->server,
+		    gai_strerror(rc));
+		return NULL;
+	}
+	if ((tc = calloc(1, sizeof(*tc))) == NULL) {
+		freeaddrinfo(ai);
+		return NULL;
+	}
+	tc->base = base;
+	tc->cfg = cfg;
+	tc->ups = ups;
+	tc->mon = mon;
+	tc->key = *key;
+	memcpy(&tc->server, ai->ai_addr, ai->ai_addrlen);
+	tc->server_len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	util_sockaddr_str((struct sockaddr *)&tc->server, tc->server_str,
+	    sizeof(tc->server_str));
+	log_info("concentrator %s at %s", cfg->server, tc->server_str);
+	probe_mptcp(tc);
+	return tc;
+}
+
+void
+tunnel_client_free(struct tunnel_client *tc)
+{
+	if (tc == NULL)
+		return;
+	util_wipe(&tc->key, sizeof(tc->key));
+	free(tc);
+}
+
+static void
+attempt_drop(struct attempt *a, bool abortive)
+{
+	if (a->bev == NULL)
+		return;
+	if (abortive)
+		mptcp_set_abortive(bufferevent_getfd(a->bev));
+	bufferevent_free(a->bev);
+	a->bev = NULL;
+}
+
+static size_t
+attempts_alive(const struct tunnel_open *o)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < o->n_att; i++)
+		n += o->att[i].bev != NULL;
+	return n;
+}
+
+static void
+open_free(struct tunnel_open *o)
+{
+	for (size_t i = 0; i < o->n_att; i++)
+		attempt_drop(&o->att[i], true);
+	if (o->timer != NULL)
+		event_free(o->timer);
+	if (o->race != NULL)
+		event_free(o->race);
+	free(o);
+}
+
+/* Reports the result (win: the attempt whose tunnel the caller gets, or
+ * NULL) and frees o; the other attempts are reset. */
+static void
+open_done(struct tunnel_open *o, struct attempt *win, uint8_t status,
+    const char *why)
+{
+	struct bufferevent	*bev = NULL;
+
+	if (status == TUNNEL_ST_OK && win != NULL) {
+		bev = win->bev;
+		win->bev = NULL;
+		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	}
+	o->cb(o->arg, status, bev, why);
+	open_free(o);
+}
+
+/* Once per open, when the kernel knows: did MPTCP survive the handshake? */
+static void
+check_fallback(struct attempt *a)
+{
+	struct tunnel_client	*tc = a->o->tc;
+
+	if (a->checked || a->bev == NULL)
+		return;
+	a->checked = true;
+	if (a->mptcp && mptcp_is_active(bufferevent_getfd(a->bev)) == 0) {
+		stats_mptcp_fallback();
+		log_warnx_rl(&tc->rl, "event=no_mptcp server=%s: "
+		    "connection fell back to TCP (a middlebox or the "
+		    "concentrator's kernel); it uses one path",
+		    tc->server_str);
+	}
+}
+
+static bool	race_next(struct tunnel_open *);
+
+static void
+open_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct attempt		*a = arg;
+	struct tunnel_open	*o = a->o;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	size_t			 len = MIN(evbuffer_get_length(in),
+				    TUNNEL_MAX_REPLY);
+	struct tunnel_reply	 rep;
+	enum parse_result	 r;
+
+	r = tunnel_parse_reply(evbuffer_pullup(in, (ssize_t)len), len,
+	    &o->tc->key, a->req_mac, &rep);
+	if (r == PARSE_NEED_MORE && len < TUNNEL_MAX_REPLY)
+		return;
+	monitor_tunnel_result(o->tc->mon, r == PARSE_OK,
+	    util_now_ms() - o->start_ms);
+	check_fallback(a);	/* a Fast Open socket reports no CONNECTED */
+	if (r != PARSE_OK) {
+		open_done(o, NULL, TUNNEL_ST_GENERAL, "concentrator sent a "
+		    "reply that does not authenticate (wrong key or not "
+		    "mpsocks)");
+		return;
+	}
+	evbuffer_drain(in, rep.used);
+	if (rep.n_server_versions > 0)
+		log_warnx("concentrator speaks protocol version %u, not %u: "
+		    "upgrade one side", rep.server_versions[0],
+		    TUNNEL_VERSION);
+	if (a->raced)
+		log_info("event=race_won attempt=%zu server=%s ms=%llu",
+		    (size_t)(a - o->att) + 1, o->tc->server_str,
+		    (unsigned long long)(util_now_ms() - o->start_ms));
+	/* an answer is the concentrator's word, whichever attempt brings it */
+	open_done(o, a, rep.status, rep.status == TUNNEL_ST_OK ? NULL :
+	    tunnel_status_str(rep.status));
+}
+
+static void
+open_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct attempt		*a = arg;
+	struct tunnel_open	*o = a->o;
+	char			 why[160];
+	int			 err = EVUTIL_SOCKET_ERROR();
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		check_fallback(a);
+		return;
+	}
+	/* A reset before any answer to a SYN that carried data: the kernel
+	 * notes say MPTCP Fast Open loses a few this way while the server
+	 * took the data. Once more without Fast Open, with a fresh header
+	 * (the first one's nonce may be in the server's replay cache). */
+	if (a->tfo && (what & BEV_EVENT_ERROR) && err == ECONNRESET) {
+		struct sockaddr_storage src = a->src;
+
+		log_debug("event=tfo_retry server=%s", o->tc->server_str);
+		attempt_drop(a, false);
+		if (open_attempt(o, false, src.ss_family != AF_UNSPEC ?
+		    &src : NULL))
+			return;
+	}
+	attempt_drop(a, true);
+	/* another attempt still running, or another uplink to try */
+	if (attempts_alive(o) > 0 || race_next(o))
+		return;
+	monitor_tunnel_result(o->tc->mon, false, 0);
+	if (what & BEV_EVENT_EOF)
+		snprintf(why, sizeof(why), "concentrator closed without a "
+		    "reply: key not accepted, clock off by more than the "
+		    "replay window, or not an mpsocks-server");
+	else
+		snprintf(why, sizeof(why), "concentrator %s: %s",
+		    o->tc->server_str, evutil_socket_error_to_string(err));
+	open_done(o, NULL, TUNNEL_ST_GENERAL, why);
+}
+
+static void
+open_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel_open	*o = arg;
+
+	(void)fd;
+	(void)what;
+	monitor_tunnel_result(o->tc->mon, false, 0);
+	open_done(o, NULL, TUNNEL_ST_TTL_EXPIRED, "no reply from the "
+	    "concentrator in time");
+}
+
+static bool
+same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr,
+	    sizeof(struct in6_addr)) == 0;
+}
+
+/* An address of ifname in family, not used by an attempt of o yet. */
+static bool
+uplink_source(const struct tunnel_open *o, const char *ifname, int family,
+    struct sockaddr_storage *out)
+{
+	struct ifaddrs	*ifa0, *ifa;
+	bool		 found = false;
+
+	if (getifaddrs(&ifa0) == -1)
+		return false;
+	for (ifa = ifa0; ifa != NULL && !found; ifa = ifa->ifa_next) {
+		if (ifa->ifa_addr == NULL || ifa->ifa_addr->sa_family !=
+		    family || strcmp(ifa->ifa_name, ifname) != 0 ||
+		    !(ifa->ifa_flags & IFF_UP))
+			continue;
+		if (family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(
+		    &((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr))
+			continue;
+		found = true;
+		for (size_t i = 0; i < o->n_att; i++)
+			if (same_host(&o->att[i].src, ifa->ifa_addr))
+				found = false;
+		if (found) {
+			memset(out, 0, sizeof(*out));
+			memcpy(out, ifa->ifa_addr, family == AF_INET ?
+			    sizeof(struct sockaddr_in) :
+			    sizeof(struct sockaddr_in6));
+		}
+	}
+	freeifaddrs(ifa0);
+	return found;
+}
+
+/*
+ * Starts one more attempt from an uplink no attempt uses yet: active
+ * uplinks first, then backups. False if there is none (or no room).
+ */
+static bool
+race_next(struct tunnel_open *o)
+{
+	const struct config_uplinks	*ups = o->tc->ups;
+	struct sockaddr_storage		 src;
+
+	if (o->n_att >= TUNNEL_MAX_ATTEMPTS || ups == NULL)
+		return false;
+	for (int backup = 0; backup <= 1; backup++)
+		for (size_t i = 0; i < ups->n; i++) {
+			const struct config_uplink *u = &ups->v[i];
+
+			if ((u->role == UPLINK_ROLE_BACKUP) != backup ||
+			    !uplink_source(o, u->ifname,
+			    o->tc->server.ss_family, &src))
+				continue;
+			log_info("event=race server=%s uplink=%s after_ms=%llu",
+			    o->tc->server_str, u->name, (unsigned long long)
+			    (util_now_ms() - o->start_ms));
+			if (open_attempt(o, o->tc->cfg->tfo, &src)) {
+				o->att[o->n_att - 1].raced = true;
+				return true;
+			}
+		}
+	return false;
+}
+
+/* Still waiting for its SYN-ACK? (A concentrator that answered the SYN
+ * but not yet the header is slow, not cut off: no race for that.) */
+static bool
+attempt_in_syn_sent(const struct attempt *a)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof(ti);
+
+	if (a->bev == NULL || getsockopt(bufferevent_getfd(a->bev), SOL_TCP,
+	    TCP_INFO, &ti, &len) == -1 || len < 1)
+		return false;
+	return ti.tcpi_state == TCP_SYN_SENT;
+}
+
+static void
+open_race_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel_open	*o = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < o->n_att; i++)
+		if (o->att[i].bev != NULL && !attempt_in_syn_sent(&o->att[i]))
+			return;
+	if (race_next(o))
+		evtimer_add(o->race, &race_tv);
+}
+
+/*
+ * One connection attempt for o, from src if given: a fresh header
+ * (timestamp, nonce), a new socket, the header on its way. With tfo, the
+ * header is written before the handshake so that it leaves in the SYN;
+ * what the kernel does not take then (no cookie yet: EINPROGRESS,
+ * nothing queued) the bufferevent writes once the connection is up.
+ */
+static bool
+open_attempt(struct tunnel_open *o, bool tfo,
+    const struct sockaddr_storage *src)
+{
+	struct tunnel_client	*tc = o->tc;
+	struct attempt		*a;
+	uint8_t			 hdr[TUNNEL_MAX_HDR], nonce[TUNNEL_NONCE_LEN];
+	bool			 got_mptcp;
+	ssize_t			 sent = 0;
+	socklen_t		 sl = sizeof(struct sockaddr_storage);
+	int			 fd, n;
+
+	/* slots are not reused: each remembers the address it tried */
+	if (o->n_att >= TUNNEL_MAX_ATTEMPTS)
+		return false;
+	a = &o->att[o->n_att];
+	memset(a, 0, sizeof(*a));
+	a->o = o;
+	if (!util_random(nonce, sizeof(nonce)))
+		return false;
+	n = tunnel_encode_request(&tc->key, TUNNEL_CMD_CONNECT, &o->target,
+	    util_wall_ms(), nonce, hdr, sizeof(hdr), a->req_mac);
+	if (n < 0)
+		return false;
+	fd = mptcp_socket(tc->server.ss_family, tc->cfg->mptcp, &got_mptcp);
+	if (fd == -1)
+		return false;
+	a->mptcp = got_mptcp;
+	if (tc->cfg->mptcp && !got_mptcp)
+		warn_no_mptcp(tc);
+	if (src != NULL && bind(fd, (const struct sockaddr *)src,
+	    src->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6)) == -1)
+		goto fail_fd;
+	a->tfo = tfo && mptcp_fastopen_connect(fd);
+	if (a->tfo) {
+		/* deferred: returns at once, the SYN leaves with the write */
+		if (connect(fd, (struct sockaddr *)&tc->server,
+		    tc->server_len) == -1 && errno != EINPROGRESS)
+			goto fail_fd;
+		sent = write(fd, hdr, (size_t)n);
+		if (sent == -1 && errno != EINPROGRESS && errno != EAGAIN)
+			goto fail_fd;
+		if (sent == -1)
+			sent = 0;
+	}
+	a->bev = bufferevent_socket_new(tc->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (a->bev == NULL)
+		goto fail_fd;
+	o->n_att++;
+	bufferevent_setcb(a->bev, open_read_cb, NULL, open_event_cb, a);
+	if ((sent < n && bufferevent_write(a->bev, hdr + sent,
+	    (size_t)(n - sent)) == -1) || (!a->tfo &&
+	    bufferevent_socket_connect(a->bev, (struct sockaddr *)&tc->server,
+	    (int)tc->server_len) == -1)) {
+		attempt_drop(a, false);
+		return false;
+	}
+	/* which uplink this one leaves from, so a race picks another */
+	if (getsockname(fd, (struct sockaddr *)&a->src, &sl) == -1)
+		a->src.ss_family = AF_UNSPEC;
+	bufferevent_enable(a->bev, EV_READ | EV_WRITE);
+	return true;
+fail_fd:
+	close(fd);
+	return false;
+}
+
+struct tunnel_open *
+tunnel_open(struct tunnel_client *tc, const struct target *t,
+    tunnel_open_cb *cb, void *arg)
+{
+	struct tunnel_open	*o;
+	struct timeval		 tv = { .tv_sec = tc->cfg->connect_timeout +
+				    tc->cfg->handshake_timeout };
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return NULL;
+	o->tc = tc;
+	o->start_ms = util_now_ms();
+	o->cb = cb;
+	o->arg = arg;
+	o->target = *t;
+	o->timer = evtimer_new(tc->base, open_timeout_cb, o);
+	if (o->timer == NULL || !open_attempt(o, tc->cfg->tfo, NULL))
+		goto fail;
+	evtimer_add(o->timer, &tv);
+	/* racing needs other uplinks to race on */
+	if (tc->ups != NULL && tc->ups->n > 1) {
+		if ((o->race = evtimer_new(tc->base, open_race_cb, o)) == NULL)
+			goto fail;
+		evtimer_add(o->race, &race_tv);
+	}
+	return o;
+fail:
+	open_free(o);
+	return NULL;
+}
+
+void
+tunnel_open_cancel(struct tunnel_open *o)
+{
+	open_free(o);		/* every attempt reset */
+}

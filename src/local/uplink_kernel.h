@@ -1,0 +1,81 @@
+#ifndef MPSOCKS_UPLINK_KERNEL_H
+#define MPSOCKS_UPLINK_KERNEL_H
+
+/*
+ * The kernel side of uplink.c: netlink sockets (rtnetlink and the
+ * "mptcp_pm" generic netlink family), a snapshot of what the kernel holds
+ * (links, addresses, default and mpsocks routes, rules, MPTCP endpoints
+ * and limits), and one request at a time with its acknowledgement.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "local/netlink.h"
+
+#define KS_MAX_LINKS	256
+#define KS_MAX_ADDRS	512
+#define KS_MAX_ROUTES	1024
+#define KS_MAX_RULES	256
+#define KS_MAX_EPS	64
+
+struct kstate {
+	struct netlink_link	links[KS_MAX_LINKS];
+	size_t			n_links;
+	struct netlink_ifaddr	addrs[KS_MAX_ADDRS];
+	size_t			n_addrs;
+	/* only default routes and mpsocks' own: all a plan needs */
+	struct netlink_route	routes[KS_MAX_ROUTES];
+	size_t			n_routes;
+	struct netlink_rule	rules[KS_MAX_RULES];
+	size_t			n_rules;
+	struct netlink_endpoint	eps[KS_MAX_EPS];
+	size_t			n_eps;
+	struct netlink_limits	limits;
+	bool			have_mptcp;	/* eps and limits valid */
+};
+
+struct kernel {
+	struct mnl_socket	*rt, *gen;
+	uint16_t		 mptcp_id;	/* 0: no MPTCP path manager */
+	uint32_t		 seq;
+};
+
+/* Opens the sockets; false (errno set) if rtnetlink cannot be had. */
+bool	kernel_open(struct kernel *);
+void	kernel_close(struct kernel *);
+/* Reads everything into ks; false (logged) on failure. */
+bool	kernel_load(struct kernel *, struct kstate *);
+/* One change; returns 0 or -errno. */
+int	kernel_route(struct kernel *, bool add, const struct netlink_route *);
+int	kernel_rule(struct kernel *, bool add, const struct netlink_rule *);
+int	kernel_endpoint(struct kernel *, bool add,
+	    const struct netlink_endpoint *);
+int	kernel_set_limits(struct kernel *, const struct netlink_limits *);
+
+/* Reading a snapshot. */
+struct config_uplink;
+const struct netlink_link	*kstate_find_link(const struct kstate *,
+				    const char *name);
+/* Up, with carrier: IFF_UP and IFF_RUNNING. NULL: false. */
+bool	kstate_link_usable(const struct netlink_link *);
+/* Global scope, not tentative, failed DAD or deprecated, on ifindex. */
+bool	kstate_addr_usable(const struct netlink_ifaddr *, int ifindex);
+/* The configured gateway, else the best default route of the main table
+ * on ifindex; false if neither. *learned tells which. */
+bool	kstate_gateway_of(const struct kstate *, const struct config_uplink *,
+	    int ifindex, int family, struct netlink_ip *gw, bool *learned);
+/* A rule "from IP/32 (or /128)": its table. */
+bool	kstate_rule_for(const struct kstate *, const struct netlink_ip *,
+	    uint32_t *table);
+bool	kstate_table_has_default(const struct kstate *, int family,
+	    uint32_t table);
+const struct netlink_endpoint	*kstate_ep_for(const struct kstate *,
+				    const struct netlink_ip *);
+
+/* A rtnetlink socket bound to the link, address and route groups, for
+ * an event loop; NULL on failure. */
+struct mnl_socket *kernel_monitor_open(void);
+
+#endif

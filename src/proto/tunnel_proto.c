@@ -1,0 +1,280 @@
+/*
+ * Tunnel header and reply codec, version 1; docs/protocol.md is the spec.
+ * Pure: no I/O, no globals. The caller passes the clock and the nonce.
+ *
+ * The first TUNNEL_FIXED_LEN bytes and the trailing MAC keep their places
+ * in every version, so a server can authenticate a header of a version it
+ * does not speak and answer with the versions it does.
+ */
+
+#include "proto/tunnel_proto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <string.h>
+
+static const char key_id_label[] = "mpsocks key id v1";
+
+static void
+hmac256(const uint8_t key[TUNNEL_KEY_LEN], const uint8_t *a, size_t alen,
+    const uint8_t *b, size_t blen, uint8_t out[TUNNEL_MAC_LEN])
+{
+	uint8_t		buf[TUNNEL_MAX_HDR + TUNNEL_MAC_LEN];
+	unsigned	outlen = TUNNEL_MAC_LEN;
+
+	/* Both callers pass at most TUNNEL_MAX_HDR bytes in total. */
+	memcpy(buf, a, alen);
+	if (blen > 0)
+		memcpy(buf + alen, b, blen);
+	if (HMAC(EVP_sha256(), key, TUNNEL_KEY_LEN, buf, alen + blen, out,
+	    &outlen) == NULL)
+		memset(out, 0, TUNNEL_MAC_LEN);	/* verifies against nothing */
+}
+
+void
+tunnel_key_init(struct tunnel_key *k, const char *name,
+    const uint8_t key[TUNNEL_KEY_LEN])
+{
+	uint8_t	mac[TUNNEL_MAC_LEN];
+
+	memset(k, 0, sizeof(*k));
+	strncpy(k->name, name, sizeof(k->name) - 1);
+	memcpy(k->key, key, TUNNEL_KEY_LEN);
+	hmac256(key, (const uint8_t *)key_id_label, sizeof(key_id_label) - 1,
+	    NULL, 0, mac);
+	memcpy(k->id, mac, TUNNEL_KEYID_LEN);
+}
+
+int
+tunnel_encode_request(const struct tunnel_key *k, uint8_t cmd,
+    const struct target *t, uint64_t now_ms,
+    const uint8_t nonce[TUNNEL_NONCE_LEN], uint8_t *out, size_t outlen,
+    uint8_t mac_out[TUNNEL_MAC_LEN])
+{
+	size_t	o = 0, tlen, total;
+	int	n;
+
+	tlen = t != NULL ? target_encoded_len(t) : 1;
+	total = TUNNEL_FIXED_LEN + tlen + 2 + TUNNEL_MAC_LEN;
+	if (total > TUNNEL_MAX_HDR || total > outlen)
+		return -1;
+	out[o++] = TUNNEL_VERSION;
+	out[o++] = cmd;
+	put_u16be(out + o, (uint16_t)total);
+	o += 2;
+	put_u16be(out + o, 0);				/* flags */
+	o += 2;
+	put_u64be(out + o, now_ms);
+	o += 8;
+	memcpy(out + o, nonce, TUNNEL_NONCE_LEN);
+	o += TUNNEL_NONCE_LEN;
+	memcpy(out + o, k->id, TUNNEL_KEYID_LEN);
+	o += TUNNEL_KEYID_LEN;
+	if (t != NULL) {
+		if (t->port == 0)
+			return -1;
+		if (t->atyp == TARGET_DOMAIN &&
+		    !target_name_valid((const uint8_t *)t->name,
+		    strlen(t->name)))
+			return -1;
+		if ((n = target_encode(t, out + o, outlen - o)) < 0)
+			return -1;
+		o += (size_t)n;
+	} else
+		out[o++] = 0;				/* no target */
+	put_u16be(out + o, 0);				/* no extensions */
+	o += 2;
+	hmac256(k->key, out, o, NULL, 0, out + o);
+	if (mac_out != NULL)
+		memcpy(mac_out, out + o, TUNNEL_MAC_LEN);
+	return (int)(o + TUNNEL_MAC_LEN);
+}
+
+/* Returns the status an authentic request with this body deserves. */
+static enum tunnel_status
+parse_body(struct cursor *c, struct tunnel_request *out)
+{
+	uint8_t		 atyp, nlen, type, elen;
+	uint16_t	 port, ext_len;
+	const uint8_t	*p;
+	struct cursor	 ext;
+
+	if (!cur_u8(c, &atyp))
+		return TUNNEL_ST_GENERAL;
+	out->target.atyp = atyp;
+	switch (atyp) {
+	case 0:
+		break;
+	case TARGET_IPV4:
+	case TARGET_IPV6:
+		if (!cur_bytes(c, atyp == TARGET_IPV4 ? 4 : 16, &p))
+			return TUNNEL_ST_GENERAL;
+		memcpy(out->target.addr, p, atyp == TARGET_IPV4 ? 4 : 16);
+		break;
+	case TARGET_DOMAIN:
+		if (!cur_u8(c, &nlen) || !cur_bytes(c, nlen, &p) ||
+		    !target_name_valid(p, nlen))
+			return TUNNEL_ST_GENERAL;
+		memcpy(out->target.name, p, nlen);
+		out->target.name[nlen] = '\0';
+		break;
+	default:
+		return TUNNEL_ST_ATYP_UNSUPPORTED;
+	}
+	if (atyp != 0) {
+		if (!cur_u16be(c, &port) || port == 0)
+			return TUNNEL_ST_GENERAL;
+		out->target.port = port;
+	}
+	if (!cur_u16be(c, &ext_len) || !cur_bytes(c, ext_len, &p) ||
+	    cur_left(c) != 0)
+		return TUNNEL_ST_GENERAL;
+	cur_init(&ext, p, ext_len);
+	while (cur_left(&ext) > 0) {
+		if (!cur_u8(&ext, &type) || !cur_u8(&ext, &elen) ||
+		    !cur_bytes(&ext, elen, &p))
+			return TUNNEL_ST_GENERAL;
+		if (type & TUNNEL_EXT_CRITICAL)	/* v1 knows none */
+			return TUNNEL_ST_GENERAL;
+	}
+	if (out->cmd != TUNNEL_CMD_CONNECT)
+		return TUNNEL_ST_CMD_UNSUPPORTED;
+	if (atyp == 0)
+		return TUNNEL_ST_GENERAL;
+	return TUNNEL_ST_OK;
+}
+
+enum parse_result
+tunnel_parse_request(const uint8_t *buf, size_t len,
+    struct tunnel_request *out)
+{
+	struct cursor	 c;
+	uint16_t	 hdr_len;
+	const uint8_t	*p;
+
+	memset(out, 0, sizeof(*out));
+	cur_init(&c, buf, len);
+	if (!cur_u8(&c, &out->version) || !cur_u8(&c, &out->cmd) ||
+	    !cur_u16be(&c, &hdr_len))
+		return PARSE_NEED_MORE;
+	if (hdr_len < TUNNEL_MIN_HDR || hdr_len > TUNNEL_MAX_HDR)
+		return PARSE_ERROR;
+	if (len < hdr_len)
+		return PARSE_NEED_MORE;
+	cur_init(&c, buf, hdr_len - TUNNEL_MAC_LEN);
+	c.off = 4;
+	if (!cur_u16be(&c, &out->flags) || !cur_u64be(&c, &out->timestamp_ms))
+		return PARSE_ERROR;	/* unreachable: MIN_HDR covers it */
+	if (!cur_bytes(&c, TUNNEL_NONCE_LEN, &p))
+		return PARSE_ERROR;
+	memcpy(out->nonce, p, TUNNEL_NONCE_LEN);
+	if (!cur_bytes(&c, TUNNEL_KEYID_LEN, &p))
+		return PARSE_ERROR;
+	memcpy(out->key_id, p, TUNNEL_KEYID_LEN);
+	memcpy(out->mac, buf + hdr_len - TUNNEL_MAC_LEN, TUNNEL_MAC_LEN);
+	out->body_status = out->version == TUNNEL_VERSION ?
+	    parse_body(&c, out) : TUNNEL_ST_GENERAL;
+	out->used = hdr_len;
+	return PARSE_OK;
+}
+
+bool
+tunnel_verify_request(const uint8_t *buf, const struct tunnel_request *req,
+    const struct tunnel_key *k)
+{
+	uint8_t	mac[TUNNEL_MAC_LEN];
+
+	if (req->used < TUNNEL_MIN_HDR || req->used > TUNNEL_MAX_HDR)
+		return false;
+	hmac256(k->key, buf, req->used - TUNNEL_MAC_LEN, NULL, 0, mac);
+	return CRYPTO_memcmp(mac, buf + req->used - TUNNEL_MAC_LEN,
+	    TUNNEL_MAC_LEN) == 0;
+}
+
+int
+tunnel_encode_reply(const struct tunnel_key *k, uint8_t status,
+    bool version_mismatch, const uint8_t req_mac[TUNNEL_MAC_LEN],
+    uint8_t *out, size_t outlen)
+{
+	uint8_t	mac[TUNNEL_MAC_LEN];
+	size_t	o = 0, ext = version_mismatch ? 3 : 0;
+
+	if (TUNNEL_REPLY_FIXED + ext + TUNNEL_REPLY_MAC_LEN > outlen)
+		return -1;
+	out[o++] = TUNNEL_VERSION;
+	out[o++] = status;
+	put_u16be(out + o, (uint16_t)ext);
+	o += 2;
+	if (version_mismatch) {
+		out[o++] = TUNNEL_EXT_VERSIONS;
+		out[o++] = 1;
+		out[o++] = TUNNEL_VERSION;
+	}
+	hmac256(k->key, out, o, req_mac, TUNNEL_MAC_LEN, mac);
+	memcpy(out + o, mac, TUNNEL_REPLY_MAC_LEN);
+	return (int)(o + TUNNEL_REPLY_MAC_LEN);
+}
+
+enum parse_result
+tunnel_parse_reply(const uint8_t *buf, size_t len, const struct tunnel_key *k,
+    const uint8_t req_mac[TUNNEL_MAC_LEN], struct tunnel_reply *out)
+{
+	struct cursor	 c, ext;
+	uint8_t		 ver, type, elen, mac[TUNNEL_MAC_LEN];
+	uint16_t	 ext_len;
+	const uint8_t	*p, *m;
+
+	memset(out, 0, sizeof(*out));
+	cur_init(&c, buf, len);
+	if (!cur_u8(&c, &ver))
+		return PARSE_NEED_MORE;
+	if (ver != TUNNEL_VERSION)
+		return PARSE_ERROR;
+	if (!cur_u8(&c, &out->status) || !cur_u16be(&c, &ext_len))
+		return PARSE_NEED_MORE;
+	if (TUNNEL_REPLY_FIXED + (size_t)ext_len + TUNNEL_REPLY_MAC_LEN >
+	    TUNNEL_MAX_REPLY)
+		return PARSE_ERROR;
+	if (!cur_bytes(&c, ext_len, &p) ||
+	    !cur_bytes(&c, TUNNEL_REPLY_MAC_LEN, &m))
+		return PARSE_NEED_MORE;
+	hmac256(k->key, buf, TUNNEL_REPLY_FIXED + ext_len, req_mac,
+	    TUNNEL_MAC_LEN, mac);
+	if (CRYPTO_memcmp(mac, m, TUNNEL_REPLY_MAC_LEN) != 0)
+		return PARSE_ERROR;
+	cur_init(&ext, p, ext_len);
+	while (cur_left(&ext) > 0) {
+		if (!cur_u8(&ext, &type) || !cur_u8(&ext, &elen) ||
+		    !cur_bytes(&ext, elen, &p))
+			return PARSE_ERROR;
+		if (type & TUNNEL_EXT_CRITICAL)	/* v1 knows none */
+			return PARSE_ERROR;
+		if (type == TUNNEL_EXT_VERSIONS) {
+			out->n_server_versions = MIN(elen,
+			    sizeof(out->server_versions));
+			memcpy(out->server_versions, p,
+			    out->n_server_versions);
+		}
+	}
+	out->used = c.off;
+	return PARSE_OK;
+}
+
+const char *
+tunnel_status_str(uint8_t st)
+{
+	static const char *const names[] = {
+		[TUNNEL_ST_OK] = "succeeded",
+		[TUNNEL_ST_GENERAL] = "general failure",
+		[TUNNEL_ST_NOT_ALLOWED] = "not allowed",
+		[TUNNEL_ST_NET_UNREACH] = "network unreachable",
+		[TUNNEL_ST_HOST_UNREACH] = "host unreachable",
+		[TUNNEL_ST_REFUSED] = "connection refused",
+		[TUNNEL_ST_TTL_EXPIRED] = "TTL expired",
+		[TUNNEL_ST_CMD_UNSUPPORTED] = "command not supported",
+		[TUNNEL_ST_ATYP_UNSUPPORTED] = "address type not supported",
+	};
+
+	return st < NELEM(names) ? names[st] : "unknown status";
+}

@@ -1,0 +1,223 @@
+/* mpsocks-server: the concentrator. */
+
+#include "common/config.h"
+#include "common/control.h"
+#include "common/daemon.h"
+#include "common/keyfile.h"
+#include "common/log.h"
+#include "common/relay.h"
+#include "common/mptcp.h"
+#include "common/stats.h"
+#include "proto/status.h"
+#include "server/tunnel_server.h"
+#include "proto/util.h"
+
+#include <event2/event.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifndef MPSOCKS_VERSION
+#define MPSOCKS_VERSION	"0.1.0"
+#endif
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: mpsocks-server --listen ADDR:PORT --key-file FILE [options]\n"
+"       mpsocks-server -c FILE [options]\n"
+"       mpsocks-server --genkey\n"
+"\n"
+"The mpsocks concentrator: terminates MPTCP tunnels from mpsocks-local,\n"
+"authenticates them, and connects to the requested destinations.\n"
+"\n"
+"  -l, --listen ADDR:PORT     listen here (repeatable; [::]:PORT for IPv6)\n"
+"  -k, --key-file FILE        client keys: \"NAME BASE64\" lines, or one key\n"
+"  -a, --allow CIDR           permit destinations in this network although\n"
+"                             it is private/loopback/link-local (repeatable)\n"
+"      --handshake-timeout S  seconds to authenticate (default 10)\n"
+"      --idle-timeout S       close relays idle this long (default 300)\n"
+"      --connect-timeout S    seconds to reach a destination (default 10)\n"
+"      --max-connections N    concurrent connections (default 65536)\n"
+"      --splice               splice() out of plain TCP sockets\n"
+"                             (experimental, docs/relay.md)\n"
+"      --control ADDR:PORT    serve /metrics and /api/status (default off;\n"
+"                             docs/metrics.md)\n"
+"  -c, --config FILE          INI configuration (see conf/server.conf)\n"
+"  -t, --test                 check the configuration and exit\n"
+"  -v, --verbose              debug logging\n"
+"  -q, --quiet                warnings and errors only\n"
+"      --genkey               print a new random key in base64 and exit\n"
+"      --version              print the version and exit\n"
+"  -h, --help                 this text\n"
+"\n"
+"Signals: SIGTERM/SIGINT stop; SIGHUP reloads the key file.\n"
+"Docs: docs/configuration.md, docs/protocol.md, docs/deployment.md\n");
+}
+
+static int
+genkey(void)
+{
+	uint8_t	key[32];
+	char	b64[64];
+
+	if (!util_random(key, sizeof(key))) {
+		perror("getrandom");
+		return 1;
+	}
+	util_base64_encode(key, sizeof(key), b64, sizeof(b64));
+	util_wipe(key, sizeof(key));
+	printf("%s\n", b64);
+	return 0;
+}
+
+struct server_ctx {
+	struct config		 cfg;
+	struct tunnel_server	*srv;
+};
+
+static void
+reload_keys(void *arg)
+{
+	struct server_ctx	*ctx = arg;
+	struct keyset		 ks;
+
+	if (keyfile_load(ctx->cfg.key_file, &ks, daemon_key_err,
+	    ctx->cfg.key_file) != 0) {
+		log_warnx("event=reload result=failed file=%s: keeping the "
+		    "old keys", ctx->cfg.key_file);
+		return;
+	}
+	log_info("event=reload result=ok keys=%zu", ks.n);
+	tunnel_server_reload_keys(ctx->srv, &ks);
+}
+
+enum { OPT_GENKEY = 256, OPT_VERSION, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
+    OPT_CONTROL, OPT_SPLICE };
+
+/* The concentrator's /api/status: who it is and how long it has run;
+ * its connections are in /metrics. */
+static char *
+status_json_cb(void *arg)
+{
+	struct status_snapshot	s = { .version = MPSOCKS_VERSION,
+				    .role = "server" };
+
+	(void)arg;
+	s.uptime_s = stats_uptime_s();
+	return status_json_render(&s);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "allow", required_argument, NULL, 'a' },
+		{ "handshake-timeout", required_argument, NULL, OPT_HS },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "connect-timeout", required_argument, NULL, OPT_CONN },
+		{ "max-connections", required_argument, NULL, OPT_MAXC },
+		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "splice", no_argument, NULL, OPT_SPLICE },
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "genkey", no_argument, NULL, OPT_GENKEY },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct server_ctx ctx;
+	static struct daemon_args args;
+	struct keyset		 ks;
+	struct event_base	*base;
+	struct control		*ctl = NULL;
+	int			 ch, errors;
+
+	config_defaults(&ctx.cfg, CONFIG_SERVER);
+	while ((ch = getopt_long(argc, argv, "l:k:a:c:tvqh", opts, NULL)) !=
+	    -1) {
+		const char *key = NULL, *val = NULL;
+
+		switch (ch) {
+		case 'l': key = "listen"; break;
+		case 'k': key = "key_file"; break;
+		case 'a': key = "allow"; break;
+		case OPT_HS: key = "handshake_timeout"; break;
+		case OPT_IDLE: key = "idle_timeout"; break;
+		case OPT_CONN: key = "connect_timeout"; break;
+		case OPT_MAXC: key = "max_connections"; break;
+		case OPT_CONTROL: key = "control.listen"; break;
+		case OPT_SPLICE: key = "splice"; val = "yes"; break;
+		case 'c': args.conf = optarg; break;
+		case 't': args.test = true; break;
+		case 'v': args.verbosity++; break;
+		case 'q': args.verbosity--; break;
+		case OPT_GENKEY: return genkey();
+		case OPT_VERSION:
+			printf("mpsocks-server %s\n", MPSOCKS_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (key != NULL && !daemon_args_add(&args, key,
+		    val != NULL ? val : optarg))
+			return 2;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if ((errors = daemon_configure(&ctx.cfg, &args, &ks)) > 0) {
+		keyset_free(&ks);
+		daemon_config_summary(&args, "mpsocks-server", errors);
+		return EX_CONFIG_ERR;
+	}
+	if (args.test) {
+		printf("configuration OK (%zu key%s)\n", ks.n,
+		    ks.n == 1 ? "" : "s");
+		keyset_free(&ks);
+		return 0;
+	}
+	log_init("mpsocks-server", ctx.cfg.log_level);
+	relay_set_splice(ctx.cfg.splice);
+	daemon_raise_nofile();
+	if ((base = daemon_event_base()) == NULL)
+		fatalx("event_base_new failed");
+	stats_init(CONFIG_SERVER);
+	if ((ctx.srv = tunnel_server_new(base, &ctx.cfg, &ks)) == NULL) {
+		keyset_free(&ks);
+		event_base_free(base);
+		return 1;
+	}
+	if (!control_start(base, &ctx.cfg, status_json_cb, NULL, &ctl)) {
+		tunnel_server_free(ctx.srv);
+		event_base_free(base);
+		return 1;
+	}
+	if (!daemon_signals(base, reload_keys, &ctx))
+		fatalx("cannot install signal handlers");
+	if ((mptcp_fastopen_sysctl() & 2) == 0)
+		log_info("TCP Fast Open is off for servers here "
+		    "(net.ipv4.tcp_fastopen lacks 2): tunnel headers wait for "
+		    "the handshake; set it to 3 (docs/deployment.md)");
+	log_info("event=start version=%s allow=%zu", MPSOCKS_VERSION,
+	    ctx.cfg.allow.n);
+	event_base_dispatch(base);
+	control_free(ctl);
+	tunnel_server_free(ctx.srv);
+	daemon_signals_free();
+	event_base_free(base);
+	stats_free();
+	log_info("event=stopped");
+	return 0;
+}

@@ -1,0 +1,659 @@
+/*
+ * The concentrator's end of the tunnel (docs/protocol.md).
+ *
+ * Nothing is sent and nothing is relayed before the request header's MAC,
+ * timestamp and nonce check out. A connection that fails them is read and
+ * discarded until the handshake deadline, then closed: a prober sees the
+ * same silence as from a client that never sent a byte.
+ */
+
+#include "server/tunnel_server.h"
+#include "server/acl.h"
+#include "common/dns.h"
+#include "common/linger.h"
+#include "common/listener.h"
+#include "common/log.h"
+#include "common/mptcp.h"
+#include "common/relay.h"
+#include "common/stats.h"
+#include "server/replay.h"
+#include "proto/tunnel_proto.h"
+#include "proto/util.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Before authentication, read at most this much: a header and a little
+ * early data (a TLS ClientHello sent with the request). */
+#define TS_PREAUTH_MAX		(TUNNEL_MAX_HDR + 16 * 1024)
+#define TS_LINGER_S		5	/* after a failure reply */
+
+enum ts_state {
+	TS_HEADER, TS_DRAIN, TS_RESOLVE, TS_CONNECT, TS_REPLY_CLOSE, TS_RELAY,
+};
+
+static const char *const state_names[] = {
+	[TS_HEADER] = "header", [TS_DRAIN] = "drain",
+	[TS_RESOLVE] = "resolve", [TS_CONNECT] = "connect",
+	[TS_REPLY_CLOSE] = "reply_close", [TS_RELAY] = "relay",
+};
+
+struct tsess {
+	TAILQ_ENTRY(tsess)	 entry;
+	struct tunnel_server	*srv;
+	uint32_t		 id;
+	enum ts_state		 state;
+	struct bufferevent	*cli, *dst;	/* NULL once the relay has them */
+	struct event		*timer;
+	struct event		*keyed_ev;	/* waiting for the MPTCP key */
+	void			(*when_keyed)(struct tsess *);
+	unsigned		 keyed_wait_ms;
+	struct dns_req		*dnsq;
+	struct relay		*relay;
+	struct tunnel_key	 key;		/* a copy: keys may reload */
+	struct tunnel_request	 req;
+	struct dns_result	 addrs;
+	size_t			 next_addr;
+	int			 last_err;
+	uint8_t			 status;
+	bool			 mptcp;
+	bool			 version_mismatch;	/* for the reply */
+	unsigned		 subflows;	/* most seen open at once */
+	uint64_t		 start_ms, step_ms;	/* step: dns, connect */
+	char			 peer[UTIL_ADDRSTRLEN];
+	char			 target[TARGET_STRLEN];
+};
+
+struct tunnel_server {
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct keyset		 keys;
+	struct replay		*replay;
+	struct dns		*dns;
+	struct listeners	*listeners;
+	TAILQ_HEAD(, tsess)	 sessions;
+	size_t			 n_sessions;
+	uint32_t		 next_id;
+	struct log_rl		 rl_auth, rl_accept;
+};
+
+static void	ts_connect_next(struct tsess *);
+static void	ts_when_keyed(struct tsess *, void (*)(struct tsess *));
+static void	ts_send_failure(struct tsess *);
+static void	ts_connected(struct tsess *);
+
+static void
+ts_set_state(struct tsess *s, enum ts_state new)
+{
+	log_debug("c=%08x event=state from=%s to=%s", s->id,
+	    state_names[s->state], state_names[new]);
+	s->state = new;
+}
+
+static void
+ts_arm(struct tsess *s, unsigned seconds)
+{
+	evtimer_add(s->timer, (&(struct timeval){ .tv_sec = seconds }));
+}
+
+static void
+ts_free(struct tsess *s)
+{
+	struct tunnel_server	*srv = s->srv;
+
+	TAILQ_REMOVE(&srv->sessions, s, entry);
+	srv->n_sessions--;
+	stats_conn_closed();
+	if (s->dnsq != NULL)
+		dns_cancel(s->dnsq);
+	if (s->dst != NULL)
+		bufferevent_free(s->dst);
+	if (s->cli != NULL)
+		bufferevent_free(s->cli);
+	event_free(s->timer);
+	if (s->keyed_ev != NULL)
+		event_free(s->keyed_ev);
+	util_wipe(&s->key, sizeof(s->key));
+	free(s);
+}
+
+/* Ends a session that never reached the relay. Frees s. */
+static void
+ts_close(struct tsess *s, const char *reason, bool abortive)
+{
+	if (s->state != TS_DRAIN)
+		log_info("c=%08x event=close reason=\"%s\" client=%s "
+		    "target=%s status=%u mptcp=%s ms=%" PRIu64, s->id, reason,
+		    s->key.name[0] ? s->key.name : "-",
+		    s->target[0] ? s->target : "-", s->status,
+		    s->mptcp ? "yes" : "no", util_now_ms() - s->start_ms);
+	if (abortive && s->cli != NULL)
+		mptcp_set_abortive(bufferevent_getfd(s->cli));
+	ts_free(s);
+}
+
+/* Subflows close before the connection does: sample while they are up. */
+static void
+ts_sample_subflows(void *arg, int fd_cli, int fd_dst)
+{
+	struct tsess			*s = arg;
+	struct mptcp_subflow_stats	 sf;
+
+	(void)fd_dst;
+	if (s->mptcp && mptcp_subflow_stats(fd_cli, &sf))
+		s->subflows = MAX(s->subflows, sf.n);
+}
+
+static void
+ts_relay_closed(void *arg, const char *reason, int fd_cli, int fd_dst,
+    const struct relay_stats *st)
+{
+	struct tsess	*s = arg;
+
+	ts_sample_subflows(s, fd_cli, fd_dst);
+	log_info("c=%08x event=close reason=\"%s\" client=%s target=%s "
+	    "status=0 mptcp=%s subflows=%u up=%" PRIu64 " down=%" PRIu64
+	    " ms=%" PRIu64, s->id, reason, s->key.name, s->target,
+	    s->mptcp ? "yes" : "no", s->subflows, st->a_to_b, st->b_to_a,
+	    util_now_ms() - s->start_ms);
+	stats_relay_bytes(st->b_to_a, st->a_to_b);
+	s->relay = NULL;	/* the relay frees both bufferevents */
+	ts_free(s);
+}
+
+static const struct relay_ops ts_relay_ops = {
+	.half_closed = ts_sample_subflows,
+	.closed = ts_relay_closed,
+};
+
+static void
+ts_cli_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct tsess	*s = arg;
+
+	(void)bev;
+	if ((what & BEV_EVENT_EOF) &&
+	    (s->state == TS_RESOLVE || s->state == TS_CONNECT)) {
+		/* A half-close: the relay reads the EOF again and forwards
+		 * it. Until then, stop reading. */
+		bufferevent_disable(s->cli, EV_READ);
+		return;
+	}
+	ts_close(s, s->state == TS_REPLY_CLOSE ? "refused" :
+	    what & BEV_EVENT_EOF ? "client closed" : "client error",
+	    (what & BEV_EVENT_ERROR) != 0);	/* frees s */
+}
+
+static void
+ts_keyed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tsess	*s = arg;
+
+	(void)fd;
+	(void)what;
+	ts_when_keyed(s, s->when_keyed);
+}
+
+/*
+ * Runs fn once the client's MPTCP key has arrived. A Fast Open connection
+ * is accepted with its SYN, so the header (and an instant answer) can be
+ * ready half a round trip before the client's third ACK; what the
+ * concentrator sends before it never reaches the client (see
+ * mptcp_peer_keyed). The kernel gives no event for the key, so poll: 1 ms,
+ * then doubling to 16 ms; the session's own deadline still applies.
+ */
+static void
+ts_when_keyed(struct tsess *s, void (*fn)(struct tsess *))
+{
+	unsigned	step;
+
+	if (s->cli == NULL || mptcp_peer_keyed(bufferevent_getfd(s->cli))) {
+		if (s->keyed_wait_ms > 0)
+			log_debug("c=%08x event=keyed waited_ms=%u", s->id,
+			    s->keyed_wait_ms);
+		fn(s);
+		return;
+	}
+	if (s->keyed_ev == NULL && (s->keyed_ev = evtimer_new(s->srv->base,
+	    ts_keyed_cb, s)) == NULL) {
+		fn(s);		/* no memory for a timer: try anyway */
+		return;
+	}
+	if (s->keyed_wait_ms > s->srv->cfg->handshake_timeout * 1000u) {
+		ts_close(s, "client never completed the MPTCP handshake",
+		    true);
+		return;
+	}
+	s->when_keyed = fn;
+	step = s->keyed_wait_ms == 0 ? 1 : MIN(s->keyed_wait_ms, 16);
+	s->keyed_wait_ms += step;
+	evtimer_add(s->keyed_ev, (&(struct timeval){ 0, step * 1000 }));
+}
+
+/* Sends a failure reply, then closes. */
+static void
+ts_fail(struct tsess *s, uint8_t status, bool version_mismatch,
+    const char *why)
+{
+	s->status = status;
+	stats_conn_failed(status);
+	log_info("c=%08x event=refuse status=%u (%s) target=%s why=\"%s\"",
+	    s->id, status, tunnel_status_str(status),
+	    s->target[0] ? s->target : "-", why);
+	s->version_mismatch = version_mismatch;
+	ts_when_keyed(s, ts_send_failure);
+}
+
+static void
+ts_send_failure(struct tsess *s)
+{
+	uint8_t	reply[TUNNEL_MAX_REPLY];
+	int	n;
+
+	n = tunnel_encode_reply(&s->key, s->status, s->version_mismatch,
+	    s->req.mac, reply, sizeof(reply));
+	if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) == -1) {
+		ts_close(s, "reply failed", true);
+		return;
+	}
+	ts_set_state(s, TS_REPLY_CLOSE);
+	evtimer_del(s->timer);
+	ts_arm(s, TS_LINGER_S);
+	linger_start(s->cli, ts_cli_event_cb, s);
+}
+
+static uint8_t
+status_from_errno(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return TUNNEL_ST_REFUSED;
+	case ENETUNREACH:
+	case EAFNOSUPPORT:
+	case EADDRNOTAVAIL:
+		return TUNNEL_ST_NET_UNREACH;
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+		return TUNNEL_ST_HOST_UNREACH;
+	case ETIMEDOUT:
+		return TUNNEL_ST_TTL_EXPIRED;
+	case EACCES:
+	case EPERM:
+		return TUNNEL_ST_NOT_ALLOWED;
+	default:
+		return TUNNEL_ST_GENERAL;
+	}
+}
+
+static void
+ts_dst_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct tsess	*s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		evtimer_del(s->timer);
+		stats_connect_latency(util_now_ms() - s->step_ms);
+		/* the destination's first bytes wait with the reply */
+		bufferevent_disable(s->dst, EV_READ);
+		ts_when_keyed(s, ts_connected);
+		return;
+	}
+	s->last_err = EVUTIL_SOCKET_ERROR();
+	bufferevent_free(s->dst);
+	s->dst = NULL;
+	s->next_addr++;
+	ts_connect_next(s);
+}
+
+/* The destination is connected and the client keyed: answer, relay. */
+static void
+ts_connected(struct tsess *s)
+{
+	uint8_t		 reply[TUNNEL_MAX_REPLY];
+	int		 n;
+
+	n = tunnel_encode_reply(&s->key, TUNNEL_ST_OK, false, s->req.mac,
+	    reply, sizeof(reply));
+	if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) == -1) {
+		ts_close(s, "reply failed", true);
+		return;
+	}
+	log_debug("c=%08x event=connected target=%s", s->id, s->target);
+	ts_set_state(s, TS_RELAY);
+	s->relay = relay_start(s->srv->base, s->cli, s->dst,
+	    s->srv->cfg->idle_timeout, &ts_relay_ops, s);
+	s->cli = s->dst = NULL;		/* the relay owns them */
+	if (s->relay == NULL)
+		ts_close(s, "out of memory", true);
+}
+
+static void
+ts_connect_next(struct tsess *s)
+{
+	const struct config	*cfg = s->srv->cfg;
+	char			 a[UTIL_ADDRSTRLEN];
+
+	if (s->next_addr == 0)
+		s->step_ms = util_now_ms();
+	for (; s->next_addr < s->addrs.n; s->next_addr++) {
+		struct sockaddr *sa = (struct sockaddr *)
+		    &s->addrs.addrs[s->next_addr];
+		socklen_t len = sa->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		size_t left = s->addrs.n - s->next_addr;
+
+		s->dst = bufferevent_socket_new(s->srv->base, -1,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		if (s->dst == NULL) {
+			s->last_err = ENOMEM;
+			break;
+		}
+		bufferevent_setcb(s->dst, NULL, NULL, ts_dst_event_cb, s);
+		log_debug("c=%08x event=connect addr=%s", s->id,
+		    util_sockaddr_str(sa, a, sizeof(a)));
+		if (bufferevent_socket_connect(s->dst, sa, (int)len) == 0) {
+			ts_set_state(s, TS_CONNECT);
+			/* leave time for the other addresses */
+			ts_arm(s, MAX(1u, cfg->connect_timeout /
+			    (unsigned)left));
+			return;
+		}
+		s->last_err = EVUTIL_SOCKET_ERROR();
+		bufferevent_free(s->dst);
+		s->dst = NULL;
+	}
+	ts_fail(s, status_from_errno(s->last_err), false,
+	    strerror(s->last_err));
+}
+
+/* Keeps the addresses the ACL allows, in order; then connects. */
+static void
+ts_resolved(struct tsess *s, const struct dns_result *res)
+{
+	const char	*why = NULL;
+	size_t		 kept = 0;
+	uint16_t	 port = htons(s->req.target.port);
+
+	if (res->err != 0) {
+		ts_fail(s, TUNNEL_ST_HOST_UNREACH, false,
+		    dns_strerror(res->err));
+		return;
+	}
+	s->addrs = *res;
+	for (size_t i = 0; i < res->n; i++) {
+		struct sockaddr *sa = (struct sockaddr *)&s->addrs.addrs[i];
+		const char *w = acl_check(&s->srv->cfg->allow, sa);
+
+		if (w != NULL) {
+			why = w;
+			continue;
+		}
+		if (sa->sa_family == AF_INET)
+			((struct sockaddr_in *)sa)->sin_port = port;
+		else
+			((struct sockaddr_in6 *)sa)->sin6_port = port;
+		s->addrs.addrs[kept++] = s->addrs.addrs[i];
+	}
+	s->addrs.n = kept;
+	if (kept == 0) {
+		ts_fail(s, TUNNEL_ST_NOT_ALLOWED, false, why);
+		return;
+	}
+	s->next_addr = 0;
+	ts_connect_next(s);
+}
+
+static void
+ts_dns_cb(void *arg, const struct dns_result *res)
+{
+	struct tsess	*s = arg;
+
+	s->dnsq = NULL;
+	stats_dns_latency(util_now_ms() - s->step_ms);
+	ts_resolved(s, res);
+}
+
+static void
+ts_start_target(struct tsess *s)
+{
+	const struct target	*t = &s->req.target;
+	struct dns_result	 res = { 0 };
+
+	if (t->atyp == TARGET_IPV4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&res.addrs[0];
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, t->addr, 4);
+		res.n = 1;
+	} else if (t->atyp == TARGET_IPV6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&res.addrs[0];
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, t->addr, 16);
+		res.n = 1;
+	} else {
+		ts_set_state(s, TS_RESOLVE);
+		evtimer_del(s->timer);
+		ts_arm(s, s->srv->cfg->connect_timeout);
+		s->step_ms = util_now_ms();
+		if (dns_resolve(s->srv->dns, t->name, &res, ts_dns_cb, s,
+		    &s->dnsq) == 0)
+			return;		/* ts_dns_cb later */
+		stats_dns_latency(0);	/* cached */
+	}
+	ts_resolved(s, &res);
+}
+
+/* The request failed authentication: no reply, read and discard until the
+ * handshake deadline. */
+static void
+ts_reject(struct tsess *s, const char *reason)
+{
+	stats_auth_failed();
+	log_warnx_rl(&s->srv->rl_auth, "c=%08x event=auth_fail reason=%s "
+	    "peer=%s mptcp=%s", s->id, reason, s->peer,
+	    s->mptcp ? "yes" : "no");
+	ts_set_state(s, TS_DRAIN);
+	linger_drain(s->cli, ts_cli_event_cb, s);
+}
+
+static void
+ts_header_cb(struct bufferevent *bev, void *arg)
+{
+	struct tsess		*s = arg;
+	struct tunnel_server	*srv = s->srv;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	size_t			 len = MIN(evbuffer_get_length(in),
+				    TUNNEL_MAX_HDR);
+	const struct tunnel_key	*k;
+	const uint8_t		*buf = evbuffer_pullup(in, (ssize_t)len);
+	enum parse_result	 r;
+	enum replay_result	 rr;
+
+	r = tunnel_parse_request(buf, len, &s->req);
+	if (r == PARSE_NEED_MORE && len < TUNNEL_MAX_HDR)
+		return;
+	if (r != PARSE_OK) {
+		ts_reject(s, "bad_header");
+		return;
+	}
+	if ((k = keyset_find(&srv->keys, s->req.key_id)) == NULL) {
+		ts_reject(s, "unknown_key");
+		return;
+	}
+	if (!tunnel_verify_request(buf, &s->req, k)) {
+		ts_reject(s, "bad_mac");
+		return;
+	}
+	rr = replay_check(srv->replay, s->req.nonce, s->req.timestamp_ms,
+	    util_wall_ms());
+	if (rr != REPLAY_OK) {
+		ts_reject(s, replay_result_str(rr));
+		return;
+	}
+	/* authentic from here on */
+	s->key = *k;
+	evbuffer_drain(in, s->req.used);
+	/* Early data waits in the buffer, up to a cap. Reading goes on so
+	 * that a client giving up (a reset) ends the lookup and connect. */
+	bufferevent_setcb(bev, NULL, NULL, ts_cli_event_cb, s);
+	bufferevent_setwatermark(bev, EV_READ, 0, TS_PREAUTH_MAX);
+	if (s->req.version != TUNNEL_VERSION) {
+		ts_fail(s, TUNNEL_ST_GENERAL, true, "unsupported version");
+		return;
+	}
+	target_str(&s->req.target, s->target, sizeof(s->target));
+	log_debug("c=%08x event=auth_ok client=%s target=%s early=%zu", s->id,
+	    k->name, s->target, evbuffer_get_length(in));
+	if (s->req.body_status != TUNNEL_ST_OK) {
+		ts_fail(s, s->req.body_status, false, "bad request body");
+		return;
+	}
+	ts_start_target(s);
+}
+
+static void
+ts_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tsess	*s = arg;
+
+	(void)fd;
+	(void)what;
+	switch (s->state) {
+	case TS_CONNECT:
+		bufferevent_free(s->dst);
+		s->dst = NULL;
+		s->last_err = ETIMEDOUT;
+		s->next_addr++;
+		ts_connect_next(s);
+		return;
+	case TS_RESOLVE:
+		dns_cancel(s->dnsq);
+		s->dnsq = NULL;
+		ts_fail(s, TUNNEL_ST_TTL_EXPIRED, false, "dns timeout");
+		return;
+	case TS_DRAIN:
+		ts_close(s, "auth failed", false);
+		return;
+	case TS_REPLY_CLOSE:
+		ts_close(s, "refused", true);
+		return;
+	default:
+		ts_close(s, "handshake timeout", true);
+		return;
+	}
+}
+
+static void
+ts_accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
+{
+	struct tunnel_server	*srv = arg;
+	struct tsess		*s;
+
+	(void)salen;
+	if (srv->n_sessions >= srv->cfg->max_connections ||
+	    (s = calloc(1, sizeof(*s))) == NULL) {
+		log_warnx_rl(&srv->rl_accept, "event=accept_drop why=%s",
+		    srv->n_sessions >= srv->cfg->max_connections ?
+		    "max_connections" : "no_memory");
+		close(fd);
+		return;
+	}
+	s->srv = srv;
+	s->id = ++srv->next_id;
+	s->start_ms = util_now_ms();
+	util_sockaddr_str(sa, s->peer, sizeof(s->peer));
+	s->mptcp = mptcp_is_active(fd) == 1;
+	s->cli = bufferevent_socket_new(srv->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	s->timer = evtimer_new(srv->base, ts_timeout_cb, s);
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->n_sessions++;
+	stats_conn_opened();
+	if (s->cli == NULL || s->timer == NULL) {
+		if (s->cli == NULL)
+			close(fd);
+		ts_close(s, "out of memory", false);
+		return;
+	}
+	if (!s->mptcp) {
+		stats_mptcp_fallback();
+		log_info("c=%08x event=tcp_fallback peer=%s: client did not "
+		    "negotiate MPTCP; this connection uses one path", s->id,
+		    s->peer);
+	}
+	log_debug("c=%08x event=accept peer=%s", s->id, s->peer);
+	bufferevent_setcb(s->cli, ts_header_cb, NULL, ts_cli_event_cb, s);
+	bufferevent_setwatermark(s->cli, EV_READ, 0, TS_PREAUTH_MAX);
+	bufferevent_enable(s->cli, EV_READ);
+	ts_arm(s, srv->cfg->handshake_timeout);
+}
+
+struct tunnel_server *
+tunnel_server_new(struct event_base *base, const struct config *cfg,
+    struct keyset *keys)
+{
+	struct tunnel_server	*srv;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return NULL;
+	TAILQ_INIT(&srv->sessions);
+	srv->base = base;
+	srv->cfg = cfg;
+	srv->keys = *keys;
+	memset(keys, 0, sizeof(*keys));
+	srv->replay = replay_new(cfg->replay_cache,
+	    (uint64_t)cfg->replay_window * 1000);
+	srv->dns = dns_new(base, cfg->dns_cache_size, cfg->dns_cache_ttl);
+	if (srv->replay == NULL || srv->dns == NULL) {
+		log_warnx("out of memory setting up the server");
+		goto fail;
+	}
+	srv->listeners = listeners_open(base,
+	    (const char (*)[CONFIG_ADDR_MAX])cfg->listen, cfg->n_listen, true,
+	    "tunnel", ts_accept_cb, srv);
+	if (srv->listeners == NULL)
+		goto fail;
+	return srv;
+fail:
+	tunnel_server_free(srv);
+	return NULL;
+}
+
+void
+tunnel_server_reload_keys(struct tunnel_server *srv, struct keyset *keys)
+{
+	keyset_free(&srv->keys);
+	srv->keys = *keys;
+	memset(keys, 0, sizeof(*keys));
+}
+
+void
+tunnel_server_free(struct tunnel_server *srv)
+{
+	struct tsess	*s;
+
+	if (srv == NULL)
+		return;
+	listeners_free(srv->listeners);
+	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL) {
+		if (s->relay != NULL)
+			relay_stop(s->relay, "shutdown");	/* frees s */
+		else
+			ts_close(s, "shutdown", true);
+	}
+	dns_free(srv->dns);
+	replay_free(srv->replay);
+	keyset_free(&srv->keys);
+	free(srv);
+}
