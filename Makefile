@@ -34,7 +34,7 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 # proto: the linker takes from an archive only the modules it needs, so
 # mpsocks-server carries no SOCKS, HTTP or policy code.
 PROTO	:= util cidr target socks5 socks4 pac http_proxy http_response \
-	   tunnel_proto control_proto status subflow metrics
+	   tunnel_proto control_proto status subflow metrics reply
 COMMON	:= log config keyfile stats mptcp relay daemon listener \
 	   linger control dns dashboard
 LOCAL	:= tunnel_client frontend http_session route monitor uplink \

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "proto/reply.h"
 
 struct metrics;
 
@@ -22,9 +23,10 @@ uint64_t	 stats_uptime_s(void);
 
 void	stats_conn_opened(void);		/* accepted */
 void	stats_conn_closed(void);
-/* A connection refused or failed before relaying; rep is the SOCKS5
- * reply code (1..8), or 0 for a handshake that never got that far. */
-void	stats_conn_failed(uint8_t rep);
+/* A connection refused or failed before relaying, and why. */
+void	stats_conn_failed(enum reply_code rep);
+/* An app's handshake that never got as far as a request. */
+void	stats_handshake_failed(void);
 void	stats_mptcp_fallback(void);
 void	stats_auth_failed(void);		/* server */
 void	stats_dns_latency(uint64_t ms);		/* server */

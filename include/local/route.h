@@ -30,7 +30,7 @@ void			 route_free(struct route *);
 void			 route_set_policy(struct route *, struct policy *p);
 /*
  * Decides for t and opens: cb runs once, later (never inside this call),
- * with a SOCKS5 status; reject is TUNNEL_ST_NOT_ALLOWED. id is the
+ * with a SOCKS5 status; reject is REPLY_NOT_ALLOWED. id is the
  * session's, for the log. NULL if nothing could be started.
  */
 struct route_open	*route_open(struct route *, uint32_t id,

@@ -22,10 +22,10 @@ struct tunnel_open;
 
 /*
  * Called once with the concentrator's status (the SOCKS5 reply code to
- * give the app). On TUNNEL_ST_OK, bev is the open tunnel and the callee
+ * give the app). On REPLY_OK, bev is the open tunnel and the callee
  * owns it; otherwise bev is NULL and why says what went wrong.
  */
-typedef void tunnel_open_cb(void *arg, uint8_t status,
+typedef void tunnel_open_cb(void *arg, enum reply_code status,
 	    struct bufferevent *bev, const char *why);
 
 /* Resolves the concentrator's address now (blocking, at start-up). */

@@ -57,8 +57,4 @@ int	http_connect_established(char *out, size_t outlen);
 /* "Bad Request" for 400; "Unknown" for codes without a reason phrase. */
 const char *http_status_reason(int status);
 
-/* A SOCKS5 or tunnel reply code as the status a proxy answers: 0 is 200,
- * not allowed 403, TTL expired (a timeout) 504, anything else 502. */
-int	http_status_from_socks(uint8_t rep);
-
 #endif

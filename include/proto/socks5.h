@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/reply.h"
 #include "proto/target.h"
 #include "proto/util.h"
 
@@ -24,18 +25,6 @@
 #define SOCKS5_CMD_BIND		0x02
 #define SOCKS5_CMD_UDP		0x03
 
-/* Reply codes; the tunnel's status codes use the same numbers. */
-enum socks5_rep {
-	SOCKS5_REP_OK = 0x00,
-	SOCKS5_REP_GENERAL = 0x01,
-	SOCKS5_REP_NOT_ALLOWED = 0x02,
-	SOCKS5_REP_NET_UNREACH = 0x03,
-	SOCKS5_REP_HOST_UNREACH = 0x04,
-	SOCKS5_REP_REFUSED = 0x05,
-	SOCKS5_REP_TTL_EXPIRED = 0x06,
-	SOCKS5_REP_CMD_UNSUPPORTED = 0x07,
-	SOCKS5_REP_ATYP_UNSUPPORTED = 0x08,
-};
 
 /* Longest messages, for capping what a front end waits for. */
 #define SOCKS5_MAX_GREETING	(2 + 255)
@@ -57,7 +46,7 @@ struct socks5_userpass {
 struct socks5_request {
 	size_t		used;
 	uint8_t		cmd;
-	enum socks5_rep	rep;		/* PARSE_ERROR: the reply to send */
+	enum reply_code	rep;		/* PARSE_ERROR: the reply to send */
 	struct target	target;
 };
 
@@ -76,7 +65,7 @@ enum parse_result socks5_parse_request(const uint8_t *, size_t,
 
 /* Writes a reply with the bound address (or 0.0.0.0:0 if NULL) into out,
  * which holds SOCKS5_REPLY_MAX bytes. Returns its length. */
-size_t	socks5_build_reply(enum socks5_rep, const struct target *bound,
+size_t	socks5_build_reply(enum reply_code, const struct target *bound,
 	    uint8_t *out);
 
 #endif

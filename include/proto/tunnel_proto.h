@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/reply.h"
 #include "proto/target.h"
 #include "proto/util.h"
 
@@ -37,18 +38,6 @@
 #define TUNNEL_EXT_CRITICAL	0x80
 #define TUNNEL_EXT_VERSIONS	0x01	/* reply: versions the server speaks */
 
-/* Same numbers as SOCKS5 reply codes, on purpose. */
-enum tunnel_status {
-	TUNNEL_ST_OK = 0x00,
-	TUNNEL_ST_GENERAL = 0x01,
-	TUNNEL_ST_NOT_ALLOWED = 0x02,
-	TUNNEL_ST_NET_UNREACH = 0x03,
-	TUNNEL_ST_HOST_UNREACH = 0x04,
-	TUNNEL_ST_REFUSED = 0x05,
-	TUNNEL_ST_TTL_EXPIRED = 0x06,
-	TUNNEL_ST_CMD_UNSUPPORTED = 0x07,
-	TUNNEL_ST_ATYP_UNSUPPORTED = 0x08,
-};
 
 struct tunnel_key {
 	char	name[64];		/* for logs; never sent */
@@ -65,14 +54,14 @@ struct tunnel_request {
 	uint8_t			key_id[TUNNEL_KEYID_LEN];
 	uint8_t			mac[TUNNEL_MAC_LEN];
 	/* Checked only after the MAC: what to answer an authentic request
-	 * whose body we cannot serve. TUNNEL_ST_OK if the body is fine. */
-	enum tunnel_status	body_status;
+	 * whose body we cannot serve. REPLY_OK if the body is fine. */
+	enum reply_code	body_status;
 	struct target		target;
 };
 
 struct tunnel_reply {
 	size_t			used;
-	uint8_t			status;
+	enum reply_code		status;	/* reply_from_wire() of the byte */
 	uint8_t			server_versions[8];	/* from the ext */
 	size_t			n_server_versions;
 };
@@ -106,9 +95,9 @@ enum parse_result tunnel_parse_request(const uint8_t *, size_t,
 bool	tunnel_verify_request(const uint8_t *buf,
 	    const struct tunnel_request *, const struct tunnel_key *);
 
-/* Encode a reply bound to the request's MAC; with TUNNEL_ST_GENERAL and
+/* Encode a reply bound to the request's MAC; with REPLY_GENERAL and
  * version_mismatch set, it lists the versions this side speaks. */
-int	tunnel_encode_reply(const struct tunnel_key *, uint8_t status,
+int	tunnel_encode_reply(const struct tunnel_key *, enum reply_code,
 	    bool version_mismatch, const uint8_t req_mac[TUNNEL_MAC_LEN],
 	    uint8_t *out, size_t outlen);
 
@@ -117,6 +106,5 @@ enum parse_result tunnel_parse_reply(const uint8_t *, size_t,
 	    const struct tunnel_key *, const uint8_t req_mac[TUNNEL_MAC_LEN],
 	    struct tunnel_reply *);
 
-const char *tunnel_status_str(uint8_t);
 
 #endif

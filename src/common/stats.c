@@ -129,16 +129,15 @@ stats_conn_closed(void)
 }
 
 void
-stats_conn_failed(uint8_t rep)
+stats_conn_failed(enum reply_code rep)
 {
-	static const char *const names[] = {
-		"handshake", "general", "not_allowed", "net_unreachable",
-		"host_unreachable", "refused", "ttl_expired",
-		"cmd_unsupported", "atyp_unsupported",
-	};
+	metrics_add(st.m, st.failed, reply_label(rep), 1);
+}
 
-	metrics_add(st.m, st.failed, rep < NELEM(names) ? names[rep] :
-	    "other", 1);
+void
+stats_handshake_failed(void)
+{
+	metrics_add(st.m, st.failed, "handshake", 1);
 }
 
 void

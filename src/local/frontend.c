@@ -182,11 +182,11 @@ session_fail(struct session *s, const uint8_t *msg, size_t len,
 /* The app's answer to its request, in its protocol; rep is a SOCKS5
  * reply code. Returns the length written to out. */
 static size_t
-session_build_reply(const struct session *s, uint8_t rep,
+session_build_reply(const struct session *s, enum reply_code rep,
     uint8_t out[SOCKS5_REPLY_MAX])
 {
 	if (s->proto == P_SOCKS4) {
-		socks4_build_reply(rep == SOCKS5_REP_OK ? SOCKS4_REP_GRANTED :
+		socks4_build_reply(rep == REPLY_OK ? SOCKS4_REP_GRANTED :
 		    SOCKS4_REP_REJECTED, out);
 		return SOCKS4_REPLY_LEN;
 	}
@@ -194,7 +194,7 @@ session_build_reply(const struct session *s, uint8_t rep,
 }
 
 static void
-request_fail(struct session *s, uint8_t rep, const char *why)
+request_fail(struct session *s, enum reply_code rep, const char *why)
 {
 	uint8_t	buf[SOCKS5_REPLY_MAX];
 	size_t	n = session_build_reply(s, rep, buf);
@@ -205,7 +205,7 @@ request_fail(struct session *s, uint8_t rep, const char *why)
 }
 
 static void
-tunnel_done_cb(void *arg, uint8_t status, struct bufferevent *tbev,
+tunnel_done_cb(void *arg, enum reply_code status, struct bufferevent *tbev,
     const char *why)
 {
 	struct session	*s = arg;
@@ -213,13 +213,13 @@ tunnel_done_cb(void *arg, uint8_t status, struct bufferevent *tbev,
 	size_t		 n;
 
 	s->open = NULL;
-	if (status != TUNNEL_ST_OK) {
+	if (status != REPLY_OK) {
 		log_info("s=%08x event=tunnel_fail target=%s rep=%u why=\"%s\"",
 		    s->id, s->target, status, why);
 		request_fail(s, status, why);
 		return;
 	}
-	n = session_build_reply(s, SOCKS5_REP_OK, buf);
+	n = session_build_reply(s, REPLY_OK, buf);
 	if (bufferevent_write(s->bev, buf, n) == -1) {
 		bufferevent_free(tbev);
 		session_close(s, "out of memory");
@@ -250,7 +250,7 @@ session_open_tunnel(struct session *s, const struct target *t)
 	session_set_state(s, S_TUNNEL);
 	s->open = route_open(s->fe->rt, s->id, t, tunnel_done_cb, s);
 	if (s->open == NULL)
-		request_fail(s, SOCKS5_REP_GENERAL, "cannot open a tunnel");
+		request_fail(s, REPLY_GENERAL, "cannot open a tunnel");
 }
 
 static void
@@ -267,7 +267,7 @@ step_request(struct session *s, struct evbuffer *in)
 		return;
 	if (r != PARSE_OK) {
 		request_fail(s, r == PARSE_ERROR ? req.rep :
-		    SOCKS5_REP_GENERAL, "bad request");
+		    REPLY_GENERAL, "bad request");
 		return;
 	}
 	evbuffer_drain(in, req.used);
@@ -362,7 +362,7 @@ step_socks4(struct session *s, struct evbuffer *in)
 	if (r == PARSE_NEED_MORE && len < SOCKS4_MAX_REQUEST)
 		return;
 	if (r != PARSE_OK) {
-		request_fail(s, SOCKS5_REP_GENERAL, "bad socks4 request");
+		request_fail(s, REPLY_GENERAL, "bad socks4 request");
 		return;
 	}
 	evbuffer_drain(in, req.used);
@@ -370,7 +370,7 @@ step_socks4(struct session *s, struct evbuffer *in)
 		/* SOCKS4 carries no password: it cannot pass the check */
 		log_warnx_rl(&s->fe->rl_auth, "s=%08x event=auth_fail "
 		    "why=socks4_has_no_password peer=%s", s->id, s->peer);
-		request_fail(s, SOCKS5_REP_NOT_ALLOWED, "socks4 without auth");
+		request_fail(s, REPLY_NOT_ALLOWED, "socks4 without auth");
 		return;
 	}
 	session_open_tunnel(s, &req.target);
@@ -488,7 +488,7 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (s->state != S_REPLY_CLOSE)
-		stats_conn_failed(0);
+		stats_handshake_failed();
 	session_close(s, s->state == S_REPLY_CLOSE ? "refused" :
 	    "handshake timeout");
 }

@@ -487,7 +487,7 @@ hs_start_exchange(struct http_session *hs)
 }
 
 static void
-hs_tunnel_cb(void *arg, uint8_t status, struct bufferevent *tun,
+hs_tunnel_cb(void *arg, enum reply_code status, struct bufferevent *tun,
     const char *why)
 {
 	struct http_session	*hs = arg;
@@ -496,7 +496,7 @@ hs_tunnel_cb(void *arg, uint8_t status, struct bufferevent *tun,
 
 	hs->open = NULL;
 	if (status != 0) {
-		hs_fail(hs, http_status_from_socks(status), why);
+		hs_fail(hs, reply_http_status(status), why);
 		return;
 	}
 	if (hs->is_connect) {

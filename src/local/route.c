@@ -46,7 +46,7 @@ struct route_open {
 	struct sockaddr_storage	 addr;		/* resolved, for direct */
 	bool			 have_addr;
 	bool			 direct_wait;	/* resolving to connect */
-	uint8_t			 status;	/* deferred answer */
+	enum reply_code			 status;	/* deferred answer */
 	const char		*why;
 };
 
@@ -66,7 +66,7 @@ ro_free(struct route_open *o)
 
 /* Reports and frees o. */
 static void
-ro_done(struct route_open *o, uint8_t status, struct bufferevent *bev,
+ro_done(struct route_open *o, enum reply_code status, struct bufferevent *bev,
     const char *why)
 {
 	tunnel_open_cb	*cb = o->cb;
@@ -88,7 +88,7 @@ deferred_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Answers from the event loop, never inside route_open(). */
 static void
-ro_fail_later(struct route_open *o, uint8_t status, const char *why)
+ro_fail_later(struct route_open *o, enum reply_code status, const char *why)
 {
 	if (o->timer != NULL)
 		event_free(o->timer);
@@ -103,29 +103,13 @@ ro_fail_later(struct route_open *o, uint8_t status, const char *why)
 }
 
 static void
-bond_cb(void *arg, uint8_t status, struct bufferevent *bev, const char *why)
+bond_cb(void *arg, enum reply_code status, struct bufferevent *bev,
+    const char *why)
 {
 	struct route_open	*o = arg;
 
 	o->topen = NULL;
 	ro_done(o, status, bev, why);
-}
-
-static uint8_t
-errno_status(int err)
-{
-	switch (err) {
-	case ECONNREFUSED:
-		return TUNNEL_ST_REFUSED;
-	case ENETUNREACH:
-		return TUNNEL_ST_NET_UNREACH;
-	case EHOSTUNREACH:
-		return TUNNEL_ST_HOST_UNREACH;
-	case ETIMEDOUT:
-		return TUNNEL_ST_TTL_EXPIRED;
-	default:
-		return TUNNEL_ST_GENERAL;
-	}
 }
 
 static void
@@ -138,12 +122,12 @@ direct_event_cb(struct bufferevent *bev, short what, void *arg)
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 		o->bev = NULL;
 		log_debug("s=%08x event=direct_connected", o->id);
-		ro_done(o, TUNNEL_ST_OK, bev, NULL);
+		ro_done(o, REPLY_OK, bev, NULL);
 		return;
 	}
 	log_debug("s=%08x event=direct_fail why=\"%s\"", o->id,
 	    evutil_socket_error_to_string(err));
-	ro_done(o, errno_status(err), NULL, "direct connect failed");
+	ro_done(o, reply_from_errno(err), NULL, "direct connect failed");
 }
 
 static void
@@ -151,7 +135,7 @@ direct_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	ro_done(arg, TUNNEL_ST_TTL_EXPIRED, NULL, "direct connect timed out");
+	ro_done(arg, REPLY_TIMED_OUT, NULL, "direct connect timed out");
 }
 
 /* The target's address as a sockaddr with its port. */
@@ -189,7 +173,7 @@ direct_start(struct route_open *o)
 	struct timeval		 tv = { o->rt->cfg->connect_timeout, 0 };
 	int			 fd;
 
-	o->status = TUNNEL_ST_GENERAL;
+	o->status = REPLY_GENERAL;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd == -1) {
@@ -228,7 +212,7 @@ direct_start(struct route_open *o)
 	bufferevent_setcb(o->bev, NULL, NULL, direct_event_cb, o);
 	if (bufferevent_socket_connect(o->bev, (struct sockaddr *)&ss,
 	    (int)sl) == -1) {
-		o->status = errno_status(errno);
+		o->status = reply_from_errno(errno);
 		o->why = "direct connect failed";
 		return false;
 	}
@@ -255,7 +239,7 @@ ro_act(struct route_open *o, const struct policy_verdict *v)
 	    v->country[0] ? " country=" : "", v->country);
 	switch (v->action) {
 	case POLICY_REJECT:
-		o->status = TUNNEL_ST_NOT_ALLOWED;
+		o->status = REPLY_NOT_ALLOWED;
 		o->why = "refused by the policy";
 		return false;
 	case POLICY_DIRECT:
@@ -266,7 +250,7 @@ ro_act(struct route_open *o, const struct policy_verdict *v)
 	case POLICY_BOND:
 	default:
 		o->topen = tunnel_open(o->rt->tc, &o->t, bond_cb, o);
-		o->status = TUNNEL_ST_GENERAL;
+		o->status = REPLY_GENERAL;
 		o->why = "cannot open a tunnel";
 		return o->topen != NULL;
 	}
@@ -293,7 +277,7 @@ dns_done_cb(void *arg, const struct dns_result *res)
 	}
 	/* the rule has decided already: only connect */
 	if (!o->have_addr)
-		ro_done(o, TUNNEL_ST_HOST_UNREACH, NULL, "direct: the name "
+		ro_done(o, REPLY_HOST_UNREACH, NULL, "direct: the name "
 		    "does not resolve here");	/* frees o */
 	else if (!direct_start(o))
 		ro_done(o, o->status, NULL, o->why);	/* frees o */
@@ -312,7 +296,7 @@ direct_resolve(struct route_open *o)
 	    &o->dreq) == 0)
 		return true;			/* dns_done_cb goes on */
 	if (res.err != 0 || res.n == 0) {
-		o->status = TUNNEL_ST_HOST_UNREACH;
+		o->status = REPLY_HOST_UNREACH;
 		o->why = "direct: the name does not resolve here";
 		return false;
 	}

@@ -194,12 +194,12 @@ open_free(struct tunnel_open *o)
 /* Reports the result (win: the attempt whose tunnel the caller gets, or
  * NULL) and frees o; the other attempts are reset. */
 static void
-open_done(struct tunnel_open *o, struct attempt *win, uint8_t status,
+open_done(struct tunnel_open *o, struct attempt *win, enum reply_code status,
     const char *why)
 {
 	struct bufferevent	*bev = NULL;
 
-	if (status == TUNNEL_ST_OK && win != NULL) {
+	if (status == REPLY_OK && win != NULL) {
 		bev = win->bev;
 		win->bev = NULL;
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
@@ -247,7 +247,7 @@ open_read_cb(struct bufferevent *bev, void *arg)
 	    util_now_ms() - o->start_ms);
 	check_fallback(a);	/* a Fast Open socket reports no CONNECTED */
 	if (r != PARSE_OK) {
-		open_done(o, NULL, TUNNEL_ST_GENERAL, "concentrator sent a "
+		open_done(o, NULL, REPLY_GENERAL, "concentrator sent a "
 		    "reply that does not authenticate (wrong key or not "
 		    "mpsocks)");
 		return;
@@ -262,8 +262,8 @@ open_read_cb(struct bufferevent *bev, void *arg)
 		    (size_t)(a - o->att) + 1, o->tc->server_str,
 		    (unsigned long long)(util_now_ms() - o->start_ms));
 	/* an answer is the concentrator's word, whichever attempt brings it */
-	open_done(o, a, rep.status, rep.status == TUNNEL_ST_OK ? NULL :
-	    tunnel_status_str(rep.status));
+	open_done(o, a, rep.status, rep.status == REPLY_OK ? NULL :
+	    reply_str(rep.status));
 }
 
 static void
@@ -304,7 +304,7 @@ open_event_cb(struct bufferevent *bev, short what, void *arg)
 	else
 		snprintf(why, sizeof(why), "concentrator %s: %s",
 		    o->tc->server_str, evutil_socket_error_to_string(err));
-	open_done(o, NULL, TUNNEL_ST_GENERAL, why);
+	open_done(o, NULL, REPLY_GENERAL, why);
 }
 
 static void
@@ -315,7 +315,7 @@ open_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	monitor_tunnel_result(o->tc->mon, false, 0);
-	open_done(o, NULL, TUNNEL_ST_TTL_EXPIRED, "no reply from the "
+	open_done(o, NULL, REPLY_TIMED_OUT, "no reply from the "
 	    "concentrator in time");
 }
 

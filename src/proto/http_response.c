@@ -295,17 +295,3 @@ http_status_reason(int status)
 	return strcmp(s, "<unknown>") == 0 ? "Unknown" : s;
 }
 
-int
-http_status_from_socks(uint8_t rep)
-{
-	switch (rep) {
-	case 0x00:
-		return 200;
-	case 0x02:		/* not allowed by the ruleset */
-		return 403;
-	case 0x06:		/* TTL expired: the connect timed out */
-		return 504;
-	default:		/* unreachable, refused, failure, unsupported */
-		return 502;
-	}
-}

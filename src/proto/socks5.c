@@ -78,7 +78,7 @@ socks5_parse_userpass(const uint8_t *buf, size_t len,
 }
 
 static enum parse_result
-request_err(struct socks5_request *out, enum socks5_rep rep)
+request_err(struct socks5_request *out, enum reply_code rep)
 {
 	out->rep = rep;
 	return PARSE_ERROR;
@@ -98,11 +98,11 @@ socks5_parse_request(const uint8_t *buf, size_t len,
 	if (!cur_u8(&c, &ver))
 		return PARSE_NEED_MORE;
 	if (ver != SOCKS5_VERSION)
-		return request_err(out, SOCKS5_REP_GENERAL);
+		return request_err(out, REPLY_GENERAL);
 	if (!cur_u8(&c, &out->cmd))
 		return PARSE_NEED_MORE;
 	if (out->cmd != SOCKS5_CMD_CONNECT)
-		return request_err(out, SOCKS5_REP_CMD_UNSUPPORTED);
+		return request_err(out, REPLY_CMD_UNSUPPORTED);
 	if (!cur_u8(&c, &rsv) || !cur_u8(&c, &atyp))
 		return PARSE_NEED_MORE;
 	out->target.atyp = atyp;
@@ -121,28 +121,28 @@ socks5_parse_request(const uint8_t *buf, size_t len,
 		if (!cur_u8(&c, &nlen))
 			return PARSE_NEED_MORE;
 		if (nlen == 0)
-			return request_err(out, SOCKS5_REP_GENERAL);
+			return request_err(out, REPLY_GENERAL);
 		if (!cur_bytes(&c, nlen, &a))
 			return PARSE_NEED_MORE;
 		if (!target_name_valid(a, nlen))
-			return request_err(out, SOCKS5_REP_GENERAL);
+			return request_err(out, REPLY_GENERAL);
 		memcpy(out->target.name, a, nlen);
 		out->target.name[nlen] = '\0';
 		break;
 	default:
-		return request_err(out, SOCKS5_REP_ATYP_UNSUPPORTED);
+		return request_err(out, REPLY_ATYP_UNSUPPORTED);
 	}
 	if (!cur_u16be(&c, &port))
 		return PARSE_NEED_MORE;
 	if (port == 0)		/* nothing listens there; RFC 1928 is silent */
-		return request_err(out, SOCKS5_REP_GENERAL);
+		return request_err(out, REPLY_GENERAL);
 	out->target.port = port;
 	out->used = c.off;
 	return PARSE_OK;
 }
 
 size_t
-socks5_build_reply(enum socks5_rep rep, const struct target *bound,
+socks5_build_reply(enum reply_code rep, const struct target *bound,
     uint8_t *out)
 {
 	static const struct target	none = { .atyp = TARGET_IPV4 };
@@ -151,7 +151,7 @@ socks5_build_reply(enum socks5_rep rep, const struct target *bound,
 	if (bound == NULL || bound->atyp == TARGET_DOMAIN)
 		bound = &none;
 	out[0] = SOCKS5_VERSION;
-	out[1] = (uint8_t)rep;
+	out[1] = reply_socks5(rep);
 	out[2] = 0;
 	n = target_encode(bound, out + 3, SOCKS5_REPLY_MAX - 3);
 	return n < 0 ? 3 : 3 + (size_t)n;

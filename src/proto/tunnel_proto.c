@@ -92,7 +92,7 @@ tunnel_encode_request(const struct tunnel_key *k, uint8_t cmd,
 }
 
 /* Returns the status an authentic request with this body deserves. */
-static enum tunnel_status
+static enum reply_code
 parse_body(struct cursor *c, struct tunnel_request *out)
 {
 	uint8_t		 atyp, nlen, type, elen;
@@ -101,7 +101,7 @@ parse_body(struct cursor *c, struct tunnel_request *out)
 	struct cursor	 ext;
 
 	if (!cur_u8(c, &atyp))
-		return TUNNEL_ST_GENERAL;
+		return REPLY_GENERAL;
 	out->target.atyp = atyp;
 	switch (atyp) {
 	case 0:
@@ -109,40 +109,40 @@ parse_body(struct cursor *c, struct tunnel_request *out)
 	case TARGET_IPV4:
 	case TARGET_IPV6:
 		if (!cur_bytes(c, atyp == TARGET_IPV4 ? 4 : 16, &p))
-			return TUNNEL_ST_GENERAL;
+			return REPLY_GENERAL;
 		memcpy(out->target.addr, p, atyp == TARGET_IPV4 ? 4 : 16);
 		break;
 	case TARGET_DOMAIN:
 		if (!cur_u8(c, &nlen) || !cur_bytes(c, nlen, &p) ||
 		    !target_name_valid(p, nlen))
-			return TUNNEL_ST_GENERAL;
+			return REPLY_GENERAL;
 		memcpy(out->target.name, p, nlen);
 		out->target.name[nlen] = '\0';
 		break;
 	default:
-		return TUNNEL_ST_ATYP_UNSUPPORTED;
+		return REPLY_ATYP_UNSUPPORTED;
 	}
 	if (atyp != 0) {
 		if (!cur_u16be(c, &port) || port == 0)
-			return TUNNEL_ST_GENERAL;
+			return REPLY_GENERAL;
 		out->target.port = port;
 	}
 	if (!cur_u16be(c, &ext_len) || !cur_bytes(c, ext_len, &p) ||
 	    cur_left(c) != 0)
-		return TUNNEL_ST_GENERAL;
+		return REPLY_GENERAL;
 	cur_init(&ext, p, ext_len);
 	while (cur_left(&ext) > 0) {
 		if (!cur_u8(&ext, &type) || !cur_u8(&ext, &elen) ||
 		    !cur_bytes(&ext, elen, &p))
-			return TUNNEL_ST_GENERAL;
+			return REPLY_GENERAL;
 		if (type & TUNNEL_EXT_CRITICAL)	/* v1 knows none */
-			return TUNNEL_ST_GENERAL;
+			return REPLY_GENERAL;
 	}
 	if (out->cmd != TUNNEL_CMD_CONNECT)
-		return TUNNEL_ST_CMD_UNSUPPORTED;
+		return REPLY_CMD_UNSUPPORTED;
 	if (atyp == 0)
-		return TUNNEL_ST_GENERAL;
-	return TUNNEL_ST_OK;
+		return REPLY_GENERAL;
+	return REPLY_OK;
 }
 
 enum parse_result
@@ -174,7 +174,7 @@ tunnel_parse_request(const uint8_t *buf, size_t len,
 	memcpy(out->key_id, p, TUNNEL_KEYID_LEN);
 	memcpy(out->mac, buf + hdr_len - TUNNEL_MAC_LEN, TUNNEL_MAC_LEN);
 	out->body_status = out->version == TUNNEL_VERSION ?
-	    parse_body(&c, out) : TUNNEL_ST_GENERAL;
+	    parse_body(&c, out) : REPLY_GENERAL;
 	out->used = hdr_len;
 	return PARSE_OK;
 }
@@ -193,7 +193,7 @@ tunnel_verify_request(const uint8_t *buf, const struct tunnel_request *req,
 }
 
 int
-tunnel_encode_reply(const struct tunnel_key *k, uint8_t status,
+tunnel_encode_reply(const struct tunnel_key *k, enum reply_code status,
     bool version_mismatch, const uint8_t req_mac[TUNNEL_MAC_LEN],
     uint8_t *out, size_t outlen)
 {
@@ -203,7 +203,7 @@ tunnel_encode_reply(const struct tunnel_key *k, uint8_t status,
 	if (TUNNEL_REPLY_FIXED + ext + TUNNEL_REPLY_MAC_LEN > outlen)
 		return -1;
 	out[o++] = TUNNEL_VERSION;
-	out[o++] = status;
+	out[o++] = (uint8_t)status;	/* the wire carries our codes */
 	put_u16be(out + o, (uint16_t)ext);
 	o += 2;
 	if (version_mismatch) {
@@ -223,6 +223,7 @@ tunnel_parse_reply(const uint8_t *buf, size_t len, const struct tunnel_key *k,
 	struct cursor	 c, ext;
 	uint8_t		 ver, type, elen, mac[TUNNEL_MAC_LEN];
 	uint16_t	 ext_len;
+	uint8_t		 st;
 	const uint8_t	*p, *m;
 
 	memset(out, 0, sizeof(*out));
@@ -231,8 +232,9 @@ tunnel_parse_reply(const uint8_t *buf, size_t len, const struct tunnel_key *k,
 		return PARSE_NEED_MORE;
 	if (ver != TUNNEL_VERSION)
 		return PARSE_ERROR;
-	if (!cur_u8(&c, &out->status) || !cur_u16be(&c, &ext_len))
+	if (!cur_u8(&c, &st) || !cur_u16be(&c, &ext_len))
 		return PARSE_NEED_MORE;
+	out->status = reply_from_wire(st);
 	if (TUNNEL_REPLY_FIXED + (size_t)ext_len + TUNNEL_REPLY_MAC_LEN >
 	    TUNNEL_MAX_REPLY)
 		return PARSE_ERROR;
@@ -261,20 +263,3 @@ tunnel_parse_reply(const uint8_t *buf, size_t len, const struct tunnel_key *k,
 	return PARSE_OK;
 }
 
-const char *
-tunnel_status_str(uint8_t st)
-{
-	static const char *const names[] = {
-		[TUNNEL_ST_OK] = "succeeded",
-		[TUNNEL_ST_GENERAL] = "general failure",
-		[TUNNEL_ST_NOT_ALLOWED] = "not allowed",
-		[TUNNEL_ST_NET_UNREACH] = "network unreachable",
-		[TUNNEL_ST_HOST_UNREACH] = "host unreachable",
-		[TUNNEL_ST_REFUSED] = "connection refused",
-		[TUNNEL_ST_TTL_EXPIRED] = "TTL expired",
-		[TUNNEL_ST_CMD_UNSUPPORTED] = "command not supported",
-		[TUNNEL_ST_ATYP_UNSUPPORTED] = "address type not supported",
-	};
-
-	return st < NELEM(names) ? names[st] : "unknown status";
-}

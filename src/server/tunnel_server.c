@@ -64,7 +64,7 @@ struct tsess {
 	struct dns_result	 addrs;
 	size_t			 next_addr;
 	int			 last_err;
-	uint8_t			 status;
+	enum reply_code			 status;
 	bool			 mptcp;
 	bool			 version_mismatch;	/* for the reply */
 	unsigned		 subflows;	/* most seen open at once */
@@ -241,13 +241,13 @@ ts_when_keyed(struct tsess *s, void (*fn)(struct tsess *))
 
 /* Sends a failure reply, then closes. */
 static void
-ts_fail(struct tsess *s, uint8_t status, bool version_mismatch,
+ts_fail(struct tsess *s, enum reply_code status, bool version_mismatch,
     const char *why)
 {
 	s->status = status;
 	stats_conn_failed(status);
 	log_info("c=%08x event=refuse status=%u (%s) target=%s why=\"%s\"",
-	    s->id, status, tunnel_status_str(status),
+	    s->id, status, reply_str(status),
 	    s->target[0] ? s->target : "-", why);
 	s->version_mismatch = version_mismatch;
 	ts_when_keyed(s, ts_send_failure);
@@ -269,29 +269,6 @@ ts_send_failure(struct tsess *s)
 	evtimer_del(s->timer);
 	ts_arm(s, TS_LINGER_S);
 	linger_start(s->cli, ts_cli_event_cb, s);
-}
-
-static uint8_t
-status_from_errno(int err)
-{
-	switch (err) {
-	case ECONNREFUSED:
-		return TUNNEL_ST_REFUSED;
-	case ENETUNREACH:
-	case EAFNOSUPPORT:
-	case EADDRNOTAVAIL:
-		return TUNNEL_ST_NET_UNREACH;
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-		return TUNNEL_ST_HOST_UNREACH;
-	case ETIMEDOUT:
-		return TUNNEL_ST_TTL_EXPIRED;
-	case EACCES:
-	case EPERM:
-		return TUNNEL_ST_NOT_ALLOWED;
-	default:
-		return TUNNEL_ST_GENERAL;
-	}
 }
 
 static void
@@ -322,7 +299,7 @@ ts_connected(struct tsess *s)
 	uint8_t		 reply[TUNNEL_MAX_REPLY];
 	int		 n;
 
-	n = tunnel_encode_reply(&s->key, TUNNEL_ST_OK, false, s->req.mac,
+	n = tunnel_encode_reply(&s->key, REPLY_OK, false, s->req.mac,
 	    reply, sizeof(reply));
 	if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) == -1) {
 		ts_close(s, "reply failed", true);
@@ -372,7 +349,7 @@ ts_connect_next(struct tsess *s)
 		bufferevent_free(s->dst);
 		s->dst = NULL;
 	}
-	ts_fail(s, status_from_errno(s->last_err), false,
+	ts_fail(s, reply_from_errno(s->last_err), false,
 	    strerror(s->last_err));
 }
 
@@ -385,7 +362,7 @@ ts_resolved(struct tsess *s, const struct dns_result *res)
 	uint16_t	 port = htons(s->req.target.port);
 
 	if (res->err != 0) {
-		ts_fail(s, TUNNEL_ST_HOST_UNREACH, false,
+		ts_fail(s, REPLY_HOST_UNREACH, false,
 		    dns_strerror(res->err));
 		return;
 	}
@@ -406,7 +383,7 @@ ts_resolved(struct tsess *s, const struct dns_result *res)
 	}
 	s->addrs.n = kept;
 	if (kept == 0) {
-		ts_fail(s, TUNNEL_ST_NOT_ALLOWED, false, why);
+		ts_fail(s, REPLY_NOT_ALLOWED, false, why);
 		return;
 	}
 	s->next_addr = 0;
@@ -509,13 +486,13 @@ ts_header_cb(struct bufferevent *bev, void *arg)
 	bufferevent_setcb(bev, NULL, NULL, ts_cli_event_cb, s);
 	bufferevent_setwatermark(bev, EV_READ, 0, TS_PREAUTH_MAX);
 	if (s->req.version != TUNNEL_VERSION) {
-		ts_fail(s, TUNNEL_ST_GENERAL, true, "unsupported version");
+		ts_fail(s, REPLY_GENERAL, true, "unsupported version");
 		return;
 	}
 	target_str(&s->req.target, s->target, sizeof(s->target));
 	log_debug("c=%08x event=auth_ok client=%s target=%s early=%zu", s->id,
 	    k->name, s->target, evbuffer_get_length(in));
-	if (s->req.body_status != TUNNEL_ST_OK) {
+	if (s->req.body_status != REPLY_OK) {
 		ts_fail(s, s->req.body_status, false, "bad request body");
 		return;
 	}
@@ -540,7 +517,7 @@ ts_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	case TS_RESOLVE:
 		dns_cancel(s->dnsq);
 		s->dnsq = NULL;
-		ts_fail(s, TUNNEL_ST_TTL_EXPIRED, false, "dns timeout");
+		ts_fail(s, REPLY_TIMED_OUT, false, "dns timeout");
 		return;
 	case TS_DRAIN:
 		ts_close(s, "auth failed", false);

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "fuzz.h"
+#include "proto/reply.h"
 #include "proto/http_proxy.h"
 
 #define SMALL_CAP	256
@@ -183,7 +184,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rs == PARSE_NEED_MORE)
 		FUZZ_CHECK(size < SMALL_CAP && r == PARSE_NEED_MORE);
 	check_response(data, size);
-	st = http_status_from_socks(size > 0 ? data[0] : 0);
+	st = reply_http_status(reply_from_wire(size > 0 ? data[0] : 0));
 	FUZZ_CHECK(st == 200 || st == 403 || st == 502 || st == 504);
 	return 0;
 }

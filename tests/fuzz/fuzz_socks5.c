@@ -81,20 +81,20 @@ check_request(const uint8_t *data, size_t size)
 
 	if (r == PARSE_ERROR) {
 		FUZZ_CHECK(req.used == 0);
-		FUZZ_CHECK(req.rep == SOCKS5_REP_GENERAL ||
-		    req.rep == SOCKS5_REP_CMD_UNSUPPORTED ||
-		    req.rep == SOCKS5_REP_ATYP_UNSUPPORTED);
+		FUZZ_CHECK(req.rep == REPLY_GENERAL ||
+		    req.rep == REPLY_CMD_UNSUPPORTED ||
+		    req.rep == REPLY_ATYP_UNSUPPORTED);
 		rl = socks5_build_reply(req.rep, NULL, reply);
 		FUZZ_CHECK(rl == 10 && reply[1] == req.rep);
 		return;
 	}
 	if (r == PARSE_NEED_MORE) {
-		FUZZ_CHECK(req.used == 0 && req.rep == SOCKS5_REP_OK);
+		FUZZ_CHECK(req.used == 0 && req.rep == REPLY_OK);
 		FUZZ_CHECK(size < SOCKS5_MAX_REQUEST);
 		return;
 	}
 	FUZZ_CHECK(req.used <= size && req.used <= SOCKS5_MAX_REQUEST);
-	FUZZ_CHECK(req.rep == SOCKS5_REP_OK);
+	FUZZ_CHECK(req.rep == REPLY_OK);
 	FUZZ_CHECK(req.cmd == SOCKS5_CMD_CONNECT);
 	FUZZ_CHECK(req.target.port != 0);
 	FUZZ_CHECK(req.target.atyp == TARGET_IPV4 ||
@@ -109,7 +109,7 @@ check_request(const uint8_t *data, size_t size)
 	FUZZ_CHECK(memcmp(enc, data + 3, (size_t)n) == 0);
 	FUZZ_CHECK(strlen(target_str(&req.target, s, sizeof(s))) <
 	    sizeof(s));
-	rl = socks5_build_reply(SOCKS5_REP_OK, &req.target, reply);
+	rl = socks5_build_reply(REPLY_OK, &req.target, reply);
 	FUZZ_CHECK(rl <= SOCKS5_REPLY_MAX);
 	FUZZ_CHECK(socks5_parse_request(data, req.used, &req2) == PARSE_OK &&
 	    req2.used == req.used);

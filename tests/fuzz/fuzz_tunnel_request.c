@@ -59,7 +59,7 @@ reencode(const struct tunnel_request *req)
 	FUZZ_CHECK(tunnel_parse_request(out, (size_t)n, &again) == PARSE_OK);
 	FUZZ_CHECK(tunnel_verify_request(out, &again, key()));
 	FUZZ_CHECK(memcmp(again.mac, mac, TUNNEL_MAC_LEN) == 0);
-	FUZZ_CHECK(again.body_status == TUNNEL_ST_OK && again.flags == 0);
+	FUZZ_CHECK(again.body_status == REPLY_OK && again.flags == 0);
 	FUZZ_CHECK(again.timestamp_ms == req->timestamp_ms);
 	FUZZ_CHECK(memcmp(again.nonce, req->nonce, TUNNEL_NONCE_LEN) == 0);
 	FUZZ_CHECK(memcmp(&again.target, &req->target,
@@ -84,10 +84,10 @@ resigned(const uint8_t *data, const struct tunnel_request *req)
 	/* the MAC covers every byte: the original verifies only if equal */
 	FUZZ_CHECK(tunnel_verify_request(data, req, key()) ==
 	    (memcmp(copy, data, req->used) == 0));
-	if (req2.version == TUNNEL_VERSION && req2.body_status == TUNNEL_ST_OK)
+	if (req2.version == TUNNEL_VERSION && req2.body_status == REPLY_OK)
 		reencode(&req2);
 	else if (req2.version != TUNNEL_VERSION)
-		FUZZ_CHECK(req2.body_status == TUNNEL_ST_GENERAL);
+		FUZZ_CHECK(req2.body_status == REPLY_GENERAL);
 	free(copy);
 }
 
@@ -116,7 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(req.version == data[0] && req.cmd == data[1]);
 	FUZZ_CHECK(memcmp(req.mac, data + hdr_len - TUNNEL_MAC_LEN,
 	    TUNNEL_MAC_LEN) == 0);
-	FUZZ_CHECK(req.body_status <= TUNNEL_ST_ATYP_UNSUPPORTED);
+	FUZZ_CHECK(req.body_status <= REPLY_ATYP_UNSUPPORTED);
 	/* nothing behind the header changes the parse */
 	FUZZ_CHECK(tunnel_parse_request(data, req.used, &req2) == PARSE_OK);
 	same_fields(&req, &req2);

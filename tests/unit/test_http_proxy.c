@@ -1107,20 +1107,6 @@ test_status_reason(void **state)
 		    rows[i].want);
 }
 
-static void
-test_status_from_socks(void **state)
-{
-	static const int	want[] = {
-		[0] = 200, [1] = 502, [2] = 403, [3] = 502, [4] = 502,
-		[5] = 502, [6] = 504, [7] = 502, [8] = 502, [9] = 502,
-	};
-
-	(void)state;
-	for (size_t i = 0; i < NELEM(want); i++)
-		assert_int_equal(http_status_from_socks((uint8_t)i), want[i]);
-	assert_int_equal(http_status_from_socks(0xff), 502);
-}
-
 int
 main(void)
 {
@@ -1142,7 +1128,6 @@ main(void)
 		cmocka_unit_test(test_build_response),
 		cmocka_unit_test(test_connect_established),
 		cmocka_unit_test(test_status_reason),
-		cmocka_unit_test(test_status_from_socks),
 	};
 
 	return cmocka_run_group_tests_name("http_proxy", tests, NULL, NULL);

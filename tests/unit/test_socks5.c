@@ -198,7 +198,7 @@ test_userpass_max_lengths(void **state)
 struct request_row {
 	const char		*name, *hex;
 	enum parse_result	 res;
-	enum socks5_rep		 rep;
+	enum reply_code		 rep;
 	size_t			 used;
 	uint8_t			 atyp;
 	const char		*addr_hex;	/* IPv4/IPv6 address bytes */
@@ -219,35 +219,35 @@ static const struct request_row request_rows[] = {
 	{ "domain charset", "05 01 00 03 07 612d625f432e39 0001", PARSE_OK, 0,
 	    14, TARGET_DOMAIN, "", "a-b_C.9", 1 },
 	{ "wrong version", "04 01 00 01 7f000001 0050", PARSE_ERROR,
-	    SOCKS5_REP_GENERAL, 0, 0, "", "", 0 },
+	    REPLY_GENERAL, 0, 0, "", "", 0 },
 	{ "cmd bind", "05 02 00 01 7f000001 0050", PARSE_ERROR,
-	    SOCKS5_REP_CMD_UNSUPPORTED, 0, 0, "", "", 0 },
+	    REPLY_CMD_UNSUPPORTED, 0, 0, "", "", 0 },
 	{ "cmd udp", "05 03 00 01 7f000001 0050", PARSE_ERROR,
-	    SOCKS5_REP_CMD_UNSUPPORTED, 0, 0, "", "", 0 },
+	    REPLY_CMD_UNSUPPORTED, 0, 0, "", "", 0 },
 	{ "cmd 9", "05 09 00 01 7f000001 0050", PARSE_ERROR,
-	    SOCKS5_REP_CMD_UNSUPPORTED, 0, 0, "", "", 0 },
+	    REPLY_CMD_UNSUPPORTED, 0, 0, "", "", 0 },
 	{ "cmd 0", "05 00", PARSE_ERROR,
-	    SOCKS5_REP_CMD_UNSUPPORTED, 0, 0, "", "", 0 },
+	    REPLY_CMD_UNSUPPORTED, 0, 0, "", "", 0 },
 	{ "atyp 9", "05 01 00 09 7f000001 0050", PARSE_ERROR,
-	    SOCKS5_REP_ATYP_UNSUPPORTED, 0, 9, "", "", 0 },
+	    REPLY_ATYP_UNSUPPORTED, 0, 9, "", "", 0 },
 	{ "atyp 0", "05 01 00 00", PARSE_ERROR,
-	    SOCKS5_REP_ATYP_UNSUPPORTED, 0, 0, "", "", 0 },
+	    REPLY_ATYP_UNSUPPORTED, 0, 0, "", "", 0 },
 	{ "name len 0", "05 01 00 03 00 0050", PARSE_ERROR,
-	    SOCKS5_REP_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
+	    REPLY_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
 	{ "name with space", "05 01 00 03 03 612062 0050", PARSE_ERROR,
-	    SOCKS5_REP_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
+	    REPLY_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
 	{ "name with NUL", "05 01 00 03 03 610062 0050", PARSE_ERROR,
-	    SOCKS5_REP_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
+	    REPLY_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
 	{ "name with newline", "05 01 00 03 02 610a 0050", PARSE_ERROR,
-	    SOCKS5_REP_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
+	    REPLY_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
 	{ "name with slash", "05 01 00 03 03 612f62 0050", PARSE_ERROR,
-	    SOCKS5_REP_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
+	    REPLY_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
 	{ "name high byte", "05 01 00 03 02 61e9 0050", PARSE_ERROR,
-	    SOCKS5_REP_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
+	    REPLY_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
 	{ "port 0 ipv4", "05 01 00 01 7f000001 0000", PARSE_ERROR,
-	    SOCKS5_REP_GENERAL, 0, TARGET_IPV4, "", "", 0 },
+	    REPLY_GENERAL, 0, TARGET_IPV4, "", "", 0 },
 	{ "port 0 domain", "05 01 00 03 01 61 0000", PARSE_ERROR,
-	    SOCKS5_REP_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
+	    REPLY_GENERAL, 0, TARGET_DOMAIN, "", "", 0 },
 	{ "empty", "", PARSE_NEED_MORE, 0, 0, 0, "", "", 0 },
 	{ "ipv4 port cut", "05 01 00 01 7f000001 00", PARSE_NEED_MORE, 0, 0,
 	    TARGET_IPV4, "", "", 0 },
@@ -272,7 +272,7 @@ test_request_table(void **state)
 		if (r->res == PARSE_ERROR)
 			CHECK_EQ(r->name, req.rep, r->rep);
 		if (r->res == PARSE_OK) {
-			CHECK_EQ(r->name, req.rep, SOCKS5_REP_OK);
+			CHECK_EQ(r->name, req.rep, REPLY_OK);
 			CHECK_EQ(r->name, req.cmd, SOCKS5_CMD_CONNECT);
 			CHECK_EQ(r->name, req.target.port, r->port);
 			CHECK_STR(r->name, req.target.name, r->host);
@@ -413,30 +413,30 @@ test_followed_by_next_message(void **state)
 
 struct reply_row {
 	const char	*name;
-	enum socks5_rep	 rep;
+	enum reply_code	 rep;
 	bool		 has_bound;
 	struct target	 bound;
 	const char	*want_hex;
 };
 
 static const struct reply_row reply_rows[] = {
-	{ "ok, no bound address", SOCKS5_REP_OK, false, { 0 },
+	{ "ok, no bound address", REPLY_OK, false, { 0 },
 	    "05 00 00 01 00000000 0000" },
-	{ "refused, no bound address", SOCKS5_REP_REFUSED, false, { 0 },
+	{ "refused, no bound address", REPLY_REFUSED, false, { 0 },
 	    "05 05 00 01 00000000 0000" },
-	{ "ttl expired", SOCKS5_REP_TTL_EXPIRED, false, { 0 },
+	{ "ttl expired", REPLY_TIMED_OUT, false, { 0 },
 	    "05 06 00 01 00000000 0000" },
-	{ "ok, bound ipv4", SOCKS5_REP_OK, true,
+	{ "ok, bound ipv4", REPLY_OK, true,
 	    { .atyp = TARGET_IPV4, .addr = { 10, 0, 0, 1 }, .port = 1080 },
 	    "05 00 00 01 0a000001 0438" },
-	{ "ok, bound ipv6", SOCKS5_REP_OK, true,
+	{ "ok, bound ipv6", REPLY_OK, true,
 	    { .atyp = TARGET_IPV6, .addr = { 0x20, 0x01, 0x0d, 0xb8,
 	    [15] = 2 }, .port = 443 },
 	    "05 00 00 04 20010db8000000000000000000000002 01bb" },
-	{ "domain bound falls back to 0.0.0.0:0", SOCKS5_REP_OK, true,
+	{ "domain bound falls back to 0.0.0.0:0", REPLY_OK, true,
 	    { .atyp = TARGET_DOMAIN, .name = "example.com", .port = 80 },
 	    "05 00 00 01 00000000 0000" },
-	{ "cmd unsupported", SOCKS5_REP_CMD_UNSUPPORTED, false, { 0 },
+	{ "cmd unsupported", REPLY_CMD_UNSUPPORTED, false, { 0 },
 	    "05 07 00 01 00000000 0000" },
 };
 

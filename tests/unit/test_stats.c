@@ -55,15 +55,15 @@ test_local(void **state)
 	char	*t;
 
 	(void)state;
-	stats_conn_failed(1);		/* before init: nothing, no crash */
+	stats_conn_failed(REPLY_GENERAL); /* before init: nothing, no crash */
 	assert_null(stats_metrics());
 	stats_init(CONFIG_LOCAL);
 	stats_conn_opened();
 	stats_conn_opened();
 	stats_conn_closed();
-	stats_conn_failed(5);
-	stats_conn_failed(0);
-	stats_conn_failed(200);
+	stats_conn_failed(REPLY_REFUSED);
+	stats_handshake_failed();
+	stats_conn_failed((enum reply_code)200);
 	stats_mptcp_fallback();
 	stats_connect_latency(30);
 	stats_uplink_bytes("up1", 100, 2000);

@@ -120,7 +120,7 @@ test_request_round_trip(void **state)
 		CHECK_MEM(r->name, req.nonce, nonce1, TUNNEL_NONCE_LEN);
 		CHECK_MEM(r->name, req.key_id, ka.id, TUNNEL_KEYID_LEN);
 		CHECK_MEM(r->name, req.mac, mac, TUNNEL_MAC_LEN);
-		CHECK_EQ(r->name, req.body_status, TUNNEL_ST_OK);
+		CHECK_EQ(r->name, req.body_status, REPLY_OK);
 		CHECK_EQ(r->name, req.target.atyp, r->t->atyp);
 		CHECK_EQ(r->name, req.target.port, r->t->port);
 		CHECK_MEM(r->name, req.target.addr, r->t->addr, 16);
@@ -147,14 +147,14 @@ test_request_hold_no_target(void **state)
 	assert_true(tunnel_verify_request(out, &req, &ka));
 	assert_int_equal(req.cmd, TUNNEL_CMD_HOLD);
 	/* version 1 servers answer HOLD with "command not supported" */
-	assert_int_equal(req.body_status, TUNNEL_ST_CMD_UNSUPPORTED);
+	assert_int_equal(req.body_status, REPLY_CMD_UNSUPPORTED);
 	assert_int_equal(req.target.atyp, 0);
 	/* CONNECT without a target is a malformed body */
 	n = tunnel_encode_request(&ka, TUNNEL_CMD_CONNECT, NULL, NOW, nonce1,
 	    out, sizeof(out), NULL);
 	assert_int_equal(tunnel_parse_request(out, (size_t)n, &req), PARSE_OK);
 	assert_true(tunnel_verify_request(out, &req, &ka));
-	assert_int_equal(req.body_status, TUNNEL_ST_GENERAL);
+	assert_int_equal(req.body_status, REPLY_GENERAL);
 }
 
 static void
@@ -278,7 +278,7 @@ test_request_followed_by_data(void **state)
 	    PARSE_OK);
 	assert_int_equal(req.used, n);
 	assert_true(tunnel_verify_request(out, &req, &ka));
-	assert_int_equal(req.body_status, TUNNEL_ST_OK);
+	assert_int_equal(req.body_status, REPLY_OK);
 }
 
 struct hdr_len_row {
@@ -316,7 +316,7 @@ test_request_hdr_len_bounds(void **state)
 		    r->res);
 		if (r->res == PARSE_OK) {
 			CHECK_EQ(r->name, req.used, r->hdr_len);
-			CHECK_EQ(r->name, req.body_status, TUNNEL_ST_GENERAL);
+			CHECK_EQ(r->name, req.body_status, REPLY_GENERAL);
 		}
 	}
 }
@@ -388,39 +388,39 @@ struct body_row {
 	const struct target	*t;
 	size_t			 off;		/* byte to patch */
 	uint8_t			 val;
-	enum tunnel_status	 want;
+	enum reply_code	 want;
 	size_t			 off2;		/* another, if not 0 */
 	uint8_t			 val2;
 };
 
 static const struct body_row body_rows[] = {
-	{ "unpatched", &t_v4, 0, TUNNEL_VERSION, TUNNEL_ST_OK, 0, 0 },
-	{ "cmd 9", &t_v4, OFF_CMD, 9, TUNNEL_ST_CMD_UNSUPPORTED, 0, 0 },
-	{ "cmd 0", &t_v4, OFF_CMD, 0, TUNNEL_ST_CMD_UNSUPPORTED, 0, 0 },
+	{ "unpatched", &t_v4, 0, TUNNEL_VERSION, REPLY_OK, 0, 0 },
+	{ "cmd 9", &t_v4, OFF_CMD, 9, REPLY_CMD_UNSUPPORTED, 0, 0 },
+	{ "cmd 0", &t_v4, OFF_CMD, 0, REPLY_CMD_UNSUPPORTED, 0, 0 },
 	{ "cmd hold", &t_dom, OFF_CMD, TUNNEL_CMD_HOLD,
-	    TUNNEL_ST_CMD_UNSUPPORTED, 0, 0 },
-	{ "atyp 9", &t_v4, OFF_TARGET, 9, TUNNEL_ST_ATYP_UNSUPPORTED, 0, 0 },
-	{ "atyp 2", &t_v6, OFF_TARGET, 2, TUNNEL_ST_ATYP_UNSUPPORTED, 0, 0 },
+	    REPLY_CMD_UNSUPPORTED, 0, 0 },
+	{ "atyp 9", &t_v4, OFF_TARGET, 9, REPLY_ATYP_UNSUPPORTED, 0, 0 },
+	{ "atyp 2", &t_v6, OFF_TARGET, 2, REPLY_ATYP_UNSUPPORTED, 0, 0 },
 	{ "atyp 4 for a v4 body", &t_v4, OFF_TARGET, TARGET_IPV6,
-	    TUNNEL_ST_GENERAL, 0, 0 },
+	    REPLY_GENERAL, 0, 0 },
 	{ "atyp 1 for a v6 body", &t_v6, OFF_TARGET, TARGET_IPV4,
-	    TUNNEL_ST_GENERAL, 0, 0 },
-	{ "version 2", &t_v4, OFF_VERSION, 2, TUNNEL_ST_GENERAL, 0, 0 },
-	{ "version 0x16", &t_v4, OFF_VERSION, 0x16, TUNNEL_ST_GENERAL, 0, 0 },
-	{ "name byte space", &t_dom, OFF_TARGET + 2, ' ', TUNNEL_ST_GENERAL,
+	    REPLY_GENERAL, 0, 0 },
+	{ "version 2", &t_v4, OFF_VERSION, 2, REPLY_GENERAL, 0, 0 },
+	{ "version 0x16", &t_v4, OFF_VERSION, 0x16, REPLY_GENERAL, 0, 0 },
+	{ "name byte space", &t_dom, OFF_TARGET + 2, ' ', REPLY_GENERAL,
 	    0, 0 },
-	{ "name length 0", &t_dom, OFF_TARGET + 1, 0, TUNNEL_ST_GENERAL, 0, 0 },
+	{ "name length 0", &t_dom, OFF_TARGET + 1, 0, REPLY_GENERAL, 0, 0 },
 	{ "name length too long", &t_dom, OFF_TARGET + 1, 16,
-	    TUNNEL_ST_GENERAL, 0, 0 },
-	{ "name length short", &t_dom, OFF_TARGET + 1, 14, TUNNEL_ST_GENERAL,
+	    REPLY_GENERAL, 0, 0 },
+	{ "name length short", &t_dom, OFF_TARGET + 1, 14, REPLY_GENERAL,
 	    0, 0 },
-	{ "port 0", &t_v4, OFF_TARGET + 5, 0, TUNNEL_ST_GENERAL,
+	{ "port 0", &t_v4, OFF_TARGET + 5, 0, REPLY_GENERAL,
 	    OFF_TARGET + 6, 0 },
-	{ "port 1", &t_v4, OFF_TARGET + 5, 0, TUNNEL_ST_OK,
+	{ "port 1", &t_v4, OFF_TARGET + 5, 0, REPLY_OK,
 	    OFF_TARGET + 6, 1 },
 	{ "ext_len 1 past the end", &t_v4, OFF_TARGET + 8, 1,
-	    TUNNEL_ST_GENERAL, 0, 0 },
-	{ "flags set: ignored", &t_v4, 5, 0x80, TUNNEL_ST_OK, 0, 0 },
+	    REPLY_GENERAL, 0, 0 },
+	{ "flags set: ignored", &t_v4, 5, 0x80, REPLY_OK, 0, 0 },
 };
 
 static void
@@ -456,17 +456,17 @@ test_request_authentic_bad_body(void **state)
 /* Extensions: unknown ones are skipped unless critical. */
 struct ext_row {
 	const char		*name, *ext_hex;
-	enum tunnel_status	 want;
+	enum reply_code	 want;
 };
 
 static const struct ext_row ext_rows[] = {
-	{ "none", "", TUNNEL_ST_OK },
-	{ "unknown, skipped", "05 02 abcd", TUNNEL_ST_OK },
-	{ "two unknown", "05 00 06 01 ff", TUNNEL_ST_OK },
-	{ "unknown critical", "85 00", TUNNEL_ST_GENERAL },
-	{ "critical after skipped", "05 01 00 90 00", TUNNEL_ST_GENERAL },
-	{ "length past the end", "05 03 abcd", TUNNEL_ST_GENERAL },
-	{ "type without length", "05", TUNNEL_ST_GENERAL },
+	{ "none", "", REPLY_OK },
+	{ "unknown, skipped", "05 02 abcd", REPLY_OK },
+	{ "two unknown", "05 00 06 01 ff", REPLY_OK },
+	{ "unknown critical", "85 00", REPLY_GENERAL },
+	{ "critical after skipped", "05 01 00 90 00", REPLY_GENERAL },
+	{ "length past the end", "05 03 abcd", REPLY_GENERAL },
+	{ "type without length", "05", REPLY_GENERAL },
 };
 
 static void
@@ -514,10 +514,10 @@ struct reply_row {
 };
 
 static const struct reply_row reply_rows[] = {
-	{ "ok", TUNNEL_ST_OK, false, 4 + 16 },
-	{ "refused", TUNNEL_ST_REFUSED, false, 4 + 16 },
-	{ "not allowed", TUNNEL_ST_NOT_ALLOWED, false, 4 + 16 },
-	{ "version mismatch", TUNNEL_ST_GENERAL, true, 4 + 3 + 16 },
+	{ "ok", REPLY_OK, false, 4 + 16 },
+	{ "refused", REPLY_REFUSED, false, 4 + 16 },
+	{ "not allowed", REPLY_NOT_ALLOWED, false, 4 + 16 },
+	{ "version mismatch", REPLY_GENERAL, true, 4 + 3 + 16 },
 };
 
 static void
@@ -583,7 +583,7 @@ test_reply_every_bit_flip(void **state)
 
 	(void)state;
 	keys(&ka, NULL);
-	n = tunnel_encode_reply(&ka, TUNNEL_ST_GENERAL, true, req_mac1, out,
+	n = tunnel_encode_reply(&ka, REPLY_GENERAL, true, req_mac1, out,
 	    sizeof(out));
 	for (size_t byte = 0; byte < (size_t)n; byte++) {
 		for (int bit = 0; bit < 8; bit++) {
@@ -676,7 +676,7 @@ test_reply_extensions(void **state)
 		size_t				 el;
 
 		buf[0] = TUNNEL_VERSION;
-		buf[1] = TUNNEL_ST_GENERAL;
+		buf[1] = REPLY_GENERAL;
 		el = hex_decode(r->ext_hex, buf + 4, sizeof(buf) - 4 - 16);
 		put_u16be(buf + 2, (uint16_t)el);
 		resign_reply(key_a, buf, 4 + el, req_mac1);
@@ -686,7 +686,7 @@ test_reply_extensions(void **state)
 		if (r->res != PARSE_OK)
 			continue;
 		CHECK_EQ(r->name, rep.used, 4 + el + 16);
-		CHECK_EQ(r->name, rep.status, TUNNEL_ST_GENERAL);
+		CHECK_EQ(r->name, rep.status, REPLY_GENERAL);
 		CHECK_EQ(r->name, rep.n_server_versions, r->n_versions);
 		CHECK_EQ(r->name, rep.server_versions[0], r->first);
 	}
@@ -703,7 +703,7 @@ test_reply_refuses_unknown_critical_ext(void **state)
 	struct tunnel_key	ka;
 	struct tunnel_reply	rep;
 	uint8_t			buf[4 + 2 + 16] = {
-		TUNNEL_VERSION, TUNNEL_ST_OK, 0x00, 0x02, 0x81, 0x00,
+		TUNNEL_VERSION, REPLY_OK, 0x00, 0x02, 0x81, 0x00,
 	};
 
 	(void)state;
@@ -744,17 +744,6 @@ test_key_id(void **state)
 	assert_int_equal(strlen(a1.name), sizeof(a1.name) - 1);
 }
 
-static void
-test_status_str(void **state)
-{
-	(void)state;
-	assert_string_equal(tunnel_status_str(TUNNEL_ST_OK), "succeeded");
-	assert_string_equal(tunnel_status_str(TUNNEL_ST_TTL_EXPIRED),
-	    "TTL expired");
-	assert_string_equal(tunnel_status_str(9), "unknown status");
-	assert_string_equal(tunnel_status_str(255), "unknown status");
-}
-
 int
 main(void)
 {
@@ -776,7 +765,6 @@ main(void)
 		cmocka_unit_test(test_reply_extensions),
 		cmocka_unit_test(test_reply_refuses_unknown_critical_ext),
 		cmocka_unit_test(test_key_id),
-		cmocka_unit_test(test_status_str),
 	};
 
 	return cmocka_run_group_tests_name("tunnel_proto", tests, NULL, NULL);
