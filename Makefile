@@ -37,7 +37,7 @@ PROTO	:= util cidr target socks5 socks4 pac http_proxy http_response \
 	   tunnel_proto control_proto status subflow metrics reply
 COMMON	:= log config keyfile stats mptcp relay daemon listener \
 	   linger control dns dashboard
-LOCAL	:= tunnel_client frontend http_session route monitor uplink \
+LOCAL	:= tunnel_client conn socks_session http_session outbound monitor uplink \
 	   uplink_kernel netlink config_uplink policy policy_load
 SERVER	:= tunnel_server replay acl
 

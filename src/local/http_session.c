@@ -1,14 +1,21 @@
 /*
- * An HTTP/1.x proxy connection. CONNECT becomes a tunnel (handed back to
- * the front end, which relays it). Absolute-form requests are forwarded
+ * The HTTP driver of a struct conn (conn.h). CONNECT becomes a tunnel
+ * (handed back to conn_relay()). Absolute-form requests are forwarded
  * one exchange at a time: the head is rewritten to origin form, the body
  * relayed as framed by http-parser, the response head rewritten and its
  * body relayed up to the end the framing gives, so that the connection
  * can carry the next request, to the same origin over the same tunnel or
  * to another one over a new tunnel.
+ *
+ * Forwarding keeps its own copy loop rather than relay.c's: relay.c moves
+ * bytes until EOF, while each forwarded exchange must stop at the end of
+ * its message as the framing gives it, so that the app's connection can
+ * take its next request (maybe for another origin, over another tunnel)
+ * and the response head can be rewritten on its way.
  */
 
 #include "local/http_session.h"
+#include "local/conn.h"
 #include "proto/http_proxy.h"
 #include "proto/http_response.h"
 #include "common/linger.h"
@@ -16,7 +23,7 @@
 #include "common/mptcp.h"
 #include "proto/pac.h"
 #include "common/relay.h"
-#include "local/route.h"
+#include "local/outbound.h"
 #include "local/tunnel_client.h"
 #include "local/monitor.h"
 #include "proto/util.h"
@@ -45,16 +52,15 @@ static const char *const state_names[] = {
 struct http_session {
 	struct event_base		*base;
 	const struct config		*cfg;
-	struct route			*rt;
+	struct outbound			*rt;
 	struct monitor			*mon;
-	const struct http_session_ops	*ops;
-	void				*arg;
+	struct conn			*c;		/* the owner */
 	uint32_t			 id;
 	char				 local[UTIL_ADDRSTRLEN];
 	enum hs_state			 state;
 	struct bufferevent		*app, *up;
 	struct target			 up_target;	/* where up goes */
-	struct route_open		*open;
+	struct outbound_req		*open;
 	struct monitor_conn		*tk;		/* up's subflows */
 	struct event			*timer;
 	/* the exchange under way */
@@ -125,12 +131,14 @@ hs_drop_up(struct http_session *hs)
 }
 
 /* Frees hs. Unless the app connection was handed over as a tunnel, it
- * is closed and ops->closed told. */
+ * is closed and so is the conn, with reason. */
 static void
 hs_free(struct http_session *hs, const char *reason, bool abortive)
 {
+	struct conn	*c = NULL;
+
 	if (hs->open != NULL)
-		route_open_cancel(hs->open);
+		outbound_cancel(hs->open);
 	if (abortive && hs->up != NULL)
 		mptcp_set_abortive(bufferevent_getfd(hs->up));
 	hs_drop_up(hs);
@@ -138,12 +146,42 @@ hs_free(struct http_session *hs, const char *reason, bool abortive)
 		if (abortive)
 			mptcp_set_abortive(bufferevent_getfd(hs->app));
 		bufferevent_free(hs->app);
-		hs->ops->closed(hs->arg, reason, hs->up_bytes,
-		    hs->down_bytes, hs->requests);
+		c = hs->c;
+		c->http = NULL;
+		c->up += hs->up_bytes;
+		c->down += hs->down_bytes;
+		c->requests = hs->requests;
 	}
 	event_free(hs->timer);
 	free(hs->head);
 	free(hs);
+	if (c != NULL)
+		conn_close(c, reason);
+}
+
+/*
+ * The app's connection becomes a plain tunnel (a CONNECT, or a 101
+ * upgrade): the conn relays app and tun from here, and hs is freed. The
+ * relay starts first so that it takes over tun's monitor record, which
+ * hs_free() then lets go of: counting tun afresh would count its bytes
+ * twice.
+ */
+static void
+hs_hand_over(struct http_session *hs, struct bufferevent *app,
+    struct bufferevent *tun)
+{
+	struct conn	*c = hs->c;
+
+	hs->app = NULL;
+	bufferevent_setcb(app, NULL, NULL, NULL, NULL);
+	bufferevent_setcb(tun, NULL, NULL, NULL, NULL);
+	c->http = NULL;
+	c->requests = hs->requests;
+	c->up += hs->up_bytes;
+	c->down += hs->down_bytes;
+	snprintf(c->target, sizeof(c->target), "%s", hs->target_str);
+	(void)conn_relay(c, app, tun);	/* may close c: hs is apart */
+	hs_free(hs, "tunnel", false);
 }
 
 void
@@ -163,7 +201,7 @@ static void
 hs_close_after_flush(struct http_session *hs)
 {
 	if (hs->open != NULL) {		/* its answer has no use now */
-		route_open_cancel(hs->open);
+		outbound_cancel(hs->open);
 		hs->open = NULL;
 	}
 	hs_set_state(hs, HS_CLOSING);
@@ -304,15 +342,12 @@ hs_response_head(struct http_session *hs, struct evbuffer *in)
 	free(out);
 	hs->down_bytes += info.used;
 	if (info.upgrade) {		/* a WebSocket: now a plain tunnel */
-		struct bufferevent *app = hs->app, *up = hs->up;
+		struct bufferevent *up = hs->up;
 
 		evbuffer_drain(in, info.used);
-		hs->app = hs->up = NULL;
-		bufferevent_setcb(app, NULL, NULL, NULL, NULL);
-		bufferevent_setcb(up, NULL, NULL, NULL, NULL);
+		hs->up = NULL;		/* the relay's, record and all */
 		hs->requests++;
-		hs->ops->tunnel(hs->arg, app, up, hs->target_str);
-		hs_free(hs, "upgraded", false);
+		hs_hand_over(hs, hs->app, up);
 		return false;
 	}
 	/* the framing parser reads the head too, to know the body */
@@ -495,7 +530,8 @@ hs_tunnel_cb(void *arg, enum reply_code status, struct bufferevent *tun,
 	int			 n;
 
 	hs->open = NULL;
-	if (status != 0) {
+	if (status != REPLY_OK) {
+		hs->c->rep = status;
 		hs_fail(hs, reply_http_status(status), why);
 		return;
 	}
@@ -512,10 +548,7 @@ hs_tunnel_cb(void *arg, enum reply_code status, struct bufferevent *tun,
 		hs->requests++;
 		log_info("s=%08x event=http method=CONNECT status=200 "
 		    "target=%s", hs->id, hs->target_str);
-		hs->app = NULL;
-		bufferevent_setcb(app, NULL, NULL, NULL, NULL);
-		hs->ops->tunnel(hs->arg, app, tun, hs->target_str);
-		hs_free(hs, "tunnel", false);
+		hs_hand_over(hs, app, tun);
 		return;
 	}
 	hs->up = tun;
@@ -546,6 +579,8 @@ hs_request(struct http_session *hs, struct http_request *req)
 	else
 		target_str(&req->target, hs->target_str,
 		    sizeof(hs->target_str));
+	/* the conn's summary names the last target */
+	snprintf(hs->c->target, sizeof(hs->c->target), "%s", hs->target_str);
 	hs->keep_alive = req->keep_alive;
 	hs->is_connect = req->is_connect;
 	hs->is_head = req->method == HTTP_HEAD;
@@ -597,7 +632,7 @@ hs_request(struct http_session *hs, struct http_request *req)
 	hs_drop_up(hs);
 	hs_set_state(hs, HS_OPEN);
 	hs_arm(hs, cfg->connect_timeout + cfg->handshake_timeout + 1);
-	hs->open = route_open(hs->rt, hs->id, &req->target, hs_tunnel_cb, hs);
+	hs->open = outbound_connect(hs->rt, hs->id, &req->target, hs_tunnel_cb, hs);
 	if (hs->open == NULL)
 		hs_fail(hs, 502, "cannot open a tunnel");
 }
@@ -678,26 +713,24 @@ hs_next(struct http_session *hs)
 }
 
 struct http_session *
-http_session_start(struct event_base *base, const struct config *cfg,
-    struct route *rt, struct monitor *mon, struct bufferevent *app,
-    uint32_t id, const char *local, const struct http_session_ops *ops, void *arg)
+http_session_start(struct conn *c, struct bufferevent *app)
 {
 	struct http_session	*hs;
+	const struct config	*cfg = c->cfg;
 
 	if ((hs = calloc(1, sizeof(*hs))) == NULL)
 		return NULL;
-	if ((hs->timer = evtimer_new(base, hs_timeout_cb, hs)) == NULL) {
+	if ((hs->timer = evtimer_new(c->base, hs_timeout_cb, hs)) == NULL) {
 		free(hs);
 		return NULL;
 	}
-	hs->base = base;
+	hs->c = c;
+	hs->base = c->base;
 	hs->cfg = cfg;
-	hs->rt = rt;
-	hs->mon = mon;
-	hs->ops = ops;
-	hs->arg = arg;
-	hs->id = id;
-	snprintf(hs->local, sizeof(hs->local), "%s", local);
+	hs->rt = c->out;
+	hs->mon = c->mon;
+	hs->id = c->id;
+	snprintf(hs->local, sizeof(hs->local), "%s", c->local);
 	hs->app = app;
 	bufferevent_setcb(app, hs_app_read_cb, hs_app_write_cb,
 	    hs_app_event_cb, hs);

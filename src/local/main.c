@@ -3,7 +3,7 @@
 #include "common/config.h"
 #include "common/control.h"
 #include "common/daemon.h"
-#include "local/frontend.h"
+#include "local/conn.h"
 #include "common/keyfile.h"
 #include "common/log.h"
 #include "common/relay.h"
@@ -12,7 +12,7 @@
 #include "local/config_uplink.h"
 #include "local/monitor.h"
 #include "local/policy.h"
-#include "local/route.h"
+#include "local/outbound.h"
 #include "local/tunnel_client.h"
 #include "local/uplink.h"
 #include "proto/util.h"
@@ -127,7 +127,7 @@ load_rules(const char *conf, struct config *cfg, struct config_uplinks *ups,
 		return NULL;
 	}
 	if ((p = policy_builder_finish(b, ups, err, arg, &more)) != NULL)
-		route_add_own_nets(p);
+		outbound_add_own_nets(p);
 	return p;
 }
 
@@ -156,7 +156,7 @@ reload_err(void *arg, const char *file, unsigned line, const char *msg)
 
 struct reload {
 	const char	*conf;
-	struct route	*rt;
+	struct outbound	*ob;
 };
 
 /* SIGHUP: new rules and GeoIP databases; open connections keep going. */
@@ -174,7 +174,7 @@ reload_cb(void *arg)
 		    "in use", r->conf ? r->conf : "-");
 		return;
 	}
-	route_set_policy(r->rt, p);
+	outbound_set_policy(r->ob, p);
 	log_info("event=reload file=%s", r->conf ? r->conf : "-");
 }
 
@@ -214,11 +214,11 @@ main(int argc, char **argv)
 	struct keyset		 ks;
 	struct event_base	*base;
 	struct tunnel_client	*tc;
-	struct frontend		*fe;
+	struct conns		*conns;
 	struct control		*ctl;
 	bool			 status = false;
 	const char		*control_arg = NULL;
-	struct route		*rt;
+	struct outbound		*ob;
 	struct policy		*policy;
 	static struct reload	 rl;
 	const char		*explain = NULL;
@@ -333,26 +333,26 @@ main(int argc, char **argv)
 		uplinks_stop(ul);
 		return 1;
 	}
-	route_add_own_nets(policy);
-	if ((rt = route_new(base, &cfg, tc, policy)) == NULL)
+	outbound_add_own_nets(policy);
+	if ((ob = outbound_new(base, &cfg, tc, policy)) == NULL)
 		fatalx("cannot start the resolver");
-	if ((fe = frontend_new(base, &cfg, rt, mon)) == NULL) {
-		route_free(rt);
+	if ((conns = conns_start(base, &cfg, ob, mon)) == NULL) {
+		outbound_free(ob);
 		uplinks_stop(ul);
 		tunnel_client_free(tc);
 		event_base_free(base);
 		return 1;
 	}
 	if (!control_start(base, &cfg, status_json_cb, mon, &ctl)) {
-		frontend_free(fe);
-		route_free(rt);
+		conns_stop(conns);
+		outbound_free(ob);
 		uplinks_stop(ul);
 		tunnel_client_free(tc);
 		event_base_free(base);
 		return 1;
 	}
 	rl.conf = args.conf;
-	rl.rt = rt;
+	rl.ob = ob;
 	if (!daemon_signals(base, reload_cb, &rl))
 		fatalx("cannot install signal handlers");
 	if (cfg.tfo && (mptcp_fastopen_sysctl() & 1) == 0)
@@ -363,9 +363,9 @@ main(int argc, char **argv)
 	    cfg.server);
 	event_base_dispatch(base);
 	control_free(ctl);
-	frontend_free(fe);
+	conns_stop(conns);
 	monitor_free(mon);
-	route_free(rt);
+	outbound_free(ob);
 	tunnel_client_free(tc);
 	uplinks_stop(ul);
 	daemon_signals_free();

@@ -64,10 +64,11 @@ struct tsess {
 	struct dns_result	 addrs;
 	size_t			 next_addr;
 	int			 last_err;
-	enum reply_code			 status;
+	enum reply_code		 status;
 	bool			 mptcp;
 	bool			 version_mismatch;	/* for the reply */
 	unsigned		 subflows;	/* most seen open at once */
+	uint64_t		 up, down;	/* relayed, at its end */
 	uint64_t		 start_ms, step_ms;	/* step: dns, connect */
 	char			 peer[UTIL_ADDRSTRLEN];
 	char			 target[TARGET_STRLEN];
@@ -126,16 +127,19 @@ ts_free(struct tsess *s)
 	free(s);
 }
 
-/* Ends a session that never reached the relay. Frees s. */
+/* Ends a session, relayed or not: its one summary line (none for a
+ * drained prober, which must not fill the log), then frees s. */
 static void
 ts_close(struct tsess *s, const char *reason, bool abortive)
 {
 	if (s->state != TS_DRAIN)
 		log_info("c=%08x event=close reason=\"%s\" client=%s "
-		    "target=%s status=%u mptcp=%s ms=%" PRIu64, s->id, reason,
+		    "target=%s status=%u mptcp=%s subflows=%u up=%" PRIu64
+		    " down=%" PRIu64 " ms=%" PRIu64, s->id, reason,
 		    s->key.name[0] ? s->key.name : "-",
 		    s->target[0] ? s->target : "-", s->status,
-		    s->mptcp ? "yes" : "no", util_now_ms() - s->start_ms);
+		    s->mptcp ? "yes" : "no", s->subflows, s->up, s->down,
+		    util_now_ms() - s->start_ms);
 	if (abortive && s->cli != NULL)
 		mptcp_set_abortive(bufferevent_getfd(s->cli));
 	ts_free(s);
@@ -160,14 +164,12 @@ ts_relay_closed(void *arg, const char *reason, int fd_cli, int fd_dst,
 	struct tsess	*s = arg;
 
 	ts_sample_subflows(s, fd_cli, fd_dst);
-	log_info("c=%08x event=close reason=\"%s\" client=%s target=%s "
-	    "status=0 mptcp=%s subflows=%u up=%" PRIu64 " down=%" PRIu64
-	    " ms=%" PRIu64, s->id, reason, s->key.name, s->target,
-	    s->mptcp ? "yes" : "no", s->subflows, st->a_to_b, st->b_to_a,
-	    util_now_ms() - s->start_ms);
+	s->status = REPLY_OK;
+	s->up = st->a_to_b;
+	s->down = st->b_to_a;
 	stats_relay_bytes(st->b_to_a, st->a_to_b);
-	s->relay = NULL;	/* the relay frees both bufferevents */
-	ts_free(s);
+	s->relay = NULL;	/* the relay has freed both bufferevents */
+	ts_close(s, reason, false);
 }
 
 static const struct relay_ops ts_relay_ops = {

@@ -1,11 +1,12 @@
 /*
- * mpsocks-local's route for one connection: ask the policy, resolve the
+ * Where one app connection goes: ask the policy, resolve the
  * name only when a rule needs its address, then bond (a tunnel, carrying
  * the name as the app gave it, never our local answer), connect directly
  * (optionally from one interface or source address), or refuse.
  */
 
-#include "local/route.h"
+#include "local/outbound.h"
+#include "local/tunnel_client.h"
 #include "common/dns.h"
 #include "common/log.h"
 #include "proto/cidr.h"
@@ -22,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-struct route {
+struct outbound {
 	struct event_base	*base;
 	const struct config	*cfg;
 	struct tunnel_client	*tc;
@@ -30,11 +31,11 @@ struct route {
 	struct dns		*dns;
 };
 
-struct route_open {
-	struct route		*rt;
+struct outbound_req {
+	struct outbound		*rt;
 	uint32_t		 id;
 	struct target		 t;
-	tunnel_open_cb		*cb;
+	outbound_cb		*cb;
 	void			*arg;
 	struct tunnel_open	*topen;		/* bond: the tunnel opening */
 	struct dns_req		*dreq;		/* waiting for the resolver */
@@ -46,12 +47,12 @@ struct route_open {
 	struct sockaddr_storage	 addr;		/* resolved, for direct */
 	bool			 have_addr;
 	bool			 direct_wait;	/* resolving to connect */
-	enum reply_code			 status;	/* deferred answer */
+	enum reply_code		 status;	/* deferred answer */
 	const char		*why;
 };
 
 static void
-ro_free(struct route_open *o)
+ro_free(struct outbound_req *o)
 {
 	if (o->topen != NULL)
 		tunnel_open_cancel(o->topen);
@@ -66,10 +67,10 @@ ro_free(struct route_open *o)
 
 /* Reports and frees o. */
 static void
-ro_done(struct route_open *o, enum reply_code status, struct bufferevent *bev,
+ro_done(struct outbound_req *o, enum reply_code status, struct bufferevent *bev,
     const char *why)
 {
-	tunnel_open_cb	*cb = o->cb;
+	outbound_cb	*cb = o->cb;
 	void		*arg = o->arg;
 
 	ro_free(o);
@@ -79,16 +80,16 @@ ro_done(struct route_open *o, enum reply_code status, struct bufferevent *bev,
 static void
 deferred_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct route_open	*o = arg;
+	struct outbound_req	*o = arg;
 
 	(void)fd;
 	(void)what;
 	ro_done(o, o->status, NULL, o->why);
 }
 
-/* Answers from the event loop, never inside route_open(). */
+/* Answers from the event loop, never inside outbound_connect(). */
 static void
-ro_fail_later(struct route_open *o, enum reply_code status, const char *why)
+ro_fail_later(struct outbound_req *o, enum reply_code status, const char *why)
 {
 	if (o->timer != NULL)
 		event_free(o->timer);
@@ -106,7 +107,7 @@ static void
 bond_cb(void *arg, enum reply_code status, struct bufferevent *bev,
     const char *why)
 {
-	struct route_open	*o = arg;
+	struct outbound_req	*o = arg;
 
 	o->topen = NULL;
 	ro_done(o, status, bev, why);
@@ -115,7 +116,7 @@ bond_cb(void *arg, enum reply_code status, struct bufferevent *bev,
 static void
 direct_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct route_open	*o = arg;
+	struct outbound_req	*o = arg;
 	int			 err = EVUTIL_SOCKET_ERROR();
 
 	if (what & BEV_EVENT_CONNECTED) {
@@ -140,7 +141,7 @@ direct_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* The target's address as a sockaddr with its port. */
 static socklen_t
-target_sockaddr(const struct route_open *o, struct sockaddr_storage *ss)
+target_sockaddr(const struct outbound_req *o, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
@@ -165,7 +166,7 @@ target_sockaddr(const struct route_open *o, struct sockaddr_storage *ss)
 /* Connects from here, with the rule's pin. false if it failed at once
  * (o->status, o->why set). */
 static bool
-direct_start(struct route_open *o)
+direct_start(struct outbound_req *o)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = target_sockaddr(o, &ss);
@@ -224,12 +225,12 @@ fail:
 	return false;
 }
 
-static bool	direct_resolve(struct route_open *);
+static bool	direct_resolve(struct outbound_req *);
 
 /* Acts on a verdict; false (o->status, o->why set) if that failed at
  * once. */
 static bool
-ro_act(struct route_open *o, const struct policy_verdict *v)
+ro_act(struct outbound_req *o, const struct policy_verdict *v)
 {
 	char	ts[TARGET_STRLEN];
 
@@ -257,12 +258,12 @@ ro_act(struct route_open *o, const struct policy_verdict *v)
 }
 
 static void
-ro_decide(struct route_open *o, bool resolve_failed);
+ro_decide(struct outbound_req *o, bool resolve_failed);
 
 static void
 dns_done_cb(void *arg, const struct dns_result *res)
 {
-	struct route_open	*o = arg;
+	struct outbound_req	*o = arg;
 
 	o->dreq = NULL;
 	if (res->err == 0 && res->n > 0) {
@@ -286,7 +287,7 @@ dns_done_cb(void *arg, const struct dns_result *res)
 /* A name that goes direct by a domain rule: resolve it, then connect.
  * false (o->status, o->why set) if that failed at once. */
 static bool
-direct_resolve(struct route_open *o)
+direct_resolve(struct outbound_req *o)
 {
 	struct dns_result	res;
 
@@ -308,7 +309,7 @@ direct_resolve(struct route_open *o)
 /* Matches; resolves first if the policy asks. May free o (via the
  * deferred answer) only from the event loop. */
 static void
-ro_decide(struct route_open *o, bool resolve_failed)
+ro_decide(struct outbound_req *o, bool resolve_failed)
 {
 	struct policy_verdict	v;
 	struct dns_result	res;
@@ -332,11 +333,11 @@ ro_decide(struct route_open *o, bool resolve_failed)
 		ro_fail_later(o, o->status, o->why);
 }
 
-struct route_open *
-route_open(struct route *rt, uint32_t id, const struct target *t,
-    tunnel_open_cb *cb, void *arg)
+struct outbound_req *
+outbound_connect(struct outbound *rt, uint32_t id, const struct target *t,
+    outbound_cb *cb, void *arg)
 {
-	struct route_open	*o;
+	struct outbound_req	*o;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
@@ -350,13 +351,13 @@ route_open(struct route *rt, uint32_t id, const struct target *t,
 }
 
 void
-route_open_cancel(struct route_open *o)
+outbound_cancel(struct outbound_req *o)
 {
 	ro_free(o);
 }
 
 void
-route_add_own_nets(struct policy *p)
+outbound_add_own_nets(struct policy *p)
 {
 	struct ifaddrs	*ifa, *i;
 
@@ -397,11 +398,11 @@ route_add_own_nets(struct policy *p)
 	freeifaddrs(ifa);
 }
 
-struct route *
-route_new(struct event_base *base, const struct config *cfg,
+struct outbound *
+outbound_new(struct event_base *base, const struct config *cfg,
     struct tunnel_client *tc, struct policy *p)
 {
-	struct route	*rt;
+	struct outbound	*rt;
 
 	if ((rt = calloc(1, sizeof(*rt))) == NULL)
 		return NULL;
@@ -413,12 +414,12 @@ route_new(struct event_base *base, const struct config *cfg,
 		free(rt);
 		return NULL;
 	}
-	route_set_policy(rt, p);
+	outbound_set_policy(rt, p);
 	return rt;
 }
 
 void
-route_set_policy(struct route *rt, struct policy *p)
+outbound_set_policy(struct outbound *rt, struct policy *p)
 {
 	policy_free(rt->policy);
 	rt->policy = p;
@@ -427,7 +428,7 @@ route_set_policy(struct route *rt, struct policy *p)
 }
 
 void
-route_free(struct route *rt)
+outbound_free(struct outbound *rt)
 {
 	if (rt == NULL)
 		return;
