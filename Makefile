@@ -186,8 +186,14 @@ $(B)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(call ars,asan,$(AR
 deps:
 	@sh tests/deps.sh
 
+# The layer rules (tests/layers.sh): includes read from the sources, no I/O
+# and no globals read from the proto objects, so those must be built.
+PROTO_OBJS = $(call obj,$(call layer,proto,PROTO))
+layers: $(PROTO_OBJS)
+	@bash tests/layers.sh
+
 check: deps
-	@$(MAKE) --no-print-directory all $(B)/linkem \
+	@$(MAKE) --no-print-directory all $(B)/linkem $(PROTO_OBJS) \
 	    $(addprefix $(B)/asan/,mpsocks-server mpsocks-local tunnel-probe) \
 	    $(addprefix $(B)/unit/,$(UNIT)) \
 	    $(addprefix $(B)/asan/unit/,$(UNIT)) \
