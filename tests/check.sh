@@ -49,7 +49,7 @@ fi
 echo "== unit tests"
 for t in $UNIT; do
 	run_unit "$t" "$B/unit/$t"
-	run_unit "$t[asan]" "$B/asan/unit/$t"
+	run_unit "${t}[asan]" "$B/asan/unit/$t"
 done
 
 echo "== fuzz smoke (${FUZZ_RUNS} runs each) and corpus replay"
