@@ -13,6 +13,7 @@
 
 #include "fuzz.h"
 #include "proto/http_proxy.h"
+#include "proto/http_rewrite.h"
 
 #define SMALL_CAP	256
 
