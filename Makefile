@@ -33,8 +33,9 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 # into an archive, and a binary links its own folder plus common and
 # proto: the linker takes from an archive only the modules it needs, so
 # mpsocks-server carries no SOCKS, HTTP or policy code.
-PROTO	:= util cidr target socks5 socks4 pac http_proxy http_response \
-	   tunnel_proto control_proto status subflow metrics reply
+PROTO	:= util cidr target socks5 socks4 pac http_proxy http_rewrite \
+	   http_response tunnel_proto control_proto status subflow metrics \
+	   reply
 COMMON	:= log config keyfile stats mptcp relay daemon listener \
 	   linger control dns dashboard
 LOCAL	:= tunnel_client conn socks_session http_session outbound monitor uplink \
@@ -186,8 +187,14 @@ $(B)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(call ars,asan,$(AR
 deps:
 	@sh tests/deps.sh
 
+# The layer rules (tests/layers.sh): includes read from the sources, no I/O
+# and no globals read from the proto objects, so those must be built.
+PROTO_OBJS = $(call obj,$(call layer,proto,PROTO))
+layers: $(PROTO_OBJS)
+	@bash tests/layers.sh
+
 check: deps
-	@$(MAKE) --no-print-directory all $(B)/linkem \
+	@$(MAKE) --no-print-directory all $(B)/linkem $(PROTO_OBJS) \
 	    $(addprefix $(B)/asan/,mpsocks-server mpsocks-local tunnel-probe) \
 	    $(addprefix $(B)/unit/,$(UNIT)) \
 	    $(addprefix $(B)/asan/unit/,$(UNIT)) \

@@ -1,7 +1,8 @@
 #!/bin/bash
-# `make check`: every suite (unit tests plain and under ASan/UBSan, fuzz
-# smoke runs and corpus replays, integration tests in namespaces), then
-# one line: "N passed, N failed". Exits non-zero on any failure.
+# `make check`: every suite (the layer check, unit tests plain and under
+# ASan/UBSan, fuzz smoke runs and corpus replays, integration tests in
+# namespaces), then one line: "N passed, N failed". Exits non-zero on any
+# failure.
 set -u
 B=build
 LOGDIR=${LOGDIR:-$B/test-logs}
@@ -35,10 +36,20 @@ run_unit() {	# name binary
 	[ "$n_ko" -eq 0 ] || grep -B2 -A8 '^not ok ' "$log" | head -40
 }
 
+# The layer rules (tests/layers.sh) count as one test: one PASS or one
+# FAIL, with the violations printed.
+echo "== layers"
+if bash tests/layers.sh >"$LOGDIR/layers.log" 2>&1; then
+	ok "layers"
+else
+	ko "layers"
+	tail -30 "$LOGDIR/layers.log"
+fi
+
 echo "== unit tests"
 for t in $UNIT; do
 	run_unit "$t" "$B/unit/$t"
-	run_unit "$t[asan]" "$B/asan/unit/$t"
+	run_unit "${t}[asan]" "$B/asan/unit/$t"
 done
 
 echo "== fuzz smoke (${FUZZ_RUNS} runs each) and corpus replay"

@@ -2,10 +2,11 @@
 #define MPSOCKS_HTTP_PROXY_H
 
 /*
- * HTTP/1.x proxy front end (RFC 9110, RFC 9112): the request head parser,
- * the origin-form rewrite for plain forwarding, and response builders.
- * Pure: no I/O, no globals. Tokenising is Debian's http-parser 2.9; the
- * framing checks that stop request smuggling are done here, on the bytes.
+ * HTTP/1.x proxy front end (RFC 9110, RFC 9112): the request head parser.
+ * The origin-form rewrite is in http_rewrite.h, the response builders in
+ * http_response.h. Pure: no I/O, no globals. Tokenising is Debian's
+ * http-parser 2.9; the framing checks that stop request smuggling are
+ * done here, on the bytes.
  */
 
 #include <stdbool.h>
@@ -21,10 +22,6 @@
 #define HTTP_HEAD_MAX_DEFAULT	(64 * 1024)
 #define HTTP_MAX_HEADERS	128
 #define HTTP_PATH_MAX		(8 * 1024)	/* longer answers 414 */
-#define HTTP_VIA_NAME_MAX	64
-/* A rewritten head is at most used + this: ": " for ":" in every field,
- * Host, Connection and Via added. */
-#define HTTP_REWRITE_EXTRA	512
 
 /* A field line as sent, value without surrounding whitespace. Both point
  * into the caller's buffer; neither is NUL-terminated. */
@@ -72,20 +69,15 @@ enum parse_result http_parse_request(const uint8_t *buf, size_t len,
 	    size_t head_max, struct http_request *out);
 
 /*
- * The head to send the origin for a parsed absolute-form request:
- * "METHOD /path HTTP/1.x", the field lines minus hop-by-hop ones
- * (Connection and what it names, Proxy-Connection, Proxy-Authorization,
- * Keep-Alive, TE, Trailer, Upgrade), Host equal to the URI's authority
- * (kept as sent when it already is, first when added), "Connection:
- * upgrade" for a WebSocket handshake or "Connection: close" when the
- * client will not keep alive, "Via: 1.x <via_name>" (NULL: "mpsocks"),
- * and the empty line. Content-Length and Transfer-Encoding always stay:
- * the body is relayed as is. Not NUL-terminated, at most used +
- * HTTP_REWRITE_EXTRA bytes. Returns its length, or -1 if out is too
- * small, via_name is not a token of at most HTTP_VIA_NAME_MAX bytes, or
- * the request is a CONNECT or the PAC file.
+ * Field syntax (RFC 9110 5.6), shared with http_rewrite.c. http_token_len:
+ * how many leading bytes of s are tchars. http_header_is: the field's
+ * name is lit, a lower-case literal, in any case. http_list_next: the
+ * next element of a comma-separated list field from *p up to end,
+ * whitespace trimmed, empty elements skipped; false at the end.
  */
-int	http_rewrite_request(const struct http_request *,
-	    const char *via_name, char *out, size_t outlen);
+size_t	http_token_len(const char *s, size_t n);
+bool	http_header_is(const struct http_header *, const char *lit);
+bool	http_list_next(const char **p, const char *end, const char **tok,
+	    size_t *n);
 
 #endif

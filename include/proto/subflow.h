@@ -6,9 +6,10 @@
  * plain record per subflow. Pure: the getsockopt itself is in track.c.
  */
 
+/* sockaddr types only: a proto header pulls in no socket calls */
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #define SUBFLOW_MAX	8	/* subflows of one connection we read */
 #define SUBFLOW_TI_LEN	512	/* room for a tcp_info that grows */

@@ -7,10 +7,11 @@
  * clock readers and util_random().
  */
 
+/* sockaddr types only: a proto header pulls in no socket calls */
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #ifndef MIN
 #define MIN(a, b)	((a) < (b) ? (a) : (b))

@@ -17,6 +17,7 @@
 #include "local/http_session.h"
 #include "local/conn.h"
 #include "proto/http_proxy.h"
+#include "proto/http_rewrite.h"
 #include "proto/http_response.h"
 #include "common/linger.h"
 #include "common/log.h"

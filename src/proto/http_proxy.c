@@ -1,7 +1,7 @@
 /*
  * HTTP/1.x proxy requests (RFC 9112 syntax, RFC 9110 semantics): the head
- * parser, the origin-form rewrite and response builders. Pure: no I/O, no
- * globals.
+ * parser, and the field syntax helpers http_rewrite.c shares. Pure: no
+ * I/O, no globals.
  *
  * http-parser 2.9 tokenises the request line and field lines, but it is
  * lenient where a proxy must not be: it takes bare LF, obs-fold, space
@@ -12,15 +12,12 @@
  * out repeats of an identical Content-Length.
  *
  * Deviations: a request without Host is accepted, the URI names the host
- * (RFC 9112 3.2 says 400). The forwarded request line keeps the client's
- * version, not ours (RFC 9110 7.6.3): the body and the response are
- * relayed as they are, and a 1.0 client cannot read a chunked reply.
- * Refused, though some servers let them pass: userinfo or a fragment in
- * the URI, a numeric host that is not a dotted quad (inet_aton() reads
- * "0x7f.1" as loopback), Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1 says
- * treat the framing as faulty), Connection naming Content-Length,
- * Transfer-Encoding or Host (stripping it would desynchronise the body),
- * repeated Host, and a body on CONNECT.
+ * (RFC 9112 3.2 says 400). Refused, though some servers let them pass:
+ * userinfo or a fragment in the URI, a numeric host that is not a dotted
+ * quad (inet_aton() reads "0x7f.1" as loopback), Transfer-Encoding in
+ * HTTP/1.0 (RFC 9112 6.1 says treat the framing as faulty), Connection
+ * naming Content-Length, Transfer-Encoding or Host (stripping it would
+ * desynchronise the body), repeated Host, and a body on CONNECT.
  */
 
 #include "proto/http_proxy.h"
@@ -28,7 +25,6 @@
 #include <arpa/inet.h>
 #include <http_parser.h>
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -80,9 +76,8 @@ is_tchar(char ch)
 	    (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
-/* How many leading bytes of s are tchars. */
-static size_t
-token_len(const char *s, size_t n)
+size_t
+http_token_len(const char *s, size_t n)
 {
 	size_t	i;
 
@@ -98,18 +93,14 @@ eq_ci(const char *s, size_t n, const char *lit)
 	return n == strlen(lit) && strncasecmp(s, lit, n) == 0;
 }
 
-static bool
-header_is(const struct http_header *h, const char *lit)
+bool
+http_header_is(const struct http_header *h, const char *lit)
 {
 	return eq_ci(h->name, h->name_len, lit);
 }
 
-/*
- * The next element of a comma-separated list field (RFC 9110 5.6.1),
- * whitespace trimmed; empty elements are skipped. false at the end.
- */
-static bool
-list_next(const char **p, const char *end, const char **tok, size_t *n)
+bool
+http_list_next(const char **p, const char *end, const char **tok, size_t *n)
 {
 	while (*p < end) {
 		const char	*s = *p, *e = memchr(s, ',', (size_t)(end - s));
@@ -136,7 +127,7 @@ list_has(const struct http_header *h, const char *lit)
 	const char	*p = h->value, *end = h->value + h->value_len, *t;
 	size_t		 n;
 
-	while (list_next(&p, end, &t, &n))
+	while (http_list_next(&p, end, &t, &n))
 		if (eq_ci(t, n, lit))
 			return true;
 	return false;
@@ -336,7 +327,7 @@ check_field_line(const char *s, size_t n, struct http_request *out,
 	if (is_ows(colon[-1]))
 		return req_err(out, 400, "whitespace before colon");
 	/* http-parser lets a space or high byte into a name */
-	if (token_len(s, (size_t)(colon - s)) != (size_t)(colon - s))
+	if (http_token_len(s, (size_t)(colon - s)) != (size_t)(colon - s))
 		return req_err(out, 400, "field name not a token");
 	if (!eq_ci(s, (size_t)(colon - s), "content-length"))
 		return PARSE_OK;
@@ -425,7 +416,7 @@ check_te(const struct http_header *h, bool *chunked, bool *any,
 	const char	*p = h->value, *end = h->value + h->value_len, *t;
 	size_t		 n;
 
-	while (list_next(&p, end, &t, &n)) {
+	while (http_list_next(&p, end, &t, &n)) {
 		if (*chunked)
 			return req_err(out, 400, "coding after chunked");
 		*chunked = eq_ci(t, n, "chunked");
@@ -455,19 +446,19 @@ check_fields(struct http_request *out)
 
 		while (h->value_len > 0 && is_ows(h->value[h->value_len - 1]))
 			h->value_len--;
-		if (header_is(h, "transfer-encoding")) {
+		if (http_header_is(h, "transfer-encoding")) {
 			has_te = true;
 			r = check_te(h, &out->chunked, &te_any, out);
 			if (r != PARSE_OK)
 				return r;
-		} else if (header_is(h, "connection")) {
+		} else if (http_header_is(h, "connection")) {
 			if (names_framing(h))
 				return req_err(out, 400,
 				    "Connection names a framing field");
 			conn_upgrade |= list_has(h, "upgrade");
-		} else if (header_is(h, "host")) {
+		} else if (http_header_is(h, "host")) {
 			hosts++;
-		} else if (header_is(h, "upgrade")) {
+		} else if (http_header_is(h, "upgrade")) {
 			ws |= list_has(h, "websocket");
 		}
 	}
@@ -694,7 +685,7 @@ find_basic_auth(struct http_request *out)
 	const struct http_header	*found = NULL;
 
 	for (size_t i = 0; i < out->n_headers; i++) {
-		if (!header_is(&out->headers[i], "proxy-authorization"))
+		if (!http_header_is(&out->headers[i], "proxy-authorization"))
 			continue;
 		if (found != NULL)
 			return;
@@ -728,137 +719,4 @@ http_parse_request(const uint8_t *buf, size_t len, size_t head_max,
 	find_basic_auth(out);
 	out->used = hs.end;
 	return PARSE_OK;
-}
-
-/* The URI's authority as a Host value; port 80 left out. */
-static void
-authority(const struct target *t, char *buf, size_t len)
-{
-	char	a[TARGET_STRLEN];
-
-	switch (t->atyp) {
-	case TARGET_IPV4:
-		inet_ntop(AF_INET, t->addr, a, sizeof(a));
-		break;
-	case TARGET_IPV6:
-		a[0] = '[';
-		inet_ntop(AF_INET6, t->addr, a + 1, sizeof(a) - 2);
-		strcat(a, "]");
-		break;
-	default:
-		snprintf(a, sizeof(a), "%s", t->name);
-	}
-	if (t->port == 80)
-		snprintf(buf, len, "%s", a);
-	else
-		snprintf(buf, len, "%s:%u", a, t->port);
-}
-
-/* Host as sent, if it names what the URI names (RFC 9112 3.2.2). */
-static bool
-host_agrees(const struct http_header *h, const char *auth, uint16_t port)
-{
-	char	with_port[TARGET_STRLEN + 8];
-
-	if (eq_ci(h->value, h->value_len, auth))
-		return true;
-	snprintf(with_port, sizeof(with_port), "%s:80", auth);
-	return port == 80 && eq_ci(h->value, h->value_len, with_port);
-}
-
-static bool
-is_hop_by_hop(const struct http_request *req, const struct http_header *h)
-{
-	static const char *const	hop[] = {
-		"connection", "proxy-connection", "proxy-authorization",
-		"keep-alive", "te", "trailer",
-	};
-
-	for (size_t i = 0; i < NELEM(hop); i++)
-		if (header_is(h, hop[i]))
-			return true;
-	if (header_is(h, "upgrade"))
-		return !req->websocket_upgrade;
-	/* framing and routing stay even if named: the body is relayed */
-	if (header_is(h, "content-length") ||
-	    header_is(h, "transfer-encoding") || header_is(h, "host"))
-		return false;
-	for (size_t i = 0; i < req->n_headers; i++) {
-		const struct http_header	*c = &req->headers[i];
-		const char			*p, *end, *t;
-		size_t				 n;
-
-		if (!header_is(c, "connection"))
-			continue;
-		p = c->value;
-		end = c->value + c->value_len;
-		while (list_next(&p, end, &t, &n))
-			if (n == h->name_len &&
-			    strncasecmp(t, h->name, n) == 0)
-				return true;
-	}
-	return false;
-}
-
-/* The Via name: a token, so no room for a CRLF or a space. */
-static bool
-via_name_ok(const char *s)
-{
-	size_t	n = strlen(s);
-
-	return n > 0 && n <= HTTP_VIA_NAME_MAX && token_len(s, n) == n;
-}
-
-static void
-w_field(struct wbuf *w, const char *name, size_t nlen, const char *value,
-    size_t vlen)
-{
-	wbuf_put(w, name, nlen);
-	wbuf_put(w, ": ", 2);
-	wbuf_put(w, value, vlen);
-	wbuf_put(w, "\r\n", 2);
-}
-
-int
-http_rewrite_request(const struct http_request *req, const char *via_name,
-    char *out, size_t outlen)
-{
-	struct wbuf	 w = { .p = out, .cap = outlen };
-	char		 auth[TARGET_STRLEN], line[64];
-	bool		 has_host = false;
-
-	if (via_name == NULL)
-		via_name = "mpsocks";
-	if (req->is_connect || req->is_pac || !via_name_ok(via_name) ||
-	    req->path[0] == '\0')
-		return -1;
-	authority(&req->target, auth, sizeof(auth));
-	wbuf_str(&w, http_method_str(req->method));
-	wbuf_str(&w, " ");
-	wbuf_str(&w, req->path);
-	snprintf(line, sizeof(line), " HTTP/1.%u\r\n", req->http_minor);
-	wbuf_str(&w, line);
-	for (size_t i = 0; i < req->n_headers; i++)
-		has_host |= header_is(&req->headers[i], "host");
-	if (!has_host)		/* first, as RFC 9112 3.2 asks of clients */
-		w_field(&w, "Host", 4, auth, strlen(auth));
-	for (size_t i = 0; i < req->n_headers; i++) {
-		const struct http_header	*h = &req->headers[i];
-
-		if (header_is(h, "host") && !host_agrees(h, auth,
-		    req->target.port))
-			w_field(&w, h->name, h->name_len, auth, strlen(auth));
-		else if (!is_hop_by_hop(req, h))
-			w_field(&w, h->name, h->name_len, h->value,
-			    h->value_len);
-	}
-	if (req->websocket_upgrade)
-		wbuf_str(&w, "Connection: upgrade\r\n");
-	else if (!req->keep_alive)
-		wbuf_str(&w, "Connection: close\r\n");
-	snprintf(line, sizeof(line), "Via: 1.%u ", req->http_minor);
-	wbuf_str(&w, line);
-	wbuf_str(&w, via_name);
-	wbuf_str(&w, "\r\n\r\n");
-	return wbuf_done(&w);
 }

@@ -14,6 +14,7 @@
 #include "fuzz.h"
 #include "proto/reply.h"
 #include "proto/http_proxy.h"
+#include "proto/http_rewrite.h"
 
 #define SMALL_CAP	256
 

@@ -1,9 +1,9 @@
 /*
- * http_proxy.c: the request head parser (one row per rule), every prefix
- * of each good head (all NEED_MORE), a head followed by its body or the
- * next request (consume exactly the head), every truncation of each bad
- * head (never OK, never a crash), the caps, the origin-form rewrite and
- * the response builders byte for byte.
+ * http_proxy.c and http_rewrite.c: the request head parser (one row per
+ * rule), every prefix of each good head (all NEED_MORE), a head followed
+ * by its body or the next request (consume exactly the head), every
+ * truncation of each bad head (never OK, never a crash), the caps, the
+ * origin-form rewrite and the response builders byte for byte.
  */
 
 #include "testutil.h"
@@ -12,6 +12,7 @@
 #include <http_parser.h>
 
 #include "proto/http_proxy.h"
+#include "proto/http_rewrite.h"
 
 /* A literal and its length, NULs inside included. */
 #define S(lit)	lit, sizeof(lit) - 1
