@@ -32,7 +32,7 @@ struct outbound {
 };
 
 struct outbound_req {
-	struct outbound		*rt;
+	struct outbound		*ob;
 	uint32_t		 id;
 	struct target		 t;
 	outbound_cb		*cb;
@@ -52,7 +52,7 @@ struct outbound_req {
 };
 
 static void
-ro_free(struct outbound_req *o)
+req_free(struct outbound_req *o)
 {
 	if (o->topen != NULL)
 		tunnel_open_cancel(o->topen);
@@ -67,13 +67,13 @@ ro_free(struct outbound_req *o)
 
 /* Reports and frees o. */
 static void
-ro_done(struct outbound_req *o, enum reply_code status, struct bufferevent *bev,
+req_done(struct outbound_req *o, enum reply_code status, struct bufferevent *bev,
     const char *why)
 {
 	outbound_cb	*cb = o->cb;
 	void		*arg = o->arg;
 
-	ro_free(o);
+	req_free(o);
 	cb(arg, status, bev, why);
 }
 
@@ -84,20 +84,20 @@ deferred_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	ro_done(o, o->status, NULL, o->why);
+	req_done(o, o->status, NULL, o->why);
 }
 
 /* Answers from the event loop, never inside outbound_connect(). */
 static void
-ro_fail_later(struct outbound_req *o, enum reply_code status, const char *why)
+req_fail_later(struct outbound_req *o, enum reply_code status, const char *why)
 {
 	if (o->timer != NULL)
 		event_free(o->timer);
 	o->status = status;
 	o->why = why;
-	o->timer = evtimer_new(o->rt->base, deferred_cb, o);
+	o->timer = evtimer_new(o->ob->base, deferred_cb, o);
 	if (o->timer == NULL) {
-		ro_done(o, status, NULL, why);	/* XXX inline: no memory */
+		req_done(o, status, NULL, why);	/* XXX inline: no memory */
 		return;
 	}
 	evtimer_add(o->timer, (&(struct timeval){ 0, 0 }));
@@ -110,7 +110,7 @@ bond_cb(void *arg, enum reply_code status, struct bufferevent *bev,
 	struct outbound_req	*o = arg;
 
 	o->topen = NULL;
-	ro_done(o, status, bev, why);
+	req_done(o, status, bev, why);
 }
 
 static void
@@ -123,12 +123,12 @@ direct_event_cb(struct bufferevent *bev, short what, void *arg)
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 		o->bev = NULL;
 		log_debug("s=%08x event=direct_connected", o->id);
-		ro_done(o, REPLY_OK, bev, NULL);
+		req_done(o, REPLY_OK, bev, NULL);
 		return;
 	}
 	log_debug("s=%08x event=direct_fail why=\"%s\"", o->id,
 	    evutil_socket_error_to_string(err));
-	ro_done(o, reply_from_errno(err), NULL, "direct connect failed");
+	req_done(o, reply_from_errno(err), NULL, "direct connect failed");
 }
 
 static void
@@ -136,7 +136,7 @@ direct_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	ro_done(arg, REPLY_TIMED_OUT, NULL, "direct connect timed out");
+	req_done(arg, REPLY_TIMED_OUT, NULL, "direct connect timed out");
 }
 
 /* The target's address as a sockaddr with its port. */
@@ -171,7 +171,7 @@ direct_start(struct outbound_req *o)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = target_sockaddr(o, &ss);
 	const struct policy_pin	*pin = &o->pin;
-	struct timeval		 tv = { o->rt->cfg->connect_timeout, 0 };
+	struct timeval		 tv = { o->ob->cfg->connect_timeout, 0 };
 	int			 fd;
 
 	o->status = REPLY_GENERAL;
@@ -199,16 +199,16 @@ direct_start(struct outbound_req *o)
 		o->why = "cannot bind to the rule's source address";
 		goto fail;
 	}
-	o->bev = bufferevent_socket_new(o->rt->base, fd,
+	o->bev = bufferevent_socket_new(o->ob->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (o->bev == NULL) {
 		o->why = "out of memory";
 		goto fail;
 	}
-	if ((o->timer = evtimer_new(o->rt->base, direct_timeout_cb, o)) ==
+	if ((o->timer = evtimer_new(o->ob->base, direct_timeout_cb, o)) ==
 	    NULL) {
 		o->why = "out of memory";
-		return false;		/* ro_free() closes fd with bev */
+		return false;		/* req_free() closes fd with bev */
 	}
 	bufferevent_setcb(o->bev, NULL, NULL, direct_event_cb, o);
 	if (bufferevent_socket_connect(o->bev, (struct sockaddr *)&ss,
@@ -230,7 +230,7 @@ static bool	direct_resolve(struct outbound_req *);
 /* Acts on a verdict; false (o->status, o->why set) if that failed at
  * once. */
 static bool
-ro_act(struct outbound_req *o, const struct policy_verdict *v)
+req_act(struct outbound_req *o, const struct policy_verdict *v)
 {
 	char	ts[TARGET_STRLEN];
 
@@ -250,7 +250,7 @@ ro_act(struct outbound_req *o, const struct policy_verdict *v)
 		return direct_start(o);
 	case POLICY_BOND:
 	default:
-		o->topen = tunnel_open(o->rt->tc, &o->t, bond_cb, o);
+		o->topen = tunnel_open(o->ob->tc, &o->t, bond_cb, o);
 		o->status = REPLY_GENERAL;
 		o->why = "cannot open a tunnel";
 		return o->topen != NULL;
@@ -258,7 +258,7 @@ ro_act(struct outbound_req *o, const struct policy_verdict *v)
 }
 
 static void
-ro_decide(struct outbound_req *o, bool resolve_failed);
+req_decide(struct outbound_req *o, bool resolve_failed);
 
 static void
 dns_done_cb(void *arg, const struct dns_result *res)
@@ -273,15 +273,15 @@ dns_done_cb(void *arg, const struct dns_result *res)
 		log_debug("s=%08x event=policy_resolve_fail name=%s why=\"%s\"",
 		    o->id, o->t.name, dns_strerror(res->err));
 	if (!o->direct_wait) {
-		ro_decide(o, !o->have_addr);
+		req_decide(o, !o->have_addr);
 		return;
 	}
 	/* the rule has decided already: only connect */
 	if (!o->have_addr)
-		ro_done(o, REPLY_HOST_UNREACH, NULL, "direct: the name "
+		req_done(o, REPLY_HOST_UNREACH, NULL, "direct: the name "
 		    "does not resolve here");	/* frees o */
 	else if (!direct_start(o))
-		ro_done(o, o->status, NULL, o->why);	/* frees o */
+		req_done(o, o->status, NULL, o->why);	/* frees o */
 }
 
 /* A name that goes direct by a domain rule: resolve it, then connect.
@@ -293,7 +293,7 @@ direct_resolve(struct outbound_req *o)
 
 	o->direct_wait = true;
 	log_debug("s=%08x event=direct_resolve name=%s", o->id, o->t.name);
-	if (dns_resolve(o->rt->dns, o->t.name, &res, dns_done_cb, o,
+	if (dns_resolve(o->ob->dns, o->t.name, &res, dns_done_cb, o,
 	    &o->dreq) == 0)
 		return true;			/* dns_done_cb goes on */
 	if (res.err != 0 || res.n == 0) {
@@ -309,51 +309,51 @@ direct_resolve(struct outbound_req *o)
 /* Matches; resolves first if the policy asks. May free o (via the
  * deferred answer) only from the event loop. */
 static void
-ro_decide(struct outbound_req *o, bool resolve_failed)
+req_decide(struct outbound_req *o, bool resolve_failed)
 {
 	struct policy_verdict	v;
 	struct dns_result	res;
 
-	policy_match(o->rt->policy, &o->t, o->have_addr ?
+	policy_match(o->ob->policy, &o->t, o->have_addr ?
 	    (struct sockaddr *)&o->addr : NULL, resolve_failed, &v);
 	if (v.need_addr) {
 		log_debug("s=%08x event=policy_resolve name=%s why=\"%s\"",
 		    o->id, o->t.name, v.why);
-		if (dns_resolve(o->rt->dns, o->t.name, &res, dns_done_cb, o,
+		if (dns_resolve(o->ob->dns, o->t.name, &res, dns_done_cb, o,
 		    &o->dreq) == 0)
 			return;			/* dns_done_cb goes on */
 		if (res.err == 0 && res.n > 0) {
 			o->addr = res.addrs[0];
 			o->have_addr = true;
 		}
-		policy_match(o->rt->policy, &o->t, o->have_addr ?
+		policy_match(o->ob->policy, &o->t, o->have_addr ?
 		    (struct sockaddr *)&o->addr : NULL, !o->have_addr, &v);
 	}
-	if (!ro_act(o, &v))
-		ro_fail_later(o, o->status, o->why);
+	if (!req_act(o, &v))
+		req_fail_later(o, o->status, o->why);
 }
 
 struct outbound_req *
-outbound_connect(struct outbound *rt, uint32_t id, const struct target *t,
+outbound_connect(struct outbound *ob, uint32_t id, const struct target *t,
     outbound_cb *cb, void *arg)
 {
 	struct outbound_req	*o;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
-	o->rt = rt;
+	o->ob = ob;
 	o->id = id;
 	o->t = *t;
 	o->cb = cb;
 	o->arg = arg;
-	ro_decide(o, false);
+	req_decide(o, false);
 	return o;
 }
 
 void
 outbound_cancel(struct outbound_req *o)
 {
-	ro_free(o);
+	req_free(o);
 }
 
 void
@@ -402,39 +402,39 @@ struct outbound *
 outbound_new(struct event_base *base, const struct config *cfg,
     struct tunnel_client *tc, struct policy *p)
 {
-	struct outbound	*rt;
+	struct outbound	*ob;
 
-	if ((rt = calloc(1, sizeof(*rt))) == NULL)
+	if ((ob = calloc(1, sizeof(*ob))) == NULL)
 		return NULL;
-	rt->base = base;
-	rt->cfg = cfg;
-	rt->tc = tc;
-	rt->dns = dns_new(base, cfg->dns_cache_size, cfg->dns_cache_ttl);
-	if (rt->dns == NULL) {
-		free(rt);
+	ob->base = base;
+	ob->cfg = cfg;
+	ob->tc = tc;
+	ob->dns = dns_new(base, cfg->dns_cache_size, cfg->dns_cache_ttl);
+	if (ob->dns == NULL) {
+		free(ob);
 		return NULL;
 	}
-	outbound_set_policy(rt, p);
-	return rt;
+	outbound_set_policy(ob, p);
+	return ob;
 }
 
 void
-outbound_set_policy(struct outbound *rt, struct policy *p)
+outbound_set_policy(struct outbound *ob, struct policy *p)
 {
-	policy_free(rt->policy);
-	rt->policy = p;
+	policy_free(ob->policy);
+	ob->policy = p;
 	if (p != NULL)
 		log_info("event=policy rules=%zu", policy_rule_count(p));
 }
 
 void
-outbound_free(struct outbound *rt)
+outbound_free(struct outbound *ob)
 {
-	if (rt == NULL)
+	if (ob == NULL)
 		return;
-	policy_free(rt->policy);
-	dns_free(rt->dns);
-	free(rt);
+	policy_free(ob->policy);
+	dns_free(ob->dns);
+	free(ob);
 }
 
 /* HOST, HOST:PORT, [V6]:PORT or a bare IPv6 address. */
