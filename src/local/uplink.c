@@ -55,8 +55,8 @@ struct plan {
 struct uplinks {
 	const struct config	*cfg;
 	const struct config_uplinks *ups;
-	struct kernel		 k;
-	struct kstate		 ks;
+	struct uplink_kernel	 k;
+	struct uplink_kstate	 ks;
 	struct plan		 plan;
 	bool			 manage;	/* else only report */
 	unsigned		 changes;	/* asked this pass */
@@ -102,21 +102,22 @@ prefix_of(const struct netlink_ifaddr *a, struct netlink_ip *net)
 
 static void
 plan_uplink(const struct config *cfg,
-    const struct config_uplinks *ups, const struct kstate *ks, size_t i,
+    const struct config_uplinks *ups, const struct uplink_kstate *ks, size_t i,
     struct plan *p)
 {
 	const struct config_uplink	*u = &ups->v[i];
-	const struct netlink_link	*l = kstate_find_link(ks, u->ifname);
+	const struct netlink_link	*l =
+	    uplink_kstate_find_link(ks, u->ifname);
 	bool				 fam_has[2] = { false, false };
 	struct netlink_ip		 gw = { 0 };
 	bool				 learned;
 
-	if (!kstate_link_usable(l))
+	if (!uplink_kstate_link_usable(l))
 		return;
 	for (size_t j = 0; j < ks->n_addrs; j++) {
 		const struct netlink_ifaddr *a = &ks->addrs[j];
 
-		if (!kstate_addr_usable(a, l->ifindex) ||
+		if (!uplink_kstate_addr_usable(a, l->ifindex) ||
 		    p->n_eps >= PLAN_MAX ||
 		    p->n_routes >= PLAN_MAX - 2)
 			continue;
@@ -152,7 +153,7 @@ plan_uplink(const struct config *cfg,
 		int family = f ? AF_INET6 : AF_INET;
 
 		if (!fam_has[f] || p->n_routes >= PLAN_MAX ||
-		    !kstate_gateway_of(ks, u, l->ifindex, family, &gw,
+		    !uplink_kstate_gateway_of(ks, u, l->ifindex, family, &gw,
 		    &learned))
 			continue;
 		p->routes[p->n_routes++] = (struct netlink_route){
@@ -165,7 +166,7 @@ plan_uplink(const struct config *cfg,
 
 static void
 plan_make(const struct config *cfg, const struct config_uplinks *ups,
-    const struct kstate *ks, struct plan *p)
+    const struct uplink_kstate *ks, struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	for (size_t i = 0; i < ups->n; i++)
@@ -215,7 +216,7 @@ static void
 route_change(struct uplinks *u, bool add, const struct netlink_route *r)
 {
 	char	gw[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-	int	rc = kernel_route(&u->k, add, r);
+	int	rc = uplink_kernel_route(&u->k, add, r);
 
 	u->changes++;
 
@@ -237,7 +238,7 @@ static void
 rule_change(struct uplinks *u, bool add, const struct netlink_rule *r)
 {
 	char	src[INET6_ADDRSTRLEN];
-	int	rc = kernel_rule(&u->k, add, r);
+	int	rc = uplink_kernel_rule(&u->k, add, r);
 
 	u->changes++;
 
@@ -256,7 +257,7 @@ ep_change(struct uplinks *u, bool add, const struct netlink_endpoint *e,
     const char *uplink)
 {
 	char	ip[INET6_ADDRSTRLEN];
-	int	rc = kernel_endpoint(&u->k, add, e);
+	int	rc = uplink_kernel_endpoint(&u->k, add, e);
 
 	u->changes++;
 
@@ -274,7 +275,7 @@ ep_change(struct uplinks *u, bool add, const struct netlink_endpoint *e,
 }
 
 static uint8_t
-free_ep_id(const struct kstate *ks, const uint8_t *taken)
+free_ep_id(const struct uplink_kstate *ks, const uint8_t *taken)
 {
 	for (unsigned id = UPLINK_EP_ID_MIN; id <= UPLINK_EP_ID_MAX; id++) {
 		bool used = taken[id];
@@ -290,7 +291,7 @@ free_ep_id(const struct kstate *ks, const uint8_t *taken)
 static void
 apply_routes(struct uplinks *u, const struct plan *p)
 {
-	const struct kstate	*ks = &u->ks;
+	const struct uplink_kstate	*ks = &u->ks;
 
 	/* rules first on the way out, routes first on the way in: a rule
 	 * never points at a table without its default route for long */
@@ -339,8 +340,8 @@ apply_routes(struct uplinks *u, const struct plan *p)
 static void
 apply_endpoints(struct uplinks *u, const struct plan *p)
 {
-	const struct kstate	*ks = &u->ks;
-	uint8_t			 taken[256] = { 0 };
+	const struct uplink_kstate	*ks = &u->ks;
+	uint8_t				 taken[256] = { 0 };
 
 	if (!ks->have_mptcp)
 		return;
@@ -399,7 +400,7 @@ apply_limits(struct uplinks *u, const struct plan *p)
 	    want.add_addr_accepted == cur.add_addr_accepted)
 		return;
 	u->changes++;
-	if ((rc = kernel_set_limits(&u->k, &want)) != 0) {
+	if ((rc = uplink_kernel_set_limits(&u->k, &want)) != 0) {
 		log_warnx("event=uplink_limits_fail error=\"%s\"",
 		    strerror(-rc));
 		return;
@@ -427,7 +428,7 @@ apply_limits(struct uplinks *u, const struct plan *p)
  * when it changed). Returns the number of gaps.
  */
 static int
-report_gaps(const struct config_uplinks *ups, const struct kstate *ks,
+report_gaps(const struct config_uplinks *ups, const struct uplink_kstate *ks,
     char *out, size_t outlen)
 {
 	struct wbuf	w = { out, 0, outlen - 1, false };
@@ -439,7 +440,7 @@ report_gaps(const struct config_uplinks *ups, const struct kstate *ks,
 	for (size_t i = 0; i < ups->n; i++) {
 		const struct config_uplink	*u = &ups->v[i];
 		const struct netlink_link	*l =
-		    kstate_find_link(ks, u->ifname);
+		    uplink_kstate_find_link(ks, u->ifname);
 		size_t				 n = 0;
 
 		if (l == NULL) {
@@ -447,7 +448,7 @@ report_gaps(const struct config_uplinks *ups, const struct kstate *ks,
 			    "use it", u->name, u->ifname);
 			continue;
 		}
-		if (!kstate_link_usable(l)) {
+		if (!uplink_kstate_link_usable(l)) {
 			GAP("uplink %s: %s is down — bonding will not use it",
 			    u->name, u->ifname);
 			continue;
@@ -459,11 +460,12 @@ report_gaps(const struct config_uplinks *ups, const struct kstate *ks,
 			struct netlink_ip		 gw;
 			bool				 learned;
 
-			if (!kstate_addr_usable(a, l->ifindex))
+			if (!uplink_kstate_addr_usable(a, l->ifindex))
 				continue;
 			n++;
 			netlink_ip_str(&a->ip, ip, sizeof(ip));
-			e = ks->have_mptcp ? kstate_ep_for(ks, &a->ip) : NULL;
+			e = ks->have_mptcp ?
+			    uplink_kstate_ep_for(ks, &a->ip) : NULL;
 			if (e == NULL || !(e->flags &
 			    MPTCP_PM_ADDR_FLAG_SUBFLOW))
 				GAP("uplink %s: no MPTCP endpoint for %s — "
@@ -473,14 +475,15 @@ report_gaps(const struct config_uplinks *ups, const struct kstate *ks,
 				GAP("uplink %s: the MPTCP endpoint for %s "
 				    "lacks the backup flag — it will carry "
 				    "traffic all the time", u->name, ip);
-			if (!kstate_rule_for(ks, &a->ip, &t))
+			if (!uplink_kstate_rule_for(ks, &a->ip, &t))
 				GAP("uplink %s: no source rule for %s — its "
 				    "subflows may leave through another "
 				    "uplink", u->name, ip);
-			else if (!kstate_table_has_default(ks, a->ip.family, t))
+			else if (!uplink_kstate_table_has_default(ks,
+			    a->ip.family, t))
 				GAP("uplink %s: table %u (the rule for %s) "
 				    "has no default route", u->name, t, ip);
-			if (!kstate_gateway_of(ks, u, l->ifindex,
+			if (!uplink_kstate_gateway_of(ks, u, l->ifindex,
 			    a->ip.family, &gw, &learned))
 				GAP("uplink %s: no %s gateway (no default "
 				    "route on %s, no gateway =)", u->name,
@@ -525,7 +528,7 @@ report(struct uplinks *u)
 static void
 reconcile(struct uplinks *u)
 {
-	if (!kernel_load(&u->k, &u->ks))
+	if (!uplink_kernel_load(&u->k, &u->ks))
 		return;
 	if (!u->manage) {
 		report(u);
@@ -538,7 +541,7 @@ reconcile(struct uplinks *u)
 	apply_limits(u, &u->plan);
 	/* what set-up cannot fix (an interface missing or down, no
 	 * gateway, a failed change) still deserves a line */
-	if (u->changes == 0 || kernel_load(&u->k, &u->ks))
+	if (u->changes == 0 || uplink_kernel_load(&u->k, &u->ks))
 		report(u);
 }
 
@@ -608,7 +611,7 @@ uplinks_start(struct event_base *base, const struct config *cfg,
 	u->cfg = cfg;
 	u->ups = ups;
 	u->manage = cfg->manage_uplinks && have_net_admin();
-	if (!kernel_open(&u->k)) {
+	if (!uplink_kernel_open(&u->k)) {
 		log_warn("event=uplinks_off why=netlink");
 		free(u);
 		return NULL;
@@ -622,7 +625,7 @@ uplinks_start(struct event_base *base, const struct config *cfg,
 		    "manage_uplinks_no");
 	reconcile(u);
 	if ((u->timer = evtimer_new(base, timer_cb, u)) == NULL ||
-	    (u->mon = kernel_monitor_open()) == NULL ||
+	    (u->mon = uplink_kernel_monitor_open()) == NULL ||
 	    (u->mon_ev = event_new(base, mnl_socket_get_fd(u->mon),
 	    EV_READ | EV_PERSIST, mon_cb, u)) == NULL ||
 	    event_add(u->mon_ev, NULL) == -1)
@@ -643,7 +646,7 @@ uplinks_stop(struct uplinks *u)
 		event_free(u->timer);
 	if (u->mon != NULL)
 		mnl_socket_close(u->mon);
-	if (u->manage && kernel_load(&u->k, &u->ks)) {
+	if (u->manage && uplink_kernel_load(&u->k, &u->ks)) {
 		struct plan *none = &u->plan;
 
 		memset(none, 0, sizeof(*none));
@@ -654,14 +657,14 @@ uplinks_stop(struct uplinks *u)
 		    u->ks.limits.subflows == u->our_limits.subflows &&
 		    u->ks.limits.add_addr_accepted ==
 		    u->our_limits.add_addr_accepted &&
-		    kernel_set_limits(&u->k, &u->orig_limits) == 0)
+		    uplink_kernel_set_limits(&u->k, &u->orig_limits) == 0)
 			log_info("event=uplink_limits subflows=%u "
 			    "add_addr_accepted=%u restored=yes",
 			    u->orig_limits.subflows,
 			    u->orig_limits.add_addr_accepted);
 		log_info("event=uplinks_stop removed=own");
 	}
-	kernel_close(&u->k);
+	uplink_kernel_close(&u->k);
 	free(u);
 }
 
@@ -669,11 +672,12 @@ uplinks_stop(struct uplinks *u)
 
 static void
 print_uplink(FILE *f, const struct config *cfg,
-    const struct config_uplinks *ups, const struct kstate *ks,
+    const struct config_uplinks *ups, const struct uplink_kstate *ks,
     size_t i)
 {
 	const struct config_uplink	*u = &ups->v[i];
-	const struct netlink_link	*l = kstate_find_link(ks, u->ifname);
+	const struct netlink_link	*l =
+	    uplink_kstate_find_link(ks, u->ifname);
 	char				 ip[INET6_ADDRSTRLEN];
 	struct netlink_ip		 gw;
 	bool				 learned;
@@ -685,10 +689,11 @@ print_uplink(FILE *f, const struct config *cfg,
 		return;
 	}
 	fprintf(f, " (index %d, %s)\n  role       %s\n  table      %u\n",
-	    l->ifindex, kstate_link_usable(l) ? "up" : "down",
+	    l->ifindex, uplink_kstate_link_usable(l) ? "up" : "down",
 	    config_uplink_role_name(u->role), table_of(cfg, i));
 	for (int fam = AF_INET; fam != 0; fam = fam == AF_INET ? AF_INET6 : 0)
-		if (kstate_gateway_of(ks, u, l->ifindex, fam, &gw, &learned))
+		if (uplink_kstate_gateway_of(ks, u, l->ifindex, fam, &gw,
+		    &learned))
 			fprintf(f, "  gateway    %s (%s)\n", netlink_ip_str(&gw,
 			    ip, sizeof(ip)), learned ? "learned" :
 			    "configured");
@@ -701,7 +706,7 @@ print_uplink(FILE *f, const struct config *cfg,
 			continue;
 		fprintf(f, "  address    %s/%u", netlink_ip_str(&a->ip, ip,
 		    sizeof(ip)), a->prefixlen);
-		if ((e = kstate_ep_for(ks, &a->ip)) != NULL)
+		if ((e = uplink_kstate_ep_for(ks, &a->ip)) != NULL)
 			fprintf(f, " endpoint %u %s%s%s", e->id,
 			    (e->flags & MPTCP_PM_ADDR_FLAG_SUBFLOW) ?
 			    "subflow" : "no-subflow",
@@ -709,10 +714,10 @@ print_uplink(FILE *f, const struct config *cfg,
 			    ",backup" : "", ep_ours(e) ? " (mpsocks)" : "");
 		else
 			fprintf(f, " endpoint none");
-		if (kstate_rule_for(ks, &a->ip, &t))
+		if (uplink_kstate_rule_for(ks, &a->ip, &t))
 			fprintf(f, " rule table %u%s", t,
-			    kstate_table_has_default(ks, a->ip.family, t) ? "" :
-			    " (no default route)");
+			    uplink_kstate_table_has_default(ks,
+			    a->ip.family, t) ? "" : " (no default route)");
 		else
 			fprintf(f, " rule none");
 		fprintf(f, "\n");
@@ -723,10 +728,10 @@ int
 uplinks_print_status(const struct config *cfg,
     const struct config_uplinks *ups, FILE *f)
 {
-	struct kernel	 k;
-	struct kstate	*ks;
-	char		 text[4096], *line, *save = NULL;
-	int		 rc = 1;
+	struct uplink_kernel	 k;
+	struct uplink_kstate	*ks;
+	char			 text[4096], *line, *save = NULL;
+	int			 rc = 1;
 
 	if (ups->n == 0) {
 		fprintf(f, "no uplinks configured ([uplink NAME] sections)\n");
@@ -734,7 +739,7 @@ uplinks_print_status(const struct config *cfg,
 	}
 	if ((ks = calloc(1, sizeof(*ks))) == NULL)
 		return 1;
-	if (!kernel_open(&k) || !kernel_load(&k, ks)) {
+	if (!uplink_kernel_open(&k) || !uplink_kernel_load(&k, ks)) {
 		fprintf(f, "cannot read the kernel's state over netlink\n");
 		goto out;
 	}
@@ -750,7 +755,7 @@ uplinks_print_status(const struct config *cfg,
 		fprintf(f, "missing: %s\n", line);
 	rc = 0;
 out:
-	kernel_close(&k);
+	uplink_kernel_close(&k);
 	free(ks);
 	return rc;
 }
