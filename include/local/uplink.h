@@ -7,14 +7,9 @@
  * table with a default route, a source rule per address and an MPTCP
  * endpoint per address, raises the MPTCP limits, follows the kernel's
  * changes, and removes what it made on exit. Otherwise it changes
- * nothing and logs what bonding lacks.
- *
- * How mpsocks recognises its own entries, also after a crash:
+ * nothing and logs what bonding lacks. How it recognises its own
+ * entries (UPLINK_RTPROT, UPLINK_EP_ID_*): src/local/uplink_kernel.h.
  */
-#define UPLINK_RTPROT		213	/* routes and rules: "proto 213" */
-#define UPLINK_RULE_PRIO	4200	/* its source rules, before main */
-#define UPLINK_EP_ID_MIN	200	/* its MPTCP endpoint ids, 200..254 */
-#define UPLINK_EP_ID_MAX	254
 
 #include <stdio.h>
 

@@ -191,12 +191,6 @@ rule_eq(const struct netlink_rule *a, const struct netlink_rule *b)
 }
 
 static bool
-ep_ours(const struct netlink_endpoint *e)
-{
-	return e->id >= UPLINK_EP_ID_MIN && e->id <= UPLINK_EP_ID_MAX;
-}
-
-static bool
 ep_same(const struct netlink_endpoint *a, const struct netlink_endpoint *b)
 {
 	return netlink_ip_eq(&a->ip, &b->ip) && a->ifindex == b->ifindex &&
@@ -348,7 +342,7 @@ apply_endpoints(struct uplinks *u, const struct plan *p)
 	for (size_t i = 0; i < ks->n_eps; i++) {
 		bool want = false;
 
-		if (!ep_ours(&ks->eps[i]))
+		if (!uplink_kstate_ep_ours(&ks->eps[i]))
 			continue;
 		for (size_t j = 0; j < p->n_eps && !want; j++)
 			want = ep_same(&ks->eps[i], &p->eps[j]);
@@ -368,7 +362,7 @@ apply_endpoints(struct uplinks *u, const struct plan *p)
 
 			/* someone else's endpoint for the address: theirs */
 			have = netlink_ip_eq(&k->ip, &e.ip) &&
-			    (!ep_ours(k) || ep_same(k, &e));
+			    (!uplink_kstate_ep_ours(k) || ep_same(k, &e));
 		}
 		if (have)
 			continue;
@@ -711,7 +705,8 @@ print_uplink(FILE *f, const struct config *cfg,
 			    (e->flags & MPTCP_PM_ADDR_FLAG_SUBFLOW) ?
 			    "subflow" : "no-subflow",
 			    (e->flags & MPTCP_PM_ADDR_FLAG_BACKUP) ?
-			    ",backup" : "", ep_ours(e) ? " (mpsocks)" : "");
+			    ",backup" : "", uplink_kstate_ep_ours(e) ?
+			    " (mpsocks)" : "");
 		else
 			fprintf(f, " endpoint none");
 		if (uplink_kstate_rule_for(ks, &a->ip, &t))

@@ -20,9 +20,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "local/config_uplink.h"
 #include "common/log.h"
-#include "local/uplink.h"
+#include "local/config_uplink.h"
 
 typedef void msg_cb(const struct netlink_msg *, void *arg);
 
@@ -360,4 +359,10 @@ uplink_kstate_ep_for(const struct uplink_kstate *ks,
 		if (netlink_ip_eq(&ks->eps[i].ip, ip))
 			return &ks->eps[i];
 	return NULL;
+}
+
+bool
+uplink_kstate_ep_ours(const struct netlink_endpoint *e)
+{
+	return e->id >= UPLINK_EP_ID_MIN && e->id <= UPLINK_EP_ID_MAX;
 }

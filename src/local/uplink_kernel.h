@@ -14,6 +14,16 @@
 
 #include "local/netlink.h"
 
+/*
+ * How mpsocks recognises its own entries, also after a crash (no state
+ * file). Here rather than in uplink.h: reading the kernel already needs
+ * them (only default routes and mpsocks' own are kept).
+ */
+#define UPLINK_RTPROT		213	/* routes and rules: "proto 213" */
+#define UPLINK_RULE_PRIO	4200	/* its source rules, before main */
+#define UPLINK_EP_ID_MIN	200	/* its MPTCP endpoint ids, 200..254 */
+#define UPLINK_EP_ID_MAX	254
+
 #define UPLINK_KS_MAX_LINKS	256
 #define UPLINK_KS_MAX_ADDRS	512
 #define UPLINK_KS_MAX_ROUTES	1024
@@ -77,6 +87,8 @@ bool	uplink_kstate_table_has_default(const struct uplink_kstate *,
 	    int family, uint32_t table);
 const struct netlink_endpoint *uplink_kstate_ep_for(
 	    const struct uplink_kstate *, const struct netlink_ip *);
+/* An id in UPLINK_EP_ID_MIN..UPLINK_EP_ID_MAX: mpsocks made it. */
+bool	uplink_kstate_ep_ours(const struct netlink_endpoint *);
 
 /* A rtnetlink socket bound to the link, address and route groups, for
  * an event loop; NULL on failure. */
