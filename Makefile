@@ -38,7 +38,7 @@ PROTO	:= util cidr target socks5 socks4 pac http_proxy http_response \
 COMMON	:= log config keyfile stats mptcp relay daemon listener \
 	   linger control dns dashboard
 LOCAL	:= tunnel_client frontend http_session route monitor uplink \
-	   uplink_kernel netlink config_uplink policy policy_load
+	   uplink_kernel netlink config_uplink policy policy_load cli
 SERVER	:= tunnel_server replay acl
 
 layer	= $(addprefix $(1)/,$($(2)))

@@ -11,11 +11,13 @@
  * entries (UPLINK_RTPROT, UPLINK_EP_ID_*): src/local/uplink_kernel.h.
  */
 
-#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct config;
 struct config_uplinks;
 struct event_base;
+struct uplink_kstate;	/* src/local/uplink_kernel.h */
 struct uplinks;		/* opaque */
 
 /*
@@ -27,9 +29,14 @@ struct uplinks	*uplinks_start(struct event_base *, const struct config *,
 		    const struct config_uplinks *);
 /* Removes what was set up (never anything else) and frees. NULL is ok. */
 void		 uplinks_stop(struct uplinks *);
-/* One-shot status for --uplinks, read from the kernel. Returns 0, or 1
- * if the kernel could not be asked. */
-int		 uplinks_print_status(const struct config *,
-		    const struct config_uplinks *, FILE *);
+/* The routing table of the i-th configured uplink. */
+uint32_t	 uplinks_table_of(const struct config *, size_t i);
+/*
+ * What bonding over ups lacks in the kernel state ks: one line per gap,
+ * each ending in a newline, into out (NUL-terminated, cut to outlen).
+ * Returns the number of gaps, 0 if ready for bonding.
+ */
+int		 uplinks_gaps(const struct config_uplinks *ups,
+		    const struct uplink_kstate *ks, char *out, size_t outlen);
 
 #endif

@@ -23,6 +23,7 @@
 #include <linux/mptcp.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -71,8 +72,8 @@ struct uplinks {
 
 /* --- reading the snapshot ------------------------------------------------- */
 
-static uint32_t
-table_of(const struct config *cfg, size_t i)
+uint32_t
+uplinks_table_of(const struct config *cfg, size_t i)
 {
 	return cfg->uplink_table_base + (uint32_t)i;
 }
@@ -123,7 +124,8 @@ plan_uplink(const struct config *cfg,
 			continue;
 		fam_has[a->ip.family == AF_INET6] = true;
 		p->rules[p->n_rules++] = (struct netlink_rule){
-			.family = a->ip.family, .table = table_of(cfg, i),
+			.family = a->ip.family,
+			.table = uplinks_table_of(cfg, i),
 			.priority = UPLINK_RULE_PRIO,
 			.protocol = UPLINK_RTPROT, .src = a->ip,
 			.src_len = (uint8_t)(netlink_ip_len(a->ip.family) * 8),
@@ -141,7 +143,7 @@ plan_uplink(const struct config *cfg,
 
 			*r = (struct netlink_route){
 				.family = a->ip.family,
-				.table = table_of(cfg, i),
+				.table = uplinks_table_of(cfg, i),
 				.protocol = UPLINK_RTPROT,
 				.dst_len = a->prefixlen, .oif = l->ifindex,
 				.type = RTN_UNICAST,
@@ -157,7 +159,7 @@ plan_uplink(const struct config *cfg,
 		    &learned))
 			continue;
 		p->routes[p->n_routes++] = (struct netlink_route){
-			.family = family, .table = table_of(cfg, i),
+			.family = family, .table = uplinks_table_of(cfg, i),
 			.protocol = UPLINK_RTPROT, .oif = l->ifindex,
 			.gw = gw, .type = RTN_UNICAST,
 		};
@@ -408,7 +410,7 @@ apply_limits(struct uplinks *u, const struct plan *p)
 	    cur.add_addr_accepted);
 }
 
-/* --- reporting (unprivileged, or manage_uplinks = no) --------------------- */
+/* --- what bonding lacks: logged, and printed by --uplinks ----------------- */
 
 #define GAP(...) do {							\
 	snprintf(line, sizeof(line), __VA_ARGS__);			\
@@ -417,12 +419,8 @@ apply_limits(struct uplinks *u, const struct plan *p)
 	gaps++;								\
 } while (0)
 
-/*
- * What bonding lacks, one line per gap, into out (a text the caller logs
- * when it changed). Returns the number of gaps.
- */
-static int
-report_gaps(const struct config_uplinks *ups, const struct uplink_kstate *ks,
+int
+uplinks_gaps(const struct config_uplinks *ups, const struct uplink_kstate *ks,
     char *out, size_t outlen)
 {
 	struct wbuf	w = { out, 0, outlen - 1, false };
@@ -505,7 +503,7 @@ static void
 report(struct uplinks *u)
 {
 	char	text[sizeof(u->last_report)], *line, *save = NULL;
-	int	gaps = report_gaps(u->ups, &u->ks, text, sizeof(text));
+	int	gaps = uplinks_gaps(u->ups, &u->ks, text, sizeof(text));
 
 	if (strcmp(text, u->last_report) == 0)
 		return;		/* said already */
@@ -660,97 +658,4 @@ uplinks_stop(struct uplinks *u)
 	}
 	uplink_kernel_close(&u->k);
 	free(u);
-}
-
-/* --- --uplinks ------------------------------------------------------------ */
-
-static void
-print_uplink(FILE *f, const struct config *cfg,
-    const struct config_uplinks *ups, const struct uplink_kstate *ks,
-    size_t i)
-{
-	const struct config_uplink	*u = &ups->v[i];
-	const struct netlink_link	*l =
-	    uplink_kstate_find_link(ks, u->ifname);
-	char				 ip[INET6_ADDRSTRLEN];
-	struct netlink_ip		 gw;
-	bool				 learned;
-
-	fprintf(f, "uplink %s\n  interface  %s", u->name, u->ifname);
-	if (l == NULL) {
-		fprintf(f, " (missing)\n  role       %s\n",
-		    config_uplink_role_name(u->role));
-		return;
-	}
-	fprintf(f, " (index %d, %s)\n  role       %s\n  table      %u\n",
-	    l->ifindex, uplink_kstate_link_usable(l) ? "up" : "down",
-	    config_uplink_role_name(u->role), table_of(cfg, i));
-	for (int fam = AF_INET; fam != 0; fam = fam == AF_INET ? AF_INET6 : 0)
-		if (uplink_kstate_gateway_of(ks, u, l->ifindex, fam, &gw,
-		    &learned))
-			fprintf(f, "  gateway    %s (%s)\n", netlink_ip_str(&gw,
-			    ip, sizeof(ip)), learned ? "learned" :
-			    "configured");
-	for (size_t j = 0; j < ks->n_addrs; j++) {
-		const struct netlink_ifaddr	*a = &ks->addrs[j];
-		const struct netlink_endpoint	*e;
-		uint32_t			 t;
-
-		if (a->ifindex != l->ifindex || a->scope != RT_SCOPE_UNIVERSE)
-			continue;
-		fprintf(f, "  address    %s/%u", netlink_ip_str(&a->ip, ip,
-		    sizeof(ip)), a->prefixlen);
-		if ((e = uplink_kstate_ep_for(ks, &a->ip)) != NULL)
-			fprintf(f, " endpoint %u %s%s%s", e->id,
-			    (e->flags & MPTCP_PM_ADDR_FLAG_SUBFLOW) ?
-			    "subflow" : "no-subflow",
-			    (e->flags & MPTCP_PM_ADDR_FLAG_BACKUP) ?
-			    ",backup" : "", uplink_kstate_ep_ours(e) ?
-			    " (mpsocks)" : "");
-		else
-			fprintf(f, " endpoint none");
-		if (uplink_kstate_rule_for(ks, &a->ip, &t))
-			fprintf(f, " rule table %u%s", t,
-			    uplink_kstate_table_has_default(ks,
-			    a->ip.family, t) ? "" : " (no default route)");
-		else
-			fprintf(f, " rule none");
-		fprintf(f, "\n");
-	}
-}
-
-int
-uplinks_print_status(const struct config *cfg,
-    const struct config_uplinks *ups, FILE *f)
-{
-	struct uplink_kernel	 k;
-	struct uplink_kstate	*ks;
-	char			 text[4096], *line, *save = NULL;
-	int			 rc = 1;
-
-	if (ups->n == 0) {
-		fprintf(f, "no uplinks configured ([uplink NAME] sections)\n");
-		return 0;
-	}
-	if ((ks = calloc(1, sizeof(*ks))) == NULL)
-		return 1;
-	if (!uplink_kernel_open(&k) || !uplink_kernel_load(&k, ks)) {
-		fprintf(f, "cannot read the kernel's state over netlink\n");
-		goto out;
-	}
-	for (size_t i = 0; i < ups->n; i++)
-		print_uplink(f, cfg, ups, ks, i);
-	if (ks->have_mptcp)
-		fprintf(f, "mptcp limits: subflows %u add_addr_accepted %u\n",
-		    ks->limits.subflows, ks->limits.add_addr_accepted);
-	if (report_gaps(ups, ks, text, sizeof(text)) == 0)
-		fprintf(f, "ready for bonding\n");
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		fprintf(f, "missing: %s\n", line);
-	rc = 0;
-out:
-	uplink_kernel_close(&k);
-	free(ks);
-	return rc;
 }

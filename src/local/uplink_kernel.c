@@ -201,6 +201,17 @@ uplink_kernel_load(struct uplink_kernel *k, struct uplink_kstate *ks)
 	return true;
 }
 
+bool
+uplink_kernel_snapshot(struct uplink_kstate *ks)
+{
+	struct uplink_kernel	k;
+	bool			ok;
+
+	ok = uplink_kernel_open(&k) && uplink_kernel_load(&k, ks);
+	uplink_kernel_close(&k);	/* open cleared k: safe after a failure */
+	return ok;
+}
+
 int
 uplink_kernel_route(struct uplink_kernel *k, bool add,
     const struct netlink_route *r)

@@ -57,6 +57,8 @@ bool	uplink_kernel_open(struct uplink_kernel *);
 void	uplink_kernel_close(struct uplink_kernel *);
 /* Reads everything into ks; false (logged) on failure. */
 bool	uplink_kernel_load(struct uplink_kernel *, struct uplink_kstate *);
+/* Once, for a one-shot command: open, load into ks, close. */
+bool	uplink_kernel_snapshot(struct uplink_kstate *);
 /* One change; returns 0 or -errno. */
 int	uplink_kernel_route(struct uplink_kernel *, bool add,
 	    const struct netlink_route *);
