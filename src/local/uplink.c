@@ -67,6 +67,7 @@ struct uplinks {
 	 * ours */
 	bool			 raised;
 	struct netlink_limits	 orig_limits, our_limits;
+	int			 last_gaps;	/* -1: nothing said yet */
 	char			 last_report[4096];
 };
 
@@ -505,8 +506,11 @@ report(struct uplinks *u)
 	char	text[sizeof(u->last_report)], *line, *save = NULL;
 	int	gaps = uplinks_gaps(u->ups, &u->ks, text, sizeof(text));
 
-	if (strcmp(text, u->last_report) == 0)
+	/* no gaps is an empty text, as is "nothing said yet": compare the
+	 * count too, or a start with nothing missing never says ready */
+	if (gaps == u->last_gaps && strcmp(text, u->last_report) == 0)
 		return;		/* said already */
+	u->last_gaps = gaps;
 	memcpy(u->last_report, text, sizeof(text));
 	if (gaps == 0)
 		log_info("event=uplinks_ready uplinks=%zu", u->ups->n);
@@ -603,6 +607,7 @@ uplinks_start(struct event_base *base, const struct config *cfg,
 	u->cfg = cfg;
 	u->ups = ups;
 	u->manage = cfg->manage_uplinks && have_net_admin();
+	u->last_gaps = -1;
 	if (!uplink_kernel_open(&u->k)) {
 		log_warn("event=uplinks_off why=netlink");
 		free(u);

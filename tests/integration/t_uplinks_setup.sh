@@ -34,6 +34,10 @@ bed_expect "a source rule per address, proto 213" \
     [ "$(ip -n "$NS_CLI" rule show | grep -c 'proto 213')" -eq 2 ]
 bed_expect "limits raised to 2 subflows" \
     bash -c "ip -n '$NS_CLI' mptcp limits show | grep -q 'subflows 2'"
+# it used to be written only when the gap text changed, and "no gaps"
+# equals the empty text it started with: never at start
+bed_expect "event=uplinks_ready at start, once set-up is complete" \
+    grep -q 'event=uplinks_ready uplinks=2' "$BED_TMP/local.log"
 
 before=$(bed_uplink_rx)
 res=$(bed_curl "$BED_TMP/out/dl" --socks5-hostname \
