@@ -271,6 +271,33 @@ ep_change(struct uplinks *u, bool add, const struct netlink_endpoint *e,
 		    e->id, strerror(-rc));
 }
 
+static const struct config_uplink *
+uplink_on(const struct uplinks *u, int ifindex)
+{
+	for (size_t i = 0; i < u->ks.n_links; i++)
+		if (u->ks.links[i].ifindex == ifindex)
+			return config_uplinks_by_ifname(u->ups,
+			    u->ks.links[i].name);
+	return NULL;
+}
+
+/*
+ * The uplink an endpoint of ours served, for its removal's log line: by
+ * its interface, else by where its address now is. "unknown" when
+ * neither is a configured uplink (one taken out of the config, an
+ * interface gone; the line still has the address and ifindex).
+ */
+static const char *
+ep_uplink_name(const struct uplinks *u, const struct netlink_endpoint *e)
+{
+	const struct config_uplink	*cu = uplink_on(u, e->ifindex);
+
+	for (size_t j = 0; j < u->ks.n_addrs && cu == NULL; j++)
+		if (netlink_ip_eq(&u->ks.addrs[j].ip, &e->ip))
+			cu = uplink_on(u, u->ks.addrs[j].ifindex);
+	return cu != NULL ? cu->name : "unknown";
+}
+
 static uint8_t
 free_ep_id(const struct uplink_kstate *ks, const uint8_t *taken)
 {
@@ -350,7 +377,8 @@ apply_endpoints(struct uplinks *u, const struct plan *p)
 		for (size_t j = 0; j < p->n_eps && !want; j++)
 			want = ep_same(&ks->eps[i], &p->eps[j]);
 		if (!want)
-			ep_change(u, false, &ks->eps[i], "-");
+			ep_change(u, false, &ks->eps[i],
+			    ep_uplink_name(u, &ks->eps[i]));
 		else
 			taken[ks->eps[i].id] = 1;
 	}
