@@ -38,8 +38,8 @@ PROTO	:= util cidr target socks5 socks4 pac http_proxy http_rewrite \
 	   reply
 COMMON	:= log config keyfile stats mptcp relay daemon listener \
 	   linger control dns dashboard
-LOCAL	:= tunnel_client conn socks_session http_session outbound monitor uplink \
-	   uplink_kernel netlink config_uplink policy policy_load
+LOCAL	:= cli conn socks_session http_session outbound tunnel_client \
+	   monitor uplink uplink_kernel netlink config_uplink policy policy_load
 SERVER	:= tunnel_server replay acl
 
 layer	= $(addprefix $(1)/,$($(2)))

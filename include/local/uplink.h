@@ -7,20 +7,17 @@
  * table with a default route, a source rule per address and an MPTCP
  * endpoint per address, raises the MPTCP limits, follows the kernel's
  * changes, and removes what it made on exit. Otherwise it changes
- * nothing and logs what bonding lacks.
- *
- * How mpsocks recognises its own entries, also after a crash:
+ * nothing and logs what bonding lacks. How it recognises its own
+ * entries (UPLINK_RTPROT, UPLINK_EP_ID_*): src/local/uplink_kernel.h.
  */
-#define UPLINK_RTPROT		213	/* routes and rules: "proto 213" */
-#define UPLINK_RULE_PRIO	4200	/* its source rules, before main */
-#define UPLINK_EP_ID_MIN	200	/* its MPTCP endpoint ids, 200..254 */
-#define UPLINK_EP_ID_MAX	254
 
-#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct config;
 struct config_uplinks;
 struct event_base;
+struct uplink_kstate;	/* src/local/uplink_kernel.h */
 struct uplinks;		/* opaque */
 
 /*
@@ -32,9 +29,14 @@ struct uplinks	*uplinks_start(struct event_base *, const struct config *,
 		    const struct config_uplinks *);
 /* Removes what was set up (never anything else) and frees. NULL is ok. */
 void		 uplinks_stop(struct uplinks *);
-/* One-shot status for --uplinks, read from the kernel. Returns 0, or 1
- * if the kernel could not be asked. */
-int		 uplinks_print_status(const struct config *,
-		    const struct config_uplinks *, FILE *);
+/* The routing table of the i-th configured uplink. */
+uint32_t	 uplinks_table_of(const struct config *, size_t i);
+/*
+ * What bonding over ups lacks in the kernel state ks: one line per gap,
+ * each ending in a newline, into out (NUL-terminated, cut to outlen).
+ * Returns the number of gaps, 0 if ready for bonding.
+ */
+int		 uplinks_gaps(const struct config_uplinks *ups,
+		    const struct uplink_kstate *ks, char *out, size_t outlen);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * MPTCP socket helpers. Kernel facts behind them: ../shared/MPTCP-NOTES.md
- * and docs/troubleshooting.md.
+ * MPTCP socket helpers. Kernel facts behind them: docs/kernel-notes.md
+ * ("MPTCP sockets and fallback", "Reading a connection's subflows",
+ * "Closing", "Fast Open on MPTCP") and docs/troubleshooting.md.
  */
 
 #include "common/mptcp.h"

@@ -11,7 +11,7 @@
  * per connection stays below RELAY_SCRATCH per direction.
  *
  * The copy method is chosen per direction, by the kind of socket the
- * bytes come from (../shared/MPTCP-NOTES.md, "Copy cost"). Out of a plain
+ * bytes come from (docs/kernel-notes.md, "Copy cost"). Out of a plain
  * TCP socket, splice() through a pipe moves page references and never
  * copies into user space, and splicing into MPTCP or TCP is cheaper than
  * write(). Out of an MPTCP socket it is the other way round: this kernel

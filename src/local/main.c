@@ -9,6 +9,7 @@
 #include "common/relay.h"
 #include "common/mptcp.h"
 #include "common/stats.h"
+#include "local/cli.h"
 #include "local/config_uplink.h"
 #include "local/monitor.h"
 #include "local/policy.h"
@@ -292,7 +293,7 @@ main(int argc, char **argv)
 
 		if (args.conf == NULL || config_load_file(&cfg, args.conf,
 		    daemon_config_err, NULL) == 0)
-			rc = uplinks_print_status(&cfg, &ups, stdout);
+			rc = cli_uplinks(&cfg, &ups, stdout);
 		policy_builder_free(pb);
 		return rc;
 	}

@@ -1,8 +1,9 @@
 /*
  * Subflow accounting for mpsocks-local. The kernel forgets a subflow's
- * counters when it closes (docs/kernel-notes.md), so each tick adds
- * the growth since the last reading to the uplink's totals; a subflow
- * that closes between two ticks loses at most one tick of bytes. A
+ * counters when it closes (docs/kernel-notes.md, "Reading a connection's
+ * subflows"), so each tick adds the growth since the last reading to the
+ * uplink's totals; a subflow that closes between two ticks loses at most
+ * one tick of bytes. A
  * connection that fell back to TCP is read through TCP_INFO as one
  * pseudo-subflow, so its bytes still count for the uplink it used.
  */

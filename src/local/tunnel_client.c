@@ -279,10 +279,11 @@ open_event_cb(struct bufferevent *bev, short what, void *arg)
 		check_fallback(a);
 		return;
 	}
-	/* A reset before any answer to a SYN that carried data: the kernel
-	 * notes say MPTCP Fast Open loses a few this way while the server
-	 * took the data. Once more without Fast Open, with a fresh header
-	 * (the first one's nonce may be in the server's replay cache). */
+	/* A reset before any answer to a SYN that carried data: MPTCP Fast
+	 * Open loses a few this way while the server took the data
+	 * (docs/kernel-notes.md, "Fast Open on MPTCP"). Once more without
+	 * Fast Open, with a fresh header (the first one's nonce may be in
+	 * the server's replay cache). */
 	if (a->tfo && (what & BEV_EVENT_ERROR) && err == ECONNRESET) {
 		struct sockaddr_storage src = a->src;
 

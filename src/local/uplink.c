@@ -23,6 +23,7 @@
 #include <linux/mptcp.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -55,8 +56,8 @@ struct plan {
 struct uplinks {
 	const struct config	*cfg;
 	const struct config_uplinks *ups;
-	struct kernel		 k;
-	struct kstate		 ks;
+	struct uplink_kernel	 k;
+	struct uplink_kstate	 ks;
 	struct plan		 plan;
 	bool			 manage;	/* else only report */
 	unsigned		 changes;	/* asked this pass */
@@ -66,13 +67,14 @@ struct uplinks {
 	 * ours */
 	bool			 raised;
 	struct netlink_limits	 orig_limits, our_limits;
+	int			 last_gaps;	/* -1: nothing said yet */
 	char			 last_report[4096];
 };
 
 /* --- reading the snapshot ------------------------------------------------- */
 
-static uint32_t
-table_of(const struct config *cfg, size_t i)
+uint32_t
+uplinks_table_of(const struct config *cfg, size_t i)
 {
 	return cfg->uplink_table_base + (uint32_t)i;
 }
@@ -102,27 +104,29 @@ prefix_of(const struct netlink_ifaddr *a, struct netlink_ip *net)
 
 static void
 plan_uplink(const struct config *cfg,
-    const struct config_uplinks *ups, const struct kstate *ks, size_t i,
+    const struct config_uplinks *ups, const struct uplink_kstate *ks, size_t i,
     struct plan *p)
 {
 	const struct config_uplink	*u = &ups->v[i];
-	const struct netlink_link	*l = kstate_find_link(ks, u->ifname);
+	const struct netlink_link	*l =
+	    uplink_kstate_find_link(ks, u->ifname);
 	bool				 fam_has[2] = { false, false };
 	struct netlink_ip		 gw = { 0 };
 	bool				 learned;
 
-	if (!kstate_link_usable(l))
+	if (!uplink_kstate_link_usable(l))
 		return;
 	for (size_t j = 0; j < ks->n_addrs; j++) {
 		const struct netlink_ifaddr *a = &ks->addrs[j];
 
-		if (!kstate_addr_usable(a, l->ifindex) ||
+		if (!uplink_kstate_addr_usable(a, l->ifindex) ||
 		    p->n_eps >= PLAN_MAX ||
 		    p->n_routes >= PLAN_MAX - 2)
 			continue;
 		fam_has[a->ip.family == AF_INET6] = true;
 		p->rules[p->n_rules++] = (struct netlink_rule){
-			.family = a->ip.family, .table = table_of(cfg, i),
+			.family = a->ip.family,
+			.table = uplinks_table_of(cfg, i),
 			.priority = UPLINK_RULE_PRIO,
 			.protocol = UPLINK_RTPROT, .src = a->ip,
 			.src_len = (uint8_t)(netlink_ip_len(a->ip.family) * 8),
@@ -140,7 +144,7 @@ plan_uplink(const struct config *cfg,
 
 			*r = (struct netlink_route){
 				.family = a->ip.family,
-				.table = table_of(cfg, i),
+				.table = uplinks_table_of(cfg, i),
 				.protocol = UPLINK_RTPROT,
 				.dst_len = a->prefixlen, .oif = l->ifindex,
 				.type = RTN_UNICAST,
@@ -152,11 +156,11 @@ plan_uplink(const struct config *cfg,
 		int family = f ? AF_INET6 : AF_INET;
 
 		if (!fam_has[f] || p->n_routes >= PLAN_MAX ||
-		    !kstate_gateway_of(ks, u, l->ifindex, family, &gw,
+		    !uplink_kstate_gateway_of(ks, u, l->ifindex, family, &gw,
 		    &learned))
 			continue;
 		p->routes[p->n_routes++] = (struct netlink_route){
-			.family = family, .table = table_of(cfg, i),
+			.family = family, .table = uplinks_table_of(cfg, i),
 			.protocol = UPLINK_RTPROT, .oif = l->ifindex,
 			.gw = gw, .type = RTN_UNICAST,
 		};
@@ -165,7 +169,7 @@ plan_uplink(const struct config *cfg,
 
 static void
 plan_make(const struct config *cfg, const struct config_uplinks *ups,
-    const struct kstate *ks, struct plan *p)
+    const struct uplink_kstate *ks, struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	for (size_t i = 0; i < ups->n; i++)
@@ -190,12 +194,6 @@ rule_eq(const struct netlink_rule *a, const struct netlink_rule *b)
 }
 
 static bool
-ep_ours(const struct netlink_endpoint *e)
-{
-	return e->id >= UPLINK_EP_ID_MIN && e->id <= UPLINK_EP_ID_MAX;
-}
-
-static bool
 ep_same(const struct netlink_endpoint *a, const struct netlink_endpoint *b)
 {
 	return netlink_ip_eq(&a->ip, &b->ip) && a->ifindex == b->ifindex &&
@@ -215,7 +213,7 @@ static void
 route_change(struct uplinks *u, bool add, const struct netlink_route *r)
 {
 	char	gw[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-	int	rc = kernel_route(&u->k, add, r);
+	int	rc = uplink_kernel_route(&u->k, add, r);
 
 	u->changes++;
 
@@ -237,7 +235,7 @@ static void
 rule_change(struct uplinks *u, bool add, const struct netlink_rule *r)
 {
 	char	src[INET6_ADDRSTRLEN];
-	int	rc = kernel_rule(&u->k, add, r);
+	int	rc = uplink_kernel_rule(&u->k, add, r);
 
 	u->changes++;
 
@@ -256,7 +254,7 @@ ep_change(struct uplinks *u, bool add, const struct netlink_endpoint *e,
     const char *uplink)
 {
 	char	ip[INET6_ADDRSTRLEN];
-	int	rc = kernel_endpoint(&u->k, add, e);
+	int	rc = uplink_kernel_endpoint(&u->k, add, e);
 
 	u->changes++;
 
@@ -273,8 +271,35 @@ ep_change(struct uplinks *u, bool add, const struct netlink_endpoint *e,
 		    e->id, strerror(-rc));
 }
 
+static const struct config_uplink *
+uplink_on(const struct uplinks *u, int ifindex)
+{
+	for (size_t i = 0; i < u->ks.n_links; i++)
+		if (u->ks.links[i].ifindex == ifindex)
+			return config_uplinks_by_ifname(u->ups,
+			    u->ks.links[i].name);
+	return NULL;
+}
+
+/*
+ * The uplink an endpoint of ours served, for its removal's log line: by
+ * its interface, else by where its address now is. "unknown" when
+ * neither is a configured uplink (one taken out of the config, an
+ * interface gone; the line still has the address and ifindex).
+ */
+static const char *
+ep_uplink_name(const struct uplinks *u, const struct netlink_endpoint *e)
+{
+	const struct config_uplink	*cu = uplink_on(u, e->ifindex);
+
+	for (size_t j = 0; j < u->ks.n_addrs && cu == NULL; j++)
+		if (netlink_ip_eq(&u->ks.addrs[j].ip, &e->ip))
+			cu = uplink_on(u, u->ks.addrs[j].ifindex);
+	return cu != NULL ? cu->name : "unknown";
+}
+
 static uint8_t
-free_ep_id(const struct kstate *ks, const uint8_t *taken)
+free_ep_id(const struct uplink_kstate *ks, const uint8_t *taken)
 {
 	for (unsigned id = UPLINK_EP_ID_MIN; id <= UPLINK_EP_ID_MAX; id++) {
 		bool used = taken[id];
@@ -290,7 +315,7 @@ free_ep_id(const struct kstate *ks, const uint8_t *taken)
 static void
 apply_routes(struct uplinks *u, const struct plan *p)
 {
-	const struct kstate	*ks = &u->ks;
+	const struct uplink_kstate	*ks = &u->ks;
 
 	/* rules first on the way out, routes first on the way in: a rule
 	 * never points at a table without its default route for long */
@@ -339,20 +364,21 @@ apply_routes(struct uplinks *u, const struct plan *p)
 static void
 apply_endpoints(struct uplinks *u, const struct plan *p)
 {
-	const struct kstate	*ks = &u->ks;
-	uint8_t			 taken[256] = { 0 };
+	const struct uplink_kstate	*ks = &u->ks;
+	uint8_t				 taken[256] = { 0 };
 
 	if (!ks->have_mptcp)
 		return;
 	for (size_t i = 0; i < ks->n_eps; i++) {
 		bool want = false;
 
-		if (!ep_ours(&ks->eps[i]))
+		if (!uplink_kstate_ep_ours(&ks->eps[i]))
 			continue;
 		for (size_t j = 0; j < p->n_eps && !want; j++)
 			want = ep_same(&ks->eps[i], &p->eps[j]);
 		if (!want)
-			ep_change(u, false, &ks->eps[i], "-");
+			ep_change(u, false, &ks->eps[i],
+			    ep_uplink_name(u, &ks->eps[i]));
 		else
 			taken[ks->eps[i].id] = 1;
 	}
@@ -367,7 +393,7 @@ apply_endpoints(struct uplinks *u, const struct plan *p)
 
 			/* someone else's endpoint for the address: theirs */
 			have = netlink_ip_eq(&k->ip, &e.ip) &&
-			    (!ep_ours(k) || ep_same(k, &e));
+			    (!uplink_kstate_ep_ours(k) || ep_same(k, &e));
 		}
 		if (have)
 			continue;
@@ -399,7 +425,7 @@ apply_limits(struct uplinks *u, const struct plan *p)
 	    want.add_addr_accepted == cur.add_addr_accepted)
 		return;
 	u->changes++;
-	if ((rc = kernel_set_limits(&u->k, &want)) != 0) {
+	if ((rc = uplink_kernel_set_limits(&u->k, &want)) != 0) {
 		log_warnx("event=uplink_limits_fail error=\"%s\"",
 		    strerror(-rc));
 		return;
@@ -413,7 +439,7 @@ apply_limits(struct uplinks *u, const struct plan *p)
 	    cur.add_addr_accepted);
 }
 
-/* --- reporting (unprivileged, or manage_uplinks = no) --------------------- */
+/* --- what bonding lacks: logged, and printed by --uplinks ----------------- */
 
 #define GAP(...) do {							\
 	snprintf(line, sizeof(line), __VA_ARGS__);			\
@@ -422,12 +448,8 @@ apply_limits(struct uplinks *u, const struct plan *p)
 	gaps++;								\
 } while (0)
 
-/*
- * What bonding lacks, one line per gap, into out (a text the caller logs
- * when it changed). Returns the number of gaps.
- */
-static int
-report_gaps(const struct config_uplinks *ups, const struct kstate *ks,
+int
+uplinks_gaps(const struct config_uplinks *ups, const struct uplink_kstate *ks,
     char *out, size_t outlen)
 {
 	struct wbuf	w = { out, 0, outlen - 1, false };
@@ -439,7 +461,7 @@ report_gaps(const struct config_uplinks *ups, const struct kstate *ks,
 	for (size_t i = 0; i < ups->n; i++) {
 		const struct config_uplink	*u = &ups->v[i];
 		const struct netlink_link	*l =
-		    kstate_find_link(ks, u->ifname);
+		    uplink_kstate_find_link(ks, u->ifname);
 		size_t				 n = 0;
 
 		if (l == NULL) {
@@ -447,7 +469,7 @@ report_gaps(const struct config_uplinks *ups, const struct kstate *ks,
 			    "use it", u->name, u->ifname);
 			continue;
 		}
-		if (!kstate_link_usable(l)) {
+		if (!uplink_kstate_link_usable(l)) {
 			GAP("uplink %s: %s is down — bonding will not use it",
 			    u->name, u->ifname);
 			continue;
@@ -459,11 +481,12 @@ report_gaps(const struct config_uplinks *ups, const struct kstate *ks,
 			struct netlink_ip		 gw;
 			bool				 learned;
 
-			if (!kstate_addr_usable(a, l->ifindex))
+			if (!uplink_kstate_addr_usable(a, l->ifindex))
 				continue;
 			n++;
 			netlink_ip_str(&a->ip, ip, sizeof(ip));
-			e = ks->have_mptcp ? kstate_ep_for(ks, &a->ip) : NULL;
+			e = ks->have_mptcp ?
+			    uplink_kstate_ep_for(ks, &a->ip) : NULL;
 			if (e == NULL || !(e->flags &
 			    MPTCP_PM_ADDR_FLAG_SUBFLOW))
 				GAP("uplink %s: no MPTCP endpoint for %s — "
@@ -473,14 +496,15 @@ report_gaps(const struct config_uplinks *ups, const struct kstate *ks,
 				GAP("uplink %s: the MPTCP endpoint for %s "
 				    "lacks the backup flag — it will carry "
 				    "traffic all the time", u->name, ip);
-			if (!kstate_rule_for(ks, &a->ip, &t))
+			if (!uplink_kstate_rule_for(ks, &a->ip, &t))
 				GAP("uplink %s: no source rule for %s — its "
 				    "subflows may leave through another "
 				    "uplink", u->name, ip);
-			else if (!kstate_table_has_default(ks, a->ip.family, t))
+			else if (!uplink_kstate_table_has_default(ks,
+			    a->ip.family, t))
 				GAP("uplink %s: table %u (the rule for %s) "
 				    "has no default route", u->name, t, ip);
-			if (!kstate_gateway_of(ks, u, l->ifindex,
+			if (!uplink_kstate_gateway_of(ks, u, l->ifindex,
 			    a->ip.family, &gw, &learned))
 				GAP("uplink %s: no %s gateway (no default "
 				    "route on %s, no gateway =)", u->name,
@@ -508,10 +532,13 @@ static void
 report(struct uplinks *u)
 {
 	char	text[sizeof(u->last_report)], *line, *save = NULL;
-	int	gaps = report_gaps(u->ups, &u->ks, text, sizeof(text));
+	int	gaps = uplinks_gaps(u->ups, &u->ks, text, sizeof(text));
 
-	if (strcmp(text, u->last_report) == 0)
+	/* no gaps is an empty text, as is "nothing said yet": compare the
+	 * count too, or a start with nothing missing never says ready */
+	if (gaps == u->last_gaps && strcmp(text, u->last_report) == 0)
 		return;		/* said already */
+	u->last_gaps = gaps;
 	memcpy(u->last_report, text, sizeof(text));
 	if (gaps == 0)
 		log_info("event=uplinks_ready uplinks=%zu", u->ups->n);
@@ -525,7 +552,7 @@ report(struct uplinks *u)
 static void
 reconcile(struct uplinks *u)
 {
-	if (!kernel_load(&u->k, &u->ks))
+	if (!uplink_kernel_load(&u->k, &u->ks))
 		return;
 	if (!u->manage) {
 		report(u);
@@ -538,7 +565,7 @@ reconcile(struct uplinks *u)
 	apply_limits(u, &u->plan);
 	/* what set-up cannot fix (an interface missing or down, no
 	 * gateway, a failed change) still deserves a line */
-	if (u->changes == 0 || kernel_load(&u->k, &u->ks))
+	if (u->changes == 0 || uplink_kernel_load(&u->k, &u->ks))
 		report(u);
 }
 
@@ -608,7 +635,8 @@ uplinks_start(struct event_base *base, const struct config *cfg,
 	u->cfg = cfg;
 	u->ups = ups;
 	u->manage = cfg->manage_uplinks && have_net_admin();
-	if (!kernel_open(&u->k)) {
+	u->last_gaps = -1;
+	if (!uplink_kernel_open(&u->k)) {
 		log_warn("event=uplinks_off why=netlink");
 		free(u);
 		return NULL;
@@ -622,7 +650,7 @@ uplinks_start(struct event_base *base, const struct config *cfg,
 		    "manage_uplinks_no");
 	reconcile(u);
 	if ((u->timer = evtimer_new(base, timer_cb, u)) == NULL ||
-	    (u->mon = kernel_monitor_open()) == NULL ||
+	    (u->mon = uplink_kernel_monitor_open()) == NULL ||
 	    (u->mon_ev = event_new(base, mnl_socket_get_fd(u->mon),
 	    EV_READ | EV_PERSIST, mon_cb, u)) == NULL ||
 	    event_add(u->mon_ev, NULL) == -1)
@@ -643,7 +671,7 @@ uplinks_stop(struct uplinks *u)
 		event_free(u->timer);
 	if (u->mon != NULL)
 		mnl_socket_close(u->mon);
-	if (u->manage && kernel_load(&u->k, &u->ks)) {
+	if (u->manage && uplink_kernel_load(&u->k, &u->ks)) {
 		struct plan *none = &u->plan;
 
 		memset(none, 0, sizeof(*none));
@@ -654,103 +682,13 @@ uplinks_stop(struct uplinks *u)
 		    u->ks.limits.subflows == u->our_limits.subflows &&
 		    u->ks.limits.add_addr_accepted ==
 		    u->our_limits.add_addr_accepted &&
-		    kernel_set_limits(&u->k, &u->orig_limits) == 0)
+		    uplink_kernel_set_limits(&u->k, &u->orig_limits) == 0)
 			log_info("event=uplink_limits subflows=%u "
 			    "add_addr_accepted=%u restored=yes",
 			    u->orig_limits.subflows,
 			    u->orig_limits.add_addr_accepted);
 		log_info("event=uplinks_stop removed=own");
 	}
-	kernel_close(&u->k);
+	uplink_kernel_close(&u->k);
 	free(u);
-}
-
-/* --- --uplinks ------------------------------------------------------------ */
-
-static void
-print_uplink(FILE *f, const struct config *cfg,
-    const struct config_uplinks *ups, const struct kstate *ks,
-    size_t i)
-{
-	const struct config_uplink	*u = &ups->v[i];
-	const struct netlink_link	*l = kstate_find_link(ks, u->ifname);
-	char				 ip[INET6_ADDRSTRLEN];
-	struct netlink_ip		 gw;
-	bool				 learned;
-
-	fprintf(f, "uplink %s\n  interface  %s", u->name, u->ifname);
-	if (l == NULL) {
-		fprintf(f, " (missing)\n  role       %s\n",
-		    config_uplink_role_name(u->role));
-		return;
-	}
-	fprintf(f, " (index %d, %s)\n  role       %s\n  table      %u\n",
-	    l->ifindex, kstate_link_usable(l) ? "up" : "down",
-	    config_uplink_role_name(u->role), table_of(cfg, i));
-	for (int fam = AF_INET; fam != 0; fam = fam == AF_INET ? AF_INET6 : 0)
-		if (kstate_gateway_of(ks, u, l->ifindex, fam, &gw, &learned))
-			fprintf(f, "  gateway    %s (%s)\n", netlink_ip_str(&gw,
-			    ip, sizeof(ip)), learned ? "learned" :
-			    "configured");
-	for (size_t j = 0; j < ks->n_addrs; j++) {
-		const struct netlink_ifaddr	*a = &ks->addrs[j];
-		const struct netlink_endpoint	*e;
-		uint32_t			 t;
-
-		if (a->ifindex != l->ifindex || a->scope != RT_SCOPE_UNIVERSE)
-			continue;
-		fprintf(f, "  address    %s/%u", netlink_ip_str(&a->ip, ip,
-		    sizeof(ip)), a->prefixlen);
-		if ((e = kstate_ep_for(ks, &a->ip)) != NULL)
-			fprintf(f, " endpoint %u %s%s%s", e->id,
-			    (e->flags & MPTCP_PM_ADDR_FLAG_SUBFLOW) ?
-			    "subflow" : "no-subflow",
-			    (e->flags & MPTCP_PM_ADDR_FLAG_BACKUP) ?
-			    ",backup" : "", ep_ours(e) ? " (mpsocks)" : "");
-		else
-			fprintf(f, " endpoint none");
-		if (kstate_rule_for(ks, &a->ip, &t))
-			fprintf(f, " rule table %u%s", t,
-			    kstate_table_has_default(ks, a->ip.family, t) ? "" :
-			    " (no default route)");
-		else
-			fprintf(f, " rule none");
-		fprintf(f, "\n");
-	}
-}
-
-int
-uplinks_print_status(const struct config *cfg,
-    const struct config_uplinks *ups, FILE *f)
-{
-	struct kernel	 k;
-	struct kstate	*ks;
-	char		 text[4096], *line, *save = NULL;
-	int		 rc = 1;
-
-	if (ups->n == 0) {
-		fprintf(f, "no uplinks configured ([uplink NAME] sections)\n");
-		return 0;
-	}
-	if ((ks = calloc(1, sizeof(*ks))) == NULL)
-		return 1;
-	if (!kernel_open(&k) || !kernel_load(&k, ks)) {
-		fprintf(f, "cannot read the kernel's state over netlink\n");
-		goto out;
-	}
-	for (size_t i = 0; i < ups->n; i++)
-		print_uplink(f, cfg, ups, ks, i);
-	if (ks->have_mptcp)
-		fprintf(f, "mptcp limits: subflows %u add_addr_accepted %u\n",
-		    ks->limits.subflows, ks->limits.add_addr_accepted);
-	if (report_gaps(ups, ks, text, sizeof(text)) == 0)
-		fprintf(f, "ready for bonding\n");
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		fprintf(f, "missing: %s\n", line);
-	rc = 0;
-out:
-	kernel_close(&k);
-	free(ks);
-	return rc;
 }

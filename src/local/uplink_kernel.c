@@ -20,9 +20,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "local/config_uplink.h"
 #include "common/log.h"
-#include "local/uplink.h"
+#include "local/config_uplink.h"
 
 typedef void msg_cb(const struct netlink_msg *, void *arg);
 
@@ -52,7 +51,7 @@ sock_open(int bus, unsigned groups)
  * -errno (the kernel's, or our own for a timeout or a malformed reply).
  */
 static int
-talk(struct kernel *k, struct mnl_socket *s, enum netlink_proto proto,
+talk(struct uplink_kernel *k, struct mnl_socket *s, enum netlink_proto proto,
     const void *req, size_t len, msg_cb *cb, void *arg)
 {
 	static uint8_t		buf[32768]
@@ -98,7 +97,7 @@ family_cb(const struct netlink_msg *m, void *arg)
 }
 
 bool
-kernel_open(struct kernel *k)
+uplink_kernel_open(struct uplink_kernel *k)
 {
 	uint8_t		req[NETLINK_REQ_MAX] __attribute__((aligned(4)));
 	uint16_t	id = 0;
@@ -118,7 +117,7 @@ kernel_open(struct kernel *k)
 }
 
 void
-kernel_close(struct kernel *k)
+uplink_kernel_close(struct uplink_kernel *k)
 {
 	if (k->rt != NULL)
 		mnl_socket_close(k->rt);
@@ -130,30 +129,30 @@ kernel_close(struct kernel *k)
 static void
 load_cb(const struct netlink_msg *m, void *arg)
 {
-	struct kstate	*ks = arg;
+	struct uplink_kstate	*ks = arg;
 
 	switch (m->kind) {
 	case NL_LINK:
-		if (ks->n_links < KS_MAX_LINKS)
+		if (ks->n_links < UPLINK_KS_MAX_LINKS)
 			ks->links[ks->n_links++] = m->u.link;
 		break;
 	case NL_ADDR:
-		if (ks->n_addrs < KS_MAX_ADDRS)
+		if (ks->n_addrs < UPLINK_KS_MAX_ADDRS)
 			ks->addrs[ks->n_addrs++] = m->u.addr;
 		break;
 	case NL_ROUTE:
 		if ((m->u.route.dst_len == 0 ||
 		    m->u.route.protocol == UPLINK_RTPROT) &&
 		    m->u.route.type == RTN_UNICAST &&
-		    ks->n_routes < KS_MAX_ROUTES)
+		    ks->n_routes < UPLINK_KS_MAX_ROUTES)
 			ks->routes[ks->n_routes++] = m->u.route;
 		break;
 	case NL_RULE:
-		if (ks->n_rules < KS_MAX_RULES)
+		if (ks->n_rules < UPLINK_KS_MAX_RULES)
 			ks->rules[ks->n_rules++] = m->u.rule;
 		break;
 	case NL_ENDPOINT:
-		if (ks->n_eps < KS_MAX_EPS)
+		if (ks->n_eps < UPLINK_KS_MAX_EPS)
 			ks->eps[ks->n_eps++] = m->u.ep;
 		break;
 	case NL_LIMITS:
@@ -165,7 +164,7 @@ load_cb(const struct netlink_msg *m, void *arg)
 }
 
 bool
-kernel_load(struct kernel *k, struct kstate *ks)
+uplink_kernel_load(struct uplink_kernel *k, struct uplink_kstate *ks)
 {
 	static const uint16_t	dumps[] = {
 		RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE, RTM_GETRULE,
@@ -202,8 +201,20 @@ kernel_load(struct kernel *k, struct kstate *ks)
 	return true;
 }
 
+bool
+uplink_kernel_snapshot(struct uplink_kstate *ks)
+{
+	struct uplink_kernel	k;
+	bool			ok;
+
+	ok = uplink_kernel_open(&k) && uplink_kernel_load(&k, ks);
+	uplink_kernel_close(&k);	/* open cleared k: safe after a failure */
+	return ok;
+}
+
 int
-kernel_route(struct kernel *k, bool add, const struct netlink_route *r)
+uplink_kernel_route(struct uplink_kernel *k, bool add,
+    const struct netlink_route *r)
 {
 	uint8_t	req[NETLINK_REQ_MAX] __attribute__((aligned(4)));
 
@@ -212,7 +223,8 @@ kernel_route(struct kernel *k, bool add, const struct netlink_route *r)
 }
 
 int
-kernel_rule(struct kernel *k, bool add, const struct netlink_rule *r)
+uplink_kernel_rule(struct uplink_kernel *k, bool add,
+    const struct netlink_rule *r)
 {
 	uint8_t	req[NETLINK_REQ_MAX] __attribute__((aligned(4)));
 
@@ -221,7 +233,8 @@ kernel_rule(struct kernel *k, bool add, const struct netlink_rule *r)
 }
 
 int
-kernel_endpoint(struct kernel *k, bool add, const struct netlink_endpoint *e)
+uplink_kernel_endpoint(struct uplink_kernel *k, bool add,
+    const struct netlink_endpoint *e)
 {
 	uint8_t	req[NETLINK_REQ_MAX] __attribute__((aligned(4)));
 
@@ -234,7 +247,8 @@ kernel_endpoint(struct kernel *k, bool add, const struct netlink_endpoint *e)
 }
 
 int
-kernel_set_limits(struct kernel *k, const struct netlink_limits *lim)
+uplink_kernel_set_limits(struct uplink_kernel *k,
+    const struct netlink_limits *lim)
 {
 	uint8_t	req[NETLINK_REQ_MAX] __attribute__((aligned(4)));
 
@@ -246,7 +260,7 @@ kernel_set_limits(struct kernel *k, const struct netlink_limits *lim)
 }
 
 struct mnl_socket *
-kernel_monitor_open(void)
+uplink_kernel_monitor_open(void)
 {
 	struct mnl_socket	*s;
 
@@ -263,7 +277,7 @@ kernel_monitor_open(void)
 /* --- reading a snapshot --------------------------------------------------- */
 
 const struct netlink_link *
-kstate_find_link(const struct kstate *ks, const char *name)
+uplink_kstate_find_link(const struct uplink_kstate *ks, const char *name)
 {
 	for (size_t i = 0; i < ks->n_links; i++)
 		if (strcmp(ks->links[i].name, name) == 0)
@@ -272,7 +286,7 @@ kstate_find_link(const struct kstate *ks, const char *name)
 }
 
 bool
-kstate_link_usable(const struct netlink_link *l)
+uplink_kstate_link_usable(const struct netlink_link *l)
 {
 	return l != NULL && (l->flags & IFF_UP) && (l->flags & IFF_RUNNING);
 }
@@ -280,7 +294,7 @@ kstate_link_usable(const struct netlink_link *l)
 /* Global-scope addresses that are not waiting for (or failed) DAD, and
  * not deprecated: no new connection should start from those. */
 bool
-kstate_addr_usable(const struct netlink_ifaddr *a, int ifindex)
+uplink_kstate_addr_usable(const struct netlink_ifaddr *a, int ifindex)
 {
 	return a->ifindex == ifindex && a->scope == RT_SCOPE_UNIVERSE &&
 	    !(a->flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED |
@@ -290,8 +304,9 @@ kstate_addr_usable(const struct netlink_ifaddr *a, int ifindex)
 /* The configured gateway, else the best default route of the main
  * table on the interface, as DHCP or router advertisements set it. */
 bool
-kstate_gateway_of(const struct kstate *ks, const struct config_uplink *u,
-    int ifindex, int family, struct netlink_ip *gw, bool *learned)
+uplink_kstate_gateway_of(const struct uplink_kstate *ks,
+    const struct config_uplink *u, int ifindex, int family,
+    struct netlink_ip *gw, bool *learned)
 {
 	const struct netlink_route	*best = NULL;
 
@@ -324,8 +339,8 @@ kstate_gateway_of(const struct kstate *ks, const struct config_uplink *u,
 }
 
 bool
-kstate_rule_for(const struct kstate *ks, const struct netlink_ip *ip,
-    uint32_t *table)
+uplink_kstate_rule_for(const struct uplink_kstate *ks,
+    const struct netlink_ip *ip, uint32_t *table)
 {
 	for (size_t i = 0; i < ks->n_rules; i++)
 		if (netlink_ip_eq(&ks->rules[i].src, ip) &&
@@ -337,7 +352,8 @@ kstate_rule_for(const struct kstate *ks, const struct netlink_ip *ip,
 }
 
 bool
-kstate_table_has_default(const struct kstate *ks, int family, uint32_t table)
+uplink_kstate_table_has_default(const struct uplink_kstate *ks, int family,
+    uint32_t table)
 {
 	for (size_t i = 0; i < ks->n_routes; i++)
 		if (ks->routes[i].family == family &&
@@ -347,10 +363,17 @@ kstate_table_has_default(const struct kstate *ks, int family, uint32_t table)
 }
 
 const struct netlink_endpoint *
-kstate_ep_for(const struct kstate *ks, const struct netlink_ip *ip)
+uplink_kstate_ep_for(const struct uplink_kstate *ks,
+    const struct netlink_ip *ip)
 {
 	for (size_t i = 0; i < ks->n_eps; i++)
 		if (netlink_ip_eq(&ks->eps[i].ip, ip))
 			return &ks->eps[i];
 	return NULL;
+}
+
+bool
+uplink_kstate_ep_ours(const struct netlink_endpoint *e)
+{
+	return e->id >= UPLINK_EP_ID_MIN && e->id <= UPLINK_EP_ID_MAX;
 }

@@ -2,7 +2,7 @@
 # Abortive teardown: a vanished app or destination must not leave the
 # tunnel, the concentrator's sockets or the destination connection
 # lingering (MPTCP would sit in CLOSE-WAIT for a minute without
-# SO_LINGER {1,0}: /work/shared/MPTCP-NOTES.md "Closing").
+# SO_LINGER {1,0}: docs/kernel-notes.md "Closing").
 #   1. curl downloading 200 MB at the shaped rate is killed with SIGKILL
 #      after ~2 s: within 3 s the concentrator logs the connection's
 #      event=close with an error/reset reason, and then no socket of it is

@@ -23,6 +23,7 @@ bed_expect "bare client: no MPTCP endpoint before the start" \
 
 bed_server_start
 up_local_start "$conf"
+t0=$SECONDS
 bed_expect "mpsocks-local made one endpoint per uplink" \
     up_wait_endpoints "$NS_CLI" 2
 say "state while running:"
@@ -34,6 +35,10 @@ bed_expect "a source rule per address, proto 213" \
     [ "$(ip -n "$NS_CLI" rule show | grep -c 'proto 213')" -eq 2 ]
 bed_expect "limits raised to 2 subflows" \
     bash -c "ip -n '$NS_CLI' mptcp limits show | grep -q 'subflows 2'"
+# it used to be written only when the gap text changed, and "no gaps"
+# equals the empty text it started with: never at start
+bed_expect "event=uplinks_ready at start, once set-up is complete" \
+    grep -q 'event=uplinks_ready uplinks=2' "$BED_TMP/local.log"
 
 before=$(bed_uplink_rx)
 res=$(bed_curl "$BED_TMP/out/dl" --socks5-hostname \
@@ -46,6 +51,22 @@ bed_expect "download is byte-exact" bed_same_file "$big" "$BED_TMP/out/dl"
 read -r s1 s2 <<<"$shares"
 bed_expect "up1 carried >= 20% of the download" calc_true "$s1 >= 20"
 bed_expect "up2 carried >= 20% of the download" calc_true "$s2 >= 20"
+
+# a gap and its end: up2 loses its carrier (far side down), comes back.
+# Removal lines named uplink=- instead of the endpoint's uplink.
+ready() { grep -c 'event=uplinks_ready' "$BED_TMP/local.log" || true; }
+while ((SECONDS - t0 < 11)); do sleep 1; done	# past the first recheck
+bed_expect "one event=uplinks_ready so far, not one per 10 s recheck" \
+    [ "$(ready)" -eq 1 ]
+ip -n "$NS_SRV" link set up2 down
+sleep 1
+bed_expect "up2 down: its endpoint's removal names the uplink" grep -q \
+    "event=uplink_endpoint_del uplink=lte addr=10.$BED_B.2.2 " \
+    "$BED_TMP/local.log"
+ip -n "$NS_SRV" link set up2 up
+up_wait_endpoints "$NS_CLI" 2 || true
+sleep 0.5
+bed_expect "up2 back: event=uplinks_ready again" [ "$(ready)" -eq 2 ]
 
 bed_stop local
 up_state "$NS_CLI" >"$BED_TMP/after.txt"
