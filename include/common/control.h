@@ -28,15 +28,5 @@ struct control	*control_new(struct event_base *, const struct config *,
 bool		 control_start(struct event_base *, const struct config *,
 		    control_status_fn *, void *arg, struct control **out);
 void		 control_free(struct control *);
-/*
- * `--status`: GETs /api/status from addr (with the token, if any) and
- * prints it as a table on stdout. Blocking, for the command line only.
- * Returns an exit code: 0, or 1 with a message on stderr.
- */
-int		 control_print_status(const char *addr, const char *token);
-/* `--status` as a command: the address and token from the file (conf,
- * may be NULL) and --control (control_arg, may be NULL). */
-int		 control_status_command(struct config *, const char *conf,
-		    const char *control_arg);
 
 #endif

@@ -53,12 +53,5 @@ void			 outbound_cancel(struct outbound_req *);
 
 /* Adds this host's own networks (getifaddrs) to p's direct defaults. */
 void			 outbound_add_own_nets(struct policy *p);
-/*
- * --explain HOST[:PORT]: the decision for HOST (port 443 if none), with
- * a blocking lookup when a rule needs the address. Returns 0, or 2 if
- * HOST is not a host.
- */
-int			 route_explain(const struct policy *, const char *hp,
-			    FILE *out);
 
 #endif

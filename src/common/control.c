@@ -21,16 +21,13 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #define CONTROL_TIMEOUT_S	10
 #define CONTROL_MAX_HEADERS	8192
-#define CONTROL_MAX_RESPONSE	(8 * 1024 * 1024)	/* --status reads */
 
 struct control {
 	struct evhttp		*http;
@@ -211,140 +208,4 @@ control_free(struct control *ctl)
 	if (ctl->http != NULL)
 		evhttp_free(ctl->http);
 	free(ctl);
-}
-
-/* --- mpsocks-local --status ------------------------------------------ */
-
-static int
-connect_to(const char *addr)
-{
-	struct addrinfo	 hints = { .ai_socktype = SOCK_STREAM }, *ai, *p;
-	char		 host[256], port[8];
-	uint16_t	 pn;
-	int		 fd = -1;
-	struct timeval	 tv = { CONTROL_TIMEOUT_S, 0 };
-
-	if (!util_split_hostport(addr, host, sizeof(host), &pn))
-		return -1;
-	snprintf(port, sizeof(port), "%u", pn);
-	if (getaddrinfo(host, port, &hints, &ai) != 0)
-		return -1;
-	for (p = ai; p != NULL && fd == -1; p = p->ai_next) {
-		fd = socket(p->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd == -1)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, p->ai_addr, p->ai_addrlen) == -1) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(ai);
-	return fd;
-}
-
-/* GETs /api/status over fd; the whole answer, malloc'd and
- * NUL-terminated, or NULL with errno. */
-static char *
-fetch_status(int fd, const char *addr, const char *token, size_t *lenp)
-{
-	char	 req[512], *resp = NULL, *p;
-	size_t	 len = 0, cap = 0;
-	ssize_t	 n;
-	int	 rl;
-
-	rl = snprintf(req, sizeof(req), "GET /api/status HTTP/1.0\r\n"
-	    "Host: %s\r\n%s%s%sConnection: close\r\n\r\n", addr,
-	    token[0] ? "Authorization: Bearer " : "", token,
-	    token[0] ? "\r\n" : "");
-	if (rl < 0 || (size_t)rl >= sizeof(req) ||
-	    write(fd, req, (size_t)rl) != rl)
-		return NULL;
-	do {
-		if (len + 65536 + 1 > cap) {
-			if (cap >= CONTROL_MAX_RESPONSE ||
-			    (p = realloc(resp, cap + 65536 + 1)) == NULL) {
-				free(resp);
-				errno = cap ? EFBIG : ENOMEM;
-				return NULL;
-			}
-			resp = p;
-			cap += 65536 + 1;
-		}
-		if ((n = read(fd, resp + len, cap - len - 1)) > 0)
-			len += (size_t)n;
-	} while (n > 0);
-	if (n == -1) {
-		free(resp);
-		return NULL;
-	}
-	resp[len] = '\0';
-	*lenp = len;
-	return resp;
-}
-
-int
-control_print_status(const char *addr, const char *token)
-{
-	char	*resp, *body, *table;
-	size_t	 len = 0;
-	int	 fd, code = 0;
-
-	if ((fd = connect_to(addr)) == -1) {
-		fprintf(stderr, "mpsocks-local --status: cannot reach the "
-		    "control port %s: %s (is mpsocks-local running? "
-		    "[control] listen)\n", addr, strerror(errno));
-		return 1;
-	}
-	resp = fetch_status(fd, addr, token, &len);
-	close(fd);
-	if (resp == NULL) {
-		fprintf(stderr, "mpsocks-local --status: %s: %s\n", addr,
-		    strerror(errno ? errno : EIO));
-		return 1;
-	}
-	if (sscanf(resp, "HTTP/1.%*1[01] %3d", &code) != 1 ||
-	    (body = strstr(resp, "\r\n\r\n")) == NULL) {
-		fprintf(stderr, "mpsocks-local --status: %s did not answer "
-		    "HTTP\n", addr);
-		free(resp);
-		return 1;
-	}
-	body += 4;
-	if (code != 200) {
-		fprintf(stderr, "mpsocks-local --status: %s answered %d%s\n",
-		    addr, code, code == 401 ? " (set [control] token in the "
-		    "file given with -c)" : "");
-		free(resp);
-		return 1;
-	}
-	table = status_table_render(body, len - (size_t)(body - resp));
-	free(resp);
-	if (table == NULL) {
-		fprintf(stderr, "mpsocks-local --status: the answer is not "
-		    "a status\n");
-		return 1;
-	}
-	fputs(table, stdout);
-	free(table);
-	return 0;
-}
-
-int
-control_status_command(struct config *cfg, const char *conf,
-    const char *control_arg)
-{
-	if (conf != NULL && config_load_file(cfg, conf, daemon_config_err,
-	    NULL) > 0)
-		return EX_CONFIG_ERR;
-	if (control_arg != NULL && !config_set(cfg, "control.listen",
-	    control_arg, daemon_config_err, NULL))
-		return EX_CONFIG_ERR;
-	if (cfg->control_listen[0] == '\0') {
-		fprintf(stderr, "mpsocks-local --status: the control port is "
-		    "off ([control] listen = off)\n");
-		return 1;
-	}
-	return control_print_status(cfg->control_listen, cfg->control_token);
 }

@@ -143,7 +143,7 @@ explain_main(const char *conf, const char *hostport, struct config *cfg)
 	if ((p = load_rules(conf, cfg, &ups, daemon_config_err, NULL)) ==
 	    NULL)
 		return EX_CONFIG_ERR;
-	rc = route_explain(p, hostport, stdout);
+	rc = cli_explain(p, hostport, stdout);
 	policy_free(p);
 	return rc;
 }
@@ -283,7 +283,7 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	add_sections(&cfg, pb, &ups);
 	if (status) {
-		int rc = control_status_command(&cfg, args.conf, control_arg);
+		int rc = cli_status(&cfg, args.conf, control_arg);
 
 		policy_builder_free(pb);
 		return rc;

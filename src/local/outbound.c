@@ -17,7 +17,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <ifaddrs.h>
-#include <netdb.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,79 +434,4 @@ outbound_free(struct outbound *ob)
 	policy_free(ob->policy);
 	dns_free(ob->dns);
 	free(ob);
-}
-
-/* HOST, HOST:PORT, [V6]:PORT or a bare IPv6 address. */
-static bool
-explain_target(const char *hp, struct target *t)
-{
-	char		host[256];
-	uint16_t	port = 443;
-
-	memset(t, 0, sizeof(*t));
-	if (!util_split_hostport(hp, host, sizeof(host), &port)) {
-		if (strlen(hp) >= sizeof(host))
-			return false;
-		snprintf(host, sizeof(host), "%s", hp);
-		port = 443;
-	}
-	t->port = port;
-	if (inet_pton(AF_INET, host, t->addr) == 1)
-		t->atyp = TARGET_IPV4;
-	else if (inet_pton(AF_INET6, host, t->addr) == 1)
-		t->atyp = TARGET_IPV6;
-	else if (target_name_valid((const uint8_t *)host, strlen(host))) {
-		t->atyp = TARGET_DOMAIN;
-		snprintf(t->name, sizeof(t->name), "%s", host);
-	} else
-		return false;
-	return true;
-}
-
-int
-route_explain(const struct policy *p, const char *hp, FILE *out)
-{
-	struct target		 t;
-	struct policy_verdict	 v;
-	struct addrinfo		 hints = { .ai_socktype = SOCK_STREAM },
-				*ai = NULL;
-	char			 ts[TARGET_STRLEN];
-	bool			 failed = false;
-	int			 rc;
-
-	if (!explain_target(hp, &t)) {
-		fprintf(stderr, "--explain %s: not HOST[:PORT]\n", hp);
-		return 2;
-	}
-	fprintf(out, "target:  %s\n", target_str(&t, ts, sizeof(ts)));
-	policy_match(p, &t, NULL, false, &v);
-	if (v.need_addr) {
-		fprintf(out, "resolve: %s (%s)\n", t.name, v.why);
-		if ((rc = getaddrinfo(t.name, NULL, &hints, &ai)) != 0) {
-			fprintf(out, "resolve: failed: %s\n", gai_strerror(rc));
-			failed = true;
-		}
-		policy_match(p, &t, ai ? ai->ai_addr : NULL, failed, &v);
-		if (ai != NULL)
-			freeaddrinfo(ai);
-	}
-	fprintf(out, "rule:    %s\nwhy:     %s\n", v.rule, v.why);
-	if (v.country[0] != '\0')
-		fprintf(out, "country: %s\n", v.country);
-	if (v.asn != 0)
-		fprintf(out, "asn:     AS%u\n", v.asn);
-	fprintf(out, "action:  %s", policy_action_str(v.action));
-	if (v.action == POLICY_DIRECT && v.pin->ifname[0] != '\0')
-		fprintf(out, " via interface %s", v.pin->ifname);
-	if (v.action == POLICY_DIRECT && v.pin->source_len != 0) {
-		char s[UTIL_ADDRSTRLEN];
-
-		util_sockaddr_str((const struct sockaddr *)&v.pin->source, s,
-		    sizeof(s));
-		fprintf(out, " from %s", s);
-	}
-	if (v.action == POLICY_BOND && t.atyp == TARGET_DOMAIN)
-		fprintf(out, " (the concentrator resolves %s)", t.name);
-	fprintf(out, "\n");
-	return 0;
 }
