@@ -3,7 +3,8 @@
 
 /*
  * Decoding what getsockopt(SOL_MPTCP, MPTCP_FULL_INFO) returned into one
- * plain record per subflow. Pure: the getsockopt itself is in track.c.
+ * plain record per subflow. Pure: the getsockopt itself is in
+ * src/local/monitor.c.
  */
 
 /* sockaddr types only: a proto header pulls in no socket calls */

@@ -17,7 +17,7 @@ bed_require_base
 bed_require_daemons
 # per connection: the client's socket, two in mpsocks-local (app side and
 # tunnel), two in mpsocks-server, one at the trickle server. The daemons
-# raise their soft limit to the hard one (src/daemon.c); raise the hard
+# raise their soft limit to the hard one (src/common/daemon.c); raise the hard
 # one too where we may (CAP_SYS_RESOURCE). Where we may not, N is cut to
 # what one daemon's two sockets per connection fit in, and the table says
 # so.

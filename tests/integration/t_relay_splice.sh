@@ -1,5 +1,5 @@
 #!/bin/bash
-# The relay's copy method per direction (src/relay.c): splice() through a
+# The relay's copy method per direction (src/common/relay.c): splice() through a
 # pipe where the bytes come from plain TCP, read/write where they come
 # from MPTCP, and pipes held only while a chunk is in flight.
 #   - a 64 MB download and a 32 MB PUT upload through curl are byte-exact

@@ -3,7 +3,7 @@
 # the kernel knowing (linkem drops everything; the modem's link stays up):
 # mpsocks-local's first MPTCP SYN goes out there and gets no answer, so
 # after a second it starts another attempt from the next [uplink]'s
-# address, and the first answer wins (src/tunnel_client.c). Checks: with
+# address, and the first answer wins (src/local/tunnel_client.c). Checks: with
 # both uplinks alive nothing races; with up1 cut, every new download
 # completes byte-exact through a raced attempt; after the restore, again
 # no race.

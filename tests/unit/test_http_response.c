@@ -1,4 +1,4 @@
-/* Origin response head rewriting (src/http_response.c) and the PAC file. */
+/* Origin response head rewriting (src/proto/http_response.c) and the PAC file. */
 
 #include "testutil.h"
 
