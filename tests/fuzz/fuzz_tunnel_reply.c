@@ -39,7 +39,7 @@ check_ok(const uint8_t *data, size_t size, const struct tunnel_reply *rep)
 	FUZZ_CHECK(rep->used == TUNNEL_REPLY_FIXED + ext_len +
 	    TUNNEL_REPLY_MAC_LEN);
 	FUZZ_CHECK(rep->used <= size && rep->used <= TUNNEL_MAX_REPLY);
-	FUZZ_CHECK(rep->status == data[1]);
+	FUZZ_CHECK(rep->status == reply_from_wire(data[1]));
 	FUZZ_CHECK(rep->n_server_versions <= sizeof(rep->server_versions));
 	FUZZ_CHECK(tunnel_parse_reply(data, rep->used, key(0), req_mac,
 	    &rep2) == PARSE_OK && rep2.used == rep->used);
@@ -93,7 +93,7 @@ round_trip(const uint8_t *data, size_t size)
 {
 	struct tunnel_reply	rep;
 	uint8_t			out[TUNNEL_MAX_REPLY];
-	uint8_t			status = size > 0 ? data[0] : 0;
+	enum reply_code		status = reply_from_wire(size > 0 ? data[0] : 0);
 	bool			mismatch = size > 1 && (data[1] & 1);
 	int			n;
 
