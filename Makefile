@@ -12,7 +12,7 @@ FUZZ_SECONDS	?= 300	# per target in `make fuzz`
 B	:= build
 # Both daemons: event loop, crypto, config files, JSON. Only mpsocks-local
 # needs GeoIP (policy), netlink (uplinks) and http-parser (HTTP proxy).
-PKGS_COMMON := libevent openssl inih jansson
+PKGS_COMMON := libevent libevent_openssl openssl inih jansson
 PKGS_LOCAL  := libmaxminddb libmnl
 PKGS	:= $(PKGS_COMMON) $(PKGS_LOCAL)
 LIBS_LOCAL_EXTRA := -lhttp_parser	# Debian ships no .pc for it
@@ -37,7 +37,7 @@ PROTO	:= util cidr target socks5 socks4 pac http_proxy http_rewrite \
 	   http_response tunnel_proto control_proto status subflow metrics \
 	   reply
 COMMON	:= log config keyfile stats mptcp relay daemon listener \
-	   linger control dns dashboard
+	   linger control dns dashboard tls
 LOCAL	:= cli conn socks_session http_session outbound tunnel_client \
 	   monitor uplink uplink_kernel netlink config_uplink policy policy_load
 SERVER	:= tunnel_server replay acl

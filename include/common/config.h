@@ -24,6 +24,13 @@
 
 enum config_role { CONFIG_SERVER = 1, CONFIG_LOCAL = 2 };
 
+/* The tunnel (docs/protocol.md): v2 in TLS 1.3, or v1 in clear. */
+enum config_encryption { CONFIG_ENC_TLS, CONFIG_ENC_NONE };
+/* Which TLS cipher suite comes first: as tls.h's enum tls_cipher. */
+enum config_tls_cipher {
+	CONFIG_CIPHER_AUTO, CONFIG_CIPHER_AES, CONFIG_CIPHER_CHACHA,
+};
+
 struct config_user {
 	char	name[256], pass[256];
 };
@@ -71,6 +78,9 @@ struct config {
 	bool			mptcp;				/* local */
 	bool			tfo;		/* local: fast_open */
 	bool			splice;		/* relay_set_splice() */
+	enum config_encryption	encryption;			/* local */
+	bool			require_tls;			/* server */
+	enum config_tls_cipher	tls_cipher;
 	unsigned		http_head_max;			/* local */
 	enum log_level		log_level;
 	/* [control]: "" is off; CONFIG_CONTROL_DEFAULT on local */

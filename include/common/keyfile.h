@@ -3,8 +3,10 @@
 
 /*
  * Pre-shared key files. One key per line, either bare ("<base64>") or
- * named ("alice <base64>"); '#' starts a comment. A bare key is named
- * "default". Each key is 32 bytes. keyfile_parse() is pure.
+ * named ("alice <base64>"), a named one optionally followed by the flag
+ * "require_tls" (the concentrator refuses protocol v1 for that key);
+ * '#' starts a comment. A bare key is named "default". Each key is 32
+ * bytes. keyfile_parse() is pure.
  */
 
 #include <stddef.h>
@@ -13,6 +15,7 @@
 
 #define KEYFILE_MAX_KEYS	4096
 #define KEYFILE_MAX_LINE	512
+#define KEYFILE_FLAG_REQUIRE_TLS "require_tls"
 
 struct keyset {
 	struct tunnel_key	*keys;

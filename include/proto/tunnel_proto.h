@@ -3,7 +3,10 @@
 
 /*
  * The tunnel header and reply (docs/protocol.md): encoders, structural
- * parsers and HMAC-SHA256 authenticators. Pure: no I/O, no globals.
+ * parsers and HMAC-SHA256 authenticators for version 1 (everything in
+ * one authenticated header), and for version 2 the preamble, the TLS
+ * pre-shared key derived from it, and the request and reply that travel
+ * inside TLS. Pure: no I/O, no globals.
  */
 
 #include <stdbool.h>
@@ -14,7 +17,8 @@
 #include "proto/target.h"
 #include "proto/util.h"
 
-#define TUNNEL_VERSION		0x01
+#define TUNNEL_VERSION		0x01	/* encryption = none */
+#define TUNNEL_VERSION_TLS	0x02	/* encryption = tls */
 #define TUNNEL_KEY_LEN		32
 #define TUNNEL_KEYID_LEN	8
 #define TUNNEL_NONCE_LEN	16
@@ -25,6 +29,12 @@
 				    TUNNEL_KEYID_LEN)
 /* fixed part, an empty target (one byte), ext_len, MAC */
 #define TUNNEL_MIN_HDR		(TUNNEL_FIXED_LEN + 1 + 2 + TUNNEL_MAC_LEN)
+/* v2: the fixed part and its MAC, no target (that travels in TLS) */
+#define TUNNEL_PREAMBLE_LEN	(TUNNEL_FIXED_LEN + TUNNEL_MAC_LEN)
+#define TUNNEL_PSK_LEN		32
+/* v2 inside TLS: length, cmd, target, ext_len, extensions */
+#define TUNNEL_INNER_MAX	(2 + 1 + 1 + 1 + 255 + 2 + 2 + 255)
+#define TUNNEL_INNER_REPLY_MAX	(1 + 2 + 255)
 /* Small enough to ride in a SYN with TCP Fast Open. */
 #define TUNNEL_MAX_HDR		1024
 #define TUNNEL_REPLY_FIXED	4
@@ -43,6 +53,7 @@ struct tunnel_key {
 	char	name[64];		/* for logs; never sent */
 	uint8_t	key[TUNNEL_KEY_LEN];
 	uint8_t	id[TUNNEL_KEYID_LEN];	/* tunnel_key_init() derives it */
+	bool	require_tls;		/* server: refuse v1 for this key */
 };
 
 struct tunnel_request {
@@ -104,6 +115,41 @@ int	tunnel_encode_reply(const struct tunnel_key *, enum reply_code,
 /* ERROR: wrong version, oversized, or a MAC that does not match. */
 enum parse_result tunnel_parse_reply(const uint8_t *, size_t,
 	    const struct tunnel_key *, const uint8_t req_mac[TUNNEL_MAC_LEN],
+	    struct tunnel_reply *);
+
+/*
+ * Version 2. The preamble is the fixed part of a v1 header and its MAC
+ * (TUNNEL_PREAMBLE_LEN bytes): tunnel_parse_request() and
+ * tunnel_verify_request() take it as they take a v1 header, and give
+ * version TUNNEL_VERSION_TLS with no target. Returns its length, or -1.
+ */
+int	tunnel_encode_preamble(const struct tunnel_key *, uint8_t cmd,
+	    uint64_t now_ms, const uint8_t nonce[TUNNEL_NONCE_LEN],
+	    uint8_t out[TUNNEL_PREAMBLE_LEN]);
+/*
+ * The TLS 1.3 external PSK for the connection this preamble opens:
+ * HKDF-SHA256 of the key, salt "mpsocks v2 psk", info the preamble's
+ * first TUNNEL_FIXED_LEN bytes. Never the raw key, and new for every
+ * nonce. False if OpenSSL fails.
+ */
+bool	tunnel_tls_psk(const struct tunnel_key *,
+	    const uint8_t preamble[TUNNEL_PREAMBLE_LEN],
+	    uint8_t psk[TUNNEL_PSK_LEN]);
+/* The request inside TLS: length, cmd, target, no extensions. Returns
+ * its length, or -1 if the target is invalid or out too small. */
+int	tunnel_encode_inner_request(uint8_t cmd, const struct target *,
+	    uint8_t *out, size_t outlen);
+/*
+ * Parses the request inside TLS. OK: out->used, out->cmd, out->target
+ * and out->body_status (what to answer: REPLY_OK, or why not) are set;
+ * bytes after out->used are the app's. ERROR: a length out of range.
+ */
+enum parse_result tunnel_parse_inner_request(const uint8_t *, size_t,
+	    struct tunnel_request *);
+/* The reply inside TLS; with version_mismatch, the versions we speak. */
+int	tunnel_encode_inner_reply(enum reply_code, bool version_mismatch,
+	    uint8_t *out, size_t outlen);
+enum parse_result tunnel_parse_inner_reply(const uint8_t *, size_t,
 	    struct tunnel_reply *);
 
 

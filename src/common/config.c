@@ -22,7 +22,15 @@
 
 enum ck_type {
 	CK_UINT, CK_PATH, CK_LISTEN, CK_HOSTPORT, CK_CIDR, CK_USER, CK_BOOL,
-	CK_LOGLEVEL, CK_CONTROL, CK_TOKEN,
+	CK_LOGLEVEL, CK_CONTROL, CK_TOKEN, CK_ENUM,
+};
+
+static const char *const encryption_names[] = {
+	[CONFIG_ENC_TLS] = "tls", [CONFIG_ENC_NONE] = "none", NULL,
+};
+static const char *const cipher_names[] = {
+	[CONFIG_CIPHER_AUTO] = "auto", [CONFIG_CIPHER_AES] = "aes-128-gcm",
+	[CONFIG_CIPHER_CHACHA] = "chacha20-poly1305", NULL,
 };
 
 struct config_key {
@@ -31,6 +39,7 @@ struct config_key {
 	enum ck_type	 type;
 	unsigned	 min, max;
 	size_t		 off;
+	const char *const *names;	/* CK_ENUM: the values, in order */
 };
 
 #define S	CONFIG_SERVER
@@ -38,48 +47,55 @@ struct config_key {
 #define OFF(f)	offsetof(struct config, f)
 
 static const struct config_key keys[] = {
-	{ S, "server", "listen", CK_LISTEN, 0, 0, OFF(listen) },
-	{ S, "server", "key_file", CK_PATH, 0, 0, OFF(key_file) },
-	{ S, "server", "allow", CK_CIDR, 0, 0, OFF(allow) },
+	{ S, "server", "listen", CK_LISTEN, 0, 0, OFF(listen), NULL },
+	{ S, "server", "key_file", CK_PATH, 0, 0, OFF(key_file), NULL },
+	{ S, "server", "allow", CK_CIDR, 0, 0, OFF(allow), NULL },
 	{ S, "server", "handshake_timeout", CK_UINT, 1, 300,
-	    OFF(handshake_timeout) },
-	{ S, "server", "idle_timeout", CK_UINT, 1, 86400, OFF(idle_timeout) },
+	    OFF(handshake_timeout), NULL },
+	{ S, "server", "idle_timeout", CK_UINT, 1, 86400, OFF(idle_timeout), NULL },
 	{ S, "server", "connect_timeout", CK_UINT, 1, 300,
-	    OFF(connect_timeout) },
-	{ S, "server", "replay_window", CK_UINT, 5, 3600, OFF(replay_window) },
+	    OFF(connect_timeout), NULL },
+	{ S, "server", "replay_window", CK_UINT, 5, 3600, OFF(replay_window), NULL },
 	{ S, "server", "replay_cache", CK_UINT, 1024, 1u << 24,
-	    OFF(replay_cache) },
+	    OFF(replay_cache), NULL },
 	{ S, "server", "max_connections", CK_UINT, 1, 1000000,
-	    OFF(max_connections) },
-	{ S, "server", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level) },
-	{ S, "server", "splice", CK_BOOL, 0, 0, OFF(splice) },
-	{ S, "dns", "cache_size", CK_UINT, 0, 65536, OFF(dns_cache_size) },
-	{ S, "dns", "cache_ttl", CK_UINT, 1, 86400, OFF(dns_cache_ttl) },
+	    OFF(max_connections), NULL },
+	{ S, "server", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level), NULL },
+	{ S, "server", "splice", CK_BOOL, 0, 0, OFF(splice), NULL },
+	{ S, "server", "require_tls", CK_BOOL, 0, 0, OFF(require_tls), NULL },
+	{ S, "server", "tls_cipher", CK_ENUM, 0, 0, OFF(tls_cipher),
+	    cipher_names },
+	{ S, "dns", "cache_size", CK_UINT, 0, 65536, OFF(dns_cache_size), NULL },
+	{ S, "dns", "cache_ttl", CK_UINT, 1, 86400, OFF(dns_cache_ttl), NULL },
 
-	{ L, "local", "listen", CK_LISTEN, 0, 0, OFF(listen) },
-	{ L, "local", "server", CK_HOSTPORT, 0, 0, OFF(server) },
-	{ L, "local", "key_file", CK_PATH, 0, 0, OFF(key_file) },
-	{ L, "local", "allow_client", CK_CIDR, 0, 0, OFF(allow_clients) },
-	{ L, "local", "user", CK_USER, 0, 0, OFF(users) },
+	{ L, "local", "listen", CK_LISTEN, 0, 0, OFF(listen), NULL },
+	{ L, "local", "server", CK_HOSTPORT, 0, 0, OFF(server), NULL },
+	{ L, "local", "key_file", CK_PATH, 0, 0, OFF(key_file), NULL },
+	{ L, "local", "allow_client", CK_CIDR, 0, 0, OFF(allow_clients), NULL },
+	{ L, "local", "user", CK_USER, 0, 0, OFF(users), NULL },
 	{ L, "local", "handshake_timeout", CK_UINT, 1, 300,
-	    OFF(handshake_timeout) },
-	{ L, "local", "idle_timeout", CK_UINT, 1, 86400, OFF(idle_timeout) },
+	    OFF(handshake_timeout), NULL },
+	{ L, "local", "idle_timeout", CK_UINT, 1, 86400, OFF(idle_timeout), NULL },
 	{ L, "local", "connect_timeout", CK_UINT, 1, 300,
-	    OFF(connect_timeout) },
+	    OFF(connect_timeout), NULL },
 	{ L, "local", "max_connections", CK_UINT, 1, 1000000,
-	    OFF(max_connections) },
-	{ L, "local", "mptcp", CK_BOOL, 0, 0, OFF(mptcp) },
-	{ L, "local", "fast_open", CK_BOOL, 0, 0, OFF(tfo) },
-	{ L, "local", "splice", CK_BOOL, 0, 0, OFF(splice) },
+	    OFF(max_connections), NULL },
+	{ L, "local", "mptcp", CK_BOOL, 0, 0, OFF(mptcp), NULL },
+	{ L, "local", "fast_open", CK_BOOL, 0, 0, OFF(tfo), NULL },
+	{ L, "local", "splice", CK_BOOL, 0, 0, OFF(splice), NULL },
+	{ L, "local", "encryption", CK_ENUM, 0, 0, OFF(encryption),
+	    encryption_names },
+	{ L, "local", "tls_cipher", CK_ENUM, 0, 0, OFF(tls_cipher),
+	    cipher_names },
 	{ L, "local", "http_head_max", CK_UINT, 1024, 65536,
-	    OFF(http_head_max) },
-	{ L, "local", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level) },
+	    OFF(http_head_max), NULL },
+	{ L, "local", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level), NULL },
 
-	{ S | L, "control", "listen", CK_CONTROL, 0, 0, OFF(control_listen) },
-	{ S | L, "control", "token", CK_TOKEN, 0, 0, OFF(control_token) },
-	{ L, "local", "manage_uplinks", CK_BOOL, 0, 0, OFF(manage_uplinks) },
+	{ S | L, "control", "listen", CK_CONTROL, 0, 0, OFF(control_listen), NULL },
+	{ S | L, "control", "token", CK_TOKEN, 0, 0, OFF(control_token), NULL },
+	{ L, "local", "manage_uplinks", CK_BOOL, 0, 0, OFF(manage_uplinks), NULL },
 	{ L, "local", "uplink_table_base", CK_UINT, 256, 1u << 30,
-	    OFF(uplink_table_base) },
+	    OFF(uplink_table_base), NULL },
 };
 
 #undef S
@@ -99,6 +115,8 @@ config_defaults(struct config *c, enum config_role role)
 	c->dns_cache_ttl = 60;
 	c->max_connections = 65536;
 	c->mptcp = true;
+	c->encryption = CONFIG_ENC_TLS;
+	c->tls_cipher = CONFIG_CIPHER_AUTO;
 	c->tfo = false;	/* 6.18 MPTCP Fast Open stalls: protocol.md */
 	c->http_head_max = 65536;
 	c->log_level = LOG_LVL_INFO;
@@ -294,6 +312,28 @@ apply(struct ctx *x, size_t ki, const char *value)
 		else
 			strcpy(field, value);
 		break;
+	case CK_ENUM: {
+		size_t	i;
+
+		for (i = 0; k->names[i] != NULL; i++)
+			if (strcasecmp(value, k->names[i]) == 0)
+				break;
+		if (k->names[i] != NULL) {
+			*(int *)field = (int)i;	/* an enum field */
+			break;
+		}
+		char	list[128];
+		struct wbuf w = { list, 0, sizeof(list) - 1, false };
+
+		for (i = 0; k->names[i] != NULL; i++) {
+			wbuf_str(&w, i ? ", " : "");
+			wbuf_str(&w, k->names[i]);
+		}
+		list[MIN(w.len, sizeof(list) - 1)] = '\0';
+		err(x, "%s.%s: \"%.64s\" is not one of %s", k->section,
+		    k->name, value, list);
+		break;
+	}
 	case CK_LOGLEVEL:
 		if (!parse_level(value, field))
 			err(x, "%s.%s: \"%.64s\" is not one of error, warn, "

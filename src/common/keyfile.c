@@ -48,7 +48,7 @@ static bool
 parse_line(char *line, unsigned lineno, struct keyset *ks,
     keyfile_err_cb *cb, void *arg)
 {
-	char		*first, *b64, *extra, *save = NULL;
+	char		*first, *b64, *flag, *extra, *save = NULL;
 	const char	*name;
 	uint8_t		 raw[64];
 	int		 n;
@@ -56,14 +56,17 @@ parse_line(char *line, unsigned lineno, struct keyset *ks,
 
 	first = strtok_r(line, " \t", &save);
 	b64 = strtok_r(NULL, " \t", &save);
+	flag = strtok_r(NULL, " \t", &save);
 	extra = strtok_r(NULL, " \t", &save);
 	name = first;
 	if (b64 == NULL) {
 		b64 = first;
 		name = "default";
 	}
-	if (extra != NULL) {
-		cb(arg, lineno, "expected \"NAME KEY\" or \"KEY\"");
+	if (extra != NULL || (flag != NULL &&
+	    strcmp(flag, KEYFILE_FLAG_REQUIRE_TLS) != 0)) {
+		cb(arg, lineno, "expected \"NAME KEY [" KEYFILE_FLAG_REQUIRE_TLS
+		    "]\" or \"KEY\"");
 		return false;
 	}
 	if (!name_valid(name)) {
@@ -92,7 +95,8 @@ parse_line(char *line, unsigned lineno, struct keyset *ks,
 		cb(arg, lineno, "too many keys");
 		goto out;
 	}
-	tunnel_key_init(&ks->keys[ks->n++], name, raw);
+	tunnel_key_init(&ks->keys[ks->n], name, raw);
+	ks->keys[ks->n++].require_tls = flag != NULL;
 	ok = true;
 out:
 	util_wipe(raw, sizeof(raw));

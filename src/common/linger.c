@@ -3,7 +3,9 @@
 #include "common/linger.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 static void
@@ -19,11 +21,15 @@ linger_discard_cb(struct bufferevent *bev, void *arg)
 static void
 linger_flushed_cb(struct bufferevent *bev, void *arg)
 {
+	SSL	*ssl;
+
 	(void)arg;
 	/* a deferred write callback queued before the answer was written
 	 * can run now: the FIN must wait for the next one */
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
+	if ((ssl = bufferevent_openssl_get_ssl(bev)) != NULL)
+		(void)SSL_shutdown(ssl);	/* close_notify, then the FIN */
 	shutdown(bufferevent_getfd(bev), SHUT_WR);
 	bufferevent_disable(bev, EV_WRITE);
 }

@@ -39,19 +39,32 @@
  * error, or on the idle timer. Errors and timeouts reset both sides
  * (MP_FASTCLOSE on MPTCP) so that neither peer waits for a minute; bytes
  * stuck in a pipe are then dropped with it.
+ *
+ * A TLS leg (the tunnel in protocol v2) arrives as a libevent TLS
+ * bufferevent; the relay takes its SSL and socket and reads and writes
+ * through OpenSSL, on the same events. Its EOF is the peer's
+ * close_notify, and its FIN is ours after a close_notify, so half-close
+ * works as on plain TCP; a stream that ends without close_notify is cut
+ * short and counts as an error. No splice() on such a relay: the bytes
+ * must pass through OpenSSL (docs/relay.md, "TLS legs").
  */
 
 #include "common/relay.h"
 #include "common/log.h"
 #include "common/mptcp.h"
+#include "common/tls.h"
 #include "proto/util.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +97,7 @@ struct relay_pipe {
 
 struct half {
 	int		 fd;
+	SSL		*ssl;		/* a TLS leg: its bytes pass OpenSSL */
 	struct event	*rev, *wev;
 	struct half	*peer;
 	struct relay	*r;
@@ -96,6 +110,9 @@ struct half {
 	bool		 eof;		/* this side sent FIN */
 	bool		 shut;		/* we sent FIN to this side */
 	bool		 reading;	/* rev is armed */
+	/* TLS: OpenSSL wants the other direction of the socket first */
+	bool		 read_wants_write, write_wants_read;
+	bool		 shut_pending;	/* close_notify not out yet */
 };
 
 struct relay {
@@ -121,6 +138,8 @@ static struct {
 } relay_pool;
 
 static void	relay_close(struct relay *, const char *, bool abortive);
+static void	half_error(struct half *, const char *, int);
+static void	relay_write_cb(evutil_socket_t, short, void *);
 
 static void
 pipe_close(struct relay_pipe *p)
@@ -238,15 +257,115 @@ fd_is_tcp(int fd)
 	    proto == IPPROTO_TCP;
 }
 
+/* An OpenSSL failure as an errno for the log: a stream that ended
+ * without close_notify is ECONNRESET, a bad record EPROTO. */
+static int
+tls_errno(struct half *h, int n)
+{
+	int	e = SSL_get_error(h->ssl, n);
+
+	ERR_clear_error();
+	if (e == SSL_ERROR_SYSCALL && errno != 0)
+		return errno;
+	return e == SSL_ERROR_SSL ? EPROTO : ECONNRESET;
+}
+
+/*
+ * Reads up to len bytes from h: read(), or records out of OpenSSL until
+ * the socket has no more. Returns the count, 0 at EOF (a close_notify on
+ * TLS), or -1 with errno (EAGAIN: nothing now).
+ */
+static ssize_t
+half_recv(struct half *h, uint8_t *buf, size_t len)
+{
+	ssize_t	n;
+	size_t	got = 0;
+
+	if (h->ssl == NULL) {
+		do
+			n = read(h->fd, buf, len);
+		while (n == -1 && errno == EINTR);
+		return n;
+	}
+	while (got < len) {
+		int r = SSL_read(h->ssl, buf + got, (int)MIN(len - got,
+		    (size_t)INT_MAX));
+
+		if (r > 0) {
+			got += (size_t)r;
+			continue;
+		}
+		switch (SSL_get_error(h->ssl, r)) {
+		case SSL_ERROR_WANT_READ:
+			break;
+		case SSL_ERROR_WANT_WRITE:	/* a key update to answer */
+			h->read_wants_write = true;
+			event_add(h->wev, NULL);
+			break;
+		case SSL_ERROR_ZERO_RETURN:
+			if (got > 0)		/* the EOF again next time */
+				return (ssize_t)got;
+			return 0;
+		default:
+			if (got > 0)
+				return (ssize_t)got;
+			errno = tls_errno(h, r);
+			return -1;
+		}
+		break;
+	}
+	if (got == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	/* a full buffer may leave decrypted bytes no event will announce */
+	if (got == len && tls_has_pending(h->ssl))
+		event_active(h->rev, EV_READ, 0);
+	return (ssize_t)got;
+}
+
+/* Writes up to len bytes to h: the count, or -1 with errno (EAGAIN:
+ * later, and for TLS with the same bytes again). */
+static ssize_t
+half_xmit(struct half *h, const uint8_t *buf, size_t len)
+{
+	ssize_t	n;
+	size_t	done = 0;
+
+	if (h->ssl == NULL) {
+		do
+			n = write(h->fd, buf, len);
+		while (n == -1 && errno == EINTR);
+		return n;
+	}
+	if (SSL_write_ex(h->ssl, buf, len, &done) == 1)
+		return (ssize_t)done;
+	switch (SSL_get_error(h->ssl, 0)) {
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_READ:
+		h->write_wants_read = true;
+		event_add(h->rev, NULL);
+		errno = EAGAIN;
+		return -1;
+	default:
+		errno = tls_errno(h, 0);
+		return -1;
+	}
+}
+
 static void
 half_reading(struct half *h, bool on)
 {
 	if (on == h->reading)
 		return;
 	h->reading = on;
-	if (on)
+	if (on) {
 		event_add(h->rev, NULL);
-	else
+		if (h->ssl != NULL && tls_has_pending(h->ssl))
+			event_active(h->rev, EV_READ, 0);
+	} else if (!h->write_wants_read)
 		event_del(h->rev);
 }
 
@@ -262,6 +381,24 @@ half_shut(struct half *h)
 {
 	if (h->shut || h->pend_len > 0 || h->pipe_len > 0 || !h->peer->eof)
 		return true;
+	/* TLS: close_notify ends our direction; the other one keeps going */
+	if (h->ssl != NULL && !(SSL_get_shutdown(h->ssl) & SSL_SENT_SHUTDOWN)) {
+		int r = SSL_shutdown(h->ssl);
+
+		if (r < 0 && SSL_get_error(h->ssl, r) == SSL_ERROR_WANT_WRITE) {
+			h->shut_pending = true;
+			event_add(h->wev, NULL);
+			return true;
+		}
+		if (r < 0) {
+			half_error(h, "close_notify", tls_errno(h, r));
+			return false;
+		}
+	}
+	if (h->ssl != NULL && h->shut_pending) {
+		h->shut_pending = false;
+		event_del(h->wev);
+	}
 	/* FIN only once the pending bytes are out, or their tail is lost */
 	if (shutdown(h->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
 		relay_close(h->r, "shutdown failed", true);
@@ -295,9 +432,7 @@ half_send(struct half *h, const uint8_t *buf, size_t len)
 	ssize_t	n = 0;
 
 	if (h->pend_len == 0) {
-		do
-			n = write(h->fd, buf, len);
-		while (n == -1 && errno == EINTR);
+		n = half_xmit(h, buf, len);
 		if (n == -1 && errno != EAGAIN) {
 			half_error(h, "write", errno);
 			return false;
@@ -415,9 +550,14 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (h->splice_from && h->bytes >= RELAY_SPLICE_AFTER &&
 	    half_splice_in(h))
 		return;						/* may free */
-	do
-		n = read(fd, relay_scratch, sizeof(relay_scratch));
-	while (n == -1 && errno == EINTR);
+	if (h->write_wants_read) {	/* OpenSSL's write waited for this */
+		h->write_wants_read = false;
+		if (!h->reading)
+			event_del(h->rev);
+		relay_write_cb(fd, EV_WRITE, h);
+		return;					/* may free */
+	}
+	n = half_recv(h, relay_scratch, sizeof(relay_scratch));
 	if (n > 0) {
 		h->bytes += (uint64_t)n;
 		h->r->last_ms = util_now_ms();
@@ -443,14 +583,23 @@ relay_write_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n;
 
 	(void)what;
+	if (h->read_wants_write) {	/* OpenSSL's read waited for this */
+		h->read_wants_write = false;
+		if (h->pend_len == 0 && !h->shut_pending)
+			event_del(h->wev);
+		relay_read_cb(fd, EV_READ, h);
+		return;					/* may free */
+	}
+	if (h->shut_pending) {
+		half_shut(h);				/* may free */
+		return;
+	}
 	if (h->pipe_len > 0) {	/* never both: the source waits for either */
 		if (half_splice_out(h) && h->pipe_len == 0)
 			half_drained(h);			/* may free */
 		return;
 	}
-	do
-		n = write(fd, h->pend + h->pend_off, h->pend_len);
-	while (n == -1 && errno == EINTR);
+	n = half_xmit(h, h->pend + h->pend_off, h->pend_len);
 	if (n == -1) {
 		if (errno != EAGAIN)
 			half_error(h, "write", errno);
@@ -497,6 +646,8 @@ half_free(struct half *h, bool abortive)
 		pipe_close(&h->pipe);	/* bytes stuck in it are dropped */
 	else if (h->pipe.rd != -1)
 		pipe_put(&h->pipe, h->r->base);
+	if (h->ssl != NULL)
+		SSL_free(h->ssl);	/* our reference: no close_notify now */
 	if (h->fd != -1) {
 		if (abortive)
 			mptcp_set_abortive(h->fd);
@@ -543,16 +694,28 @@ half_adopt(struct relay *r, struct half *h, struct half *peer,
 	struct evbuffer	*out = bufferevent_get_output(bev);
 	size_t		 n = evbuffer_get_length(out);
 
+	SSL		*ssl = bufferevent_openssl_get_ssl(bev);
+
 	h->r = r;
 	h->peer = peer;
-	h->fd = bufferevent_getfd(bev);
-	h->splice_from = relay_splice_on && fd_is_tcp(h->fd);
-	/* a blocking splice() or write() would stall every relay */
-	evutil_make_socket_nonblocking(h->fd);
 	/* no deferred callback of the handshake may run after this */
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 	bufferevent_disable(bev, EV_READ | EV_WRITE);
-	bufferevent_setfd(bev, -1);	/* the relay closes it now */
+	if (ssl != NULL) {
+		/* a TLS leg: the SSL is held once more and its socket hidden
+		 * from libevent, which then frees neither */
+		if (!SSL_up_ref(ssl) || (h->fd = tls_detach_fd(ssl)) == -1) {
+			h->fd = -1;
+			return false;
+		}
+		h->ssl = ssl;
+	} else {
+		h->fd = bufferevent_getfd(bev);
+		bufferevent_setfd(bev, -1);	/* the relay closes it now */
+	}
+	h->splice_from = relay_splice_on && h->ssl == NULL && fd_is_tcp(h->fd);
+	/* a blocking splice() or write() would stall every relay */
+	evutil_make_socket_nonblocking(h->fd);
 	h->rev = event_new(base, h->fd, EV_READ | EV_PERSIST, relay_read_cb,
 	    h);
 	h->wev = event_new(base, h->fd, EV_WRITE | EV_PERSIST, relay_write_cb,
@@ -617,6 +780,9 @@ relay_start(struct event_base *base, struct bufferevent *a,
 		free(r);
 		return NULL;
 	}
+	/* a pipe cannot carry bytes into or out of OpenSSL */
+	if (r->a.ssl != NULL || r->b.ssl != NULL)
+		r->a.splice_from = r->b.splice_from = false;
 	relay_pool.relays++;
 	r->ops = ops;
 	r->arg = arg;

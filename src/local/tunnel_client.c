@@ -1,16 +1,20 @@
 /*
- * The home end of the tunnel. The request header rides in the SYN (TCP
- * Fast Open, once the concentrator has given this host a cookie), else
- * it leaves with the first data segment; the app's reply waits for the
- * concentrator's authenticated answer, so every SOCKS5 error code is the
- * real one. With Fast Open the answer comes one round trip after the
- * SYN, not two.
+ * The home end of the tunnel. In protocol v2 (encryption = tls, the
+ * default) the preamble and the TLS ClientHello leave in one write, the
+ * request follows the handshake inside TLS, and the tunnel is handed on
+ * as a libevent TLS bufferevent. In v1 (encryption = none) one
+ * authenticated header carries the request in clear. Either rides in the
+ * SYN with TCP Fast Open (once the concentrator has given this host a
+ * cookie), else it leaves with the first data segment; the app's reply
+ * waits for the concentrator's authenticated answer, so every SOCKS5
+ * error code is the real one.
  */
 
 #include "local/tunnel_client.h"
 #include "common/log.h"
 #include "common/mptcp.h"
 #include "common/stats.h"
+#include "common/tls.h"
 #include "local/monitor.h"
 #include "local/config_uplink.h"
 #include "proto/util.h"
@@ -18,12 +22,15 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +41,7 @@ struct tunnel_client {
 	const struct config_uplinks *ups;
 	struct monitor		*mon;
 	struct tunnel_key	 key;
+	SSL_CTX			*tls;		/* NULL: encryption = none */
 	struct sockaddr_storage	 server;
 	socklen_t		 server_len;
 	char			 server_str[UTIL_ADDRSTRLEN];
@@ -144,7 +152,19 @@ tunnel_client_new(struct event_base *base, const struct config *cfg,
 	freeaddrinfo(ai);
 	util_sockaddr_str((struct sockaddr *)&tc->server, tc->server_str,
 	    sizeof(tc->server_str));
-	log_info("concentrator %s at %s", cfg->server, tc->server_str);
+	if (cfg->encryption == CONFIG_ENC_TLS &&
+	    (tc->tls = tls_ctx_new(false, (enum tls_cipher)cfg->tls_cipher)) ==
+	    NULL) {
+		log_warnx("cannot set up TLS 1.3 for the tunnel");
+		tunnel_client_free(tc);
+		return NULL;
+	}
+	log_info("concentrator %s at %s encryption=%s", cfg->server,
+	    tc->server_str, tc->tls != NULL ? "tls" : "none");
+	if (tc->tls == NULL)
+		log_warnx("encryption = none: the tunnel carries destinations "
+		    "and bytes in clear; every network on the way reads them "
+		    "and can change them (docs/security.md)");
 	probe_mptcp(tc);
 	return tc;
 }
@@ -155,6 +175,7 @@ tunnel_client_free(struct tunnel_client *tc)
 	if (tc == NULL)
 		return;
 	util_wipe(&tc->key, sizeof(tc->key));
+	tls_ctx_free(tc->tls);
 	free(tc);
 }
 
@@ -239,8 +260,14 @@ open_read_cb(struct bufferevent *bev, void *arg)
 	struct tunnel_reply	 rep;
 	enum parse_result	 r;
 
-	r = tunnel_parse_reply(evbuffer_pullup(in, (ssize_t)len), len,
-	    &o->tc->key, a->req_mac, &rep);
+	if (len == 0)
+		return;
+	if (o->tc->tls != NULL)		/* inside TLS, which authenticates */
+		r = tunnel_parse_inner_reply(evbuffer_pullup(in, (ssize_t)len),
+		    len, &rep);
+	else
+		r = tunnel_parse_reply(evbuffer_pullup(in, (ssize_t)len), len,
+		    &o->tc->key, a->req_mac, &rep);
 	if (r == PARSE_NEED_MORE && len < TUNNEL_MAX_REPLY)
 		return;
 	monitor_tunnel_result(o->tc->mon, r == PARSE_OK,
@@ -256,7 +283,7 @@ open_read_cb(struct bufferevent *bev, void *arg)
 	if (rep.n_server_versions > 0)
 		log_warnx("concentrator speaks protocol version %u, not %u: "
 		    "upgrade one side", rep.server_versions[0],
-		    TUNNEL_VERSION);
+		    o->tc->tls != NULL ? TUNNEL_VERSION_TLS : TUNNEL_VERSION);
 	if (a->raced)
 		log_info("event=race_won attempt=%zu server=%s ms=%llu",
 		    (size_t)(a - o->att) + 1, o->tc->server_str,
@@ -273,8 +300,9 @@ open_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct tunnel_open	*o = a->o;
 	char			 why[160];
 	int			 err = EVUTIL_SOCKET_ERROR();
+	unsigned long		 tls_err = o->tc->tls != NULL ?
+				    bufferevent_get_openssl_error(bev) : 0;
 
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		check_fallback(a);
 		return;
@@ -302,6 +330,10 @@ open_event_cb(struct bufferevent *bev, short what, void *arg)
 		snprintf(why, sizeof(why), "concentrator closed without a "
 		    "reply: key not accepted, clock off by more than the "
 		    "replay window, or not an mpsocks-server");
+	else if (tls_err != 0)
+		snprintf(why, sizeof(why), "concentrator %s: TLS: %s",
+		    o->tc->server_str, ERR_reason_error_string(tls_err) ?
+		    ERR_reason_error_string(tls_err) : "handshake failed");
 	else
 		snprintf(why, sizeof(why), "concentrator %s: %s",
 		    o->tc->server_str, evutil_socket_error_to_string(err));
@@ -439,10 +471,13 @@ open_attempt(struct tunnel_open *o, bool tfo,
 	struct tunnel_client	*tc = o->tc;
 	struct attempt		*a;
 	uint8_t			 hdr[TUNNEL_MAX_HDR], nonce[TUNNEL_NONCE_LEN];
+	uint8_t			 inner[TUNNEL_INNER_MAX];
+	uint8_t			 psk[TUNNEL_PSK_LEN];
 	bool			 got_mptcp;
 	ssize_t			 sent = 0;
 	socklen_t		 sl = sizeof(struct sockaddr_storage);
-	int			 fd, n;
+	int			 fd, n, n_inner = 0;
+	SSL			*ssl = NULL;
 
 	/* slots are not reused: each remembers the address it tried */
 	if (o->n_att >= TUNNEL_MAX_ATTEMPTS)
@@ -452,8 +487,17 @@ open_attempt(struct tunnel_open *o, bool tfo,
 	a->o = o;
 	if (!util_random(nonce, sizeof(nonce)))
 		return false;
-	n = tunnel_encode_request(&tc->key, TUNNEL_CMD_CONNECT, &o->target,
-	    util_wall_ms(), nonce, hdr, sizeof(hdr), a->req_mac);
+	if (tc->tls != NULL) {
+		n = tunnel_encode_preamble(&tc->key, TUNNEL_CMD_CONNECT,
+		    util_wall_ms(), nonce, hdr);
+		n_inner = tunnel_encode_inner_request(TUNNEL_CMD_CONNECT,
+		    &o->target, inner, sizeof(inner));
+		if (n_inner < 0 || !tunnel_tls_psk(&tc->key, hdr, psk))
+			return false;
+	} else
+		n = tunnel_encode_request(&tc->key, TUNNEL_CMD_CONNECT,
+		    &o->target, util_wall_ms(), nonce, hdr, sizeof(hdr),
+		    a->req_mac);
 	if (n < 0)
 		return false;
 	fd = mptcp_socket(tc->server.ss_family, tc->cfg->mptcp, &got_mptcp);
@@ -467,6 +511,37 @@ open_attempt(struct tunnel_open *o, bool tfo,
 	    sizeof(struct sockaddr_in6)) == -1)
 		goto fail_fd;
 	a->tfo = tfo && mptcp_fastopen_connect(fd);
+	if (tc->tls != NULL) {
+		/* The preamble goes out in the ClientHello's write (one
+		 * flight; with Fast Open, in the SYN): our BIO sends it
+		 * ahead of the first record, once the socket takes data. */
+		if (connect(fd, (struct sockaddr *)&tc->server,
+		    tc->server_len) == -1 && errno != EINPROGRESS)
+			goto fail_fd;
+		ssl = tls_client_new(tc->tls, fd, psk, tc->key.id, hdr,
+		    (size_t)n);
+		util_wipe(psk, sizeof(psk));
+		if (ssl == NULL)
+			goto fail_fd;
+		/* closes fd and frees ssl when it is freed */
+		a->bev = bufferevent_openssl_socket_new(tc->base, fd, ssl,
+		    BUFFEREVENT_SSL_CONNECTING,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		if (a->bev == NULL) {
+			SSL_free(ssl);
+			goto fail_fd;
+		}
+		o->n_att++;
+		bufferevent_setcb(a->bev, open_read_cb, NULL, open_event_cb,
+		    a);
+		/* the request waits for the handshake in the output buffer,
+		 * and leaves right behind the client's Finished */
+		if (bufferevent_write(a->bev, inner, (size_t)n_inner) == -1) {
+			attempt_drop(a, false);
+			return false;
+		}
+		goto started;
+	}
 	if (a->tfo) {
 		/* deferred: returns at once, the SYN leaves with the write */
 		if (connect(fd, (struct sockaddr *)&tc->server,
@@ -491,12 +566,14 @@ open_attempt(struct tunnel_open *o, bool tfo,
 		attempt_drop(a, false);
 		return false;
 	}
+started:
 	/* which uplink this one leaves from, so a race picks another */
 	if (getsockname(fd, (struct sockaddr *)&a->src, &sl) == -1)
 		a->src.ss_family = AF_UNSPEC;
 	bufferevent_enable(a->bev, EV_READ | EV_WRITE);
 	return true;
 fail_fd:
+	util_wipe(psk, sizeof(psk));
 	close(fd);
 	return false;
 }

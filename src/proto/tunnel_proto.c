@@ -1,6 +1,7 @@
 /*
- * Tunnel header and reply codec, version 1; docs/protocol.md is the spec.
- * Pure: no I/O, no globals. The caller passes the clock and the nonce.
+ * Tunnel header and reply codec, versions 1 and 2; docs/protocol.md is
+ * the spec. Pure: no I/O, no globals. The caller passes the clock and
+ * the nonce.
  *
  * The first TUNNEL_FIXED_LEN bytes and the trailing MAC keep their places
  * in every version, so a server can authenticate a header of a version it
@@ -11,10 +12,16 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <string.h>
 
 static const char key_id_label[] = "mpsocks key id v1";
+static const char psk_salt[] = "mpsocks v2 psk";
+
+/* The versions this side speaks, as the versions extension lists them. */
+static const uint8_t versions[] = { TUNNEL_VERSION, TUNNEL_VERSION_TLS };
 
 static void
 hmac256(const uint8_t key[TUNNEL_KEY_LEN], const uint8_t *a, size_t alen,
@@ -158,7 +165,9 @@ tunnel_parse_request(const uint8_t *buf, size_t len,
 	if (!cur_u8(&c, &out->version) || !cur_u8(&c, &out->cmd) ||
 	    !cur_u16be(&c, &hdr_len))
 		return PARSE_NEED_MORE;
-	if (hdr_len < TUNNEL_MIN_HDR || hdr_len > TUNNEL_MAX_HDR)
+	/* a v2 preamble is the shortest header there is */
+	if (hdr_len < TUNNEL_PREAMBLE_LEN || hdr_len > TUNNEL_MAX_HDR ||
+	    (hdr_len < TUNNEL_MIN_HDR && out->version != TUNNEL_VERSION_TLS))
 		return PARSE_ERROR;
 	if (len < hdr_len)
 		return PARSE_NEED_MORE;
@@ -173,8 +182,14 @@ tunnel_parse_request(const uint8_t *buf, size_t len,
 		return PARSE_ERROR;
 	memcpy(out->key_id, p, TUNNEL_KEYID_LEN);
 	memcpy(out->mac, buf + hdr_len - TUNNEL_MAC_LEN, TUNNEL_MAC_LEN);
-	out->body_status = out->version == TUNNEL_VERSION ?
-	    parse_body(&c, out) : REPLY_GENERAL;
+	if (out->version == TUNNEL_VERSION)
+		out->body_status = parse_body(&c, out);
+	else if (out->version == TUNNEL_VERSION_TLS)	/* body: in TLS */
+		out->body_status = hdr_len != TUNNEL_PREAMBLE_LEN ?
+		    REPLY_GENERAL : out->cmd != TUNNEL_CMD_CONNECT ?
+		    REPLY_CMD_UNSUPPORTED : REPLY_OK;
+	else
+		out->body_status = REPLY_GENERAL;
 	out->used = hdr_len;
 	return PARSE_OK;
 }
@@ -185,7 +200,7 @@ tunnel_verify_request(const uint8_t *buf, const struct tunnel_request *req,
 {
 	uint8_t	mac[TUNNEL_MAC_LEN];
 
-	if (req->used < TUNNEL_MIN_HDR || req->used > TUNNEL_MAX_HDR)
+	if (req->used < TUNNEL_PREAMBLE_LEN || req->used > TUNNEL_MAX_HDR)
 		return false;
 	hmac256(k->key, buf, req->used - TUNNEL_MAC_LEN, NULL, 0, mac);
 	return CRYPTO_memcmp(mac, buf + req->used - TUNNEL_MAC_LEN,
@@ -198,7 +213,7 @@ tunnel_encode_reply(const struct tunnel_key *k, enum reply_code status,
     uint8_t *out, size_t outlen)
 {
 	uint8_t	mac[TUNNEL_MAC_LEN];
-	size_t	o = 0, ext = version_mismatch ? 3 : 0;
+	size_t	o = 0, ext = version_mismatch ? 2 + sizeof(versions) : 0;
 
 	if (TUNNEL_REPLY_FIXED + ext + TUNNEL_REPLY_MAC_LEN > outlen)
 		return -1;
@@ -208,8 +223,9 @@ tunnel_encode_reply(const struct tunnel_key *k, enum reply_code status,
 	o += 2;
 	if (version_mismatch) {
 		out[o++] = TUNNEL_EXT_VERSIONS;
-		out[o++] = 1;
-		out[o++] = TUNNEL_VERSION;
+		out[o++] = sizeof(versions);
+		memcpy(out + o, versions, sizeof(versions));
+		o += sizeof(versions);
 	}
 	hmac256(k->key, out, o, req_mac, TUNNEL_MAC_LEN, mac);
 	memcpy(out + o, mac, TUNNEL_REPLY_MAC_LEN);
@@ -263,3 +279,158 @@ tunnel_parse_reply(const uint8_t *buf, size_t len, const struct tunnel_key *k,
 	return PARSE_OK;
 }
 
+int
+tunnel_encode_preamble(const struct tunnel_key *k, uint8_t cmd,
+    uint64_t now_ms, const uint8_t nonce[TUNNEL_NONCE_LEN],
+    uint8_t out[TUNNEL_PREAMBLE_LEN])
+{
+	size_t	o = 0;
+
+	out[o++] = TUNNEL_VERSION_TLS;
+	out[o++] = cmd;
+	put_u16be(out + o, TUNNEL_PREAMBLE_LEN);
+	o += 2;
+	put_u16be(out + o, 0);				/* flags */
+	o += 2;
+	put_u64be(out + o, now_ms);
+	o += 8;
+	memcpy(out + o, nonce, TUNNEL_NONCE_LEN);
+	o += TUNNEL_NONCE_LEN;
+	memcpy(out + o, k->id, TUNNEL_KEYID_LEN);
+	o += TUNNEL_KEYID_LEN;
+	hmac256(k->key, out, o, NULL, 0, out + o);
+	return (int)(o + TUNNEL_MAC_LEN);
+}
+
+bool
+tunnel_tls_psk(const struct tunnel_key *k,
+    const uint8_t preamble[TUNNEL_PREAMBLE_LEN], uint8_t psk[TUNNEL_PSK_LEN])
+{
+	EVP_KDF		*kdf;
+	EVP_KDF_CTX	*kctx = NULL;
+	OSSL_PARAM	 params[5];
+	bool		 ok = false;
+
+	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL)
+		return false;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)(uintptr_t)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    (void *)(uintptr_t)k->key, TUNNEL_KEY_LEN);
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+	    (void *)(uintptr_t)psk_salt, sizeof(psk_salt) - 1);
+	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+	    (void *)(uintptr_t)preamble, TUNNEL_FIXED_LEN);
+	params[4] = OSSL_PARAM_construct_end();
+	if ((kctx = EVP_KDF_CTX_new(kdf)) != NULL &&
+	    EVP_KDF_derive(kctx, psk, TUNNEL_PSK_LEN, params) == 1)
+		ok = true;
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	if (!ok)
+		memset(psk, 0, TUNNEL_PSK_LEN);
+	return ok;
+}
+
+int
+tunnel_encode_inner_request(uint8_t cmd, const struct target *t,
+    uint8_t *out, size_t outlen)
+{
+	size_t	o = 2;
+	int	n;
+
+	if (outlen < 2 + 1 || t == NULL || t->port == 0 ||
+	    (t->atyp == TARGET_DOMAIN && !target_name_valid(
+	    (const uint8_t *)t->name, strlen(t->name))))
+		return -1;
+	out[o++] = cmd;
+	if ((n = target_encode(t, out + o, outlen - o)) < 0)
+		return -1;
+	o += (size_t)n;
+	if (o + 2 > outlen)
+		return -1;
+	put_u16be(out + o, 0);				/* no extensions */
+	o += 2;
+	put_u16be(out, (uint16_t)(o - 2));
+	return (int)o;
+}
+
+enum parse_result
+tunnel_parse_inner_request(const uint8_t *buf, size_t len,
+    struct tunnel_request *out)
+{
+	struct cursor	c;
+	uint16_t	body_len;
+
+	memset(out, 0, sizeof(*out));
+	out->version = TUNNEL_VERSION_TLS;
+	cur_init(&c, buf, len);
+	if (!cur_u16be(&c, &body_len))
+		return PARSE_NEED_MORE;
+	/* cmd, the shortest target (ATYP 0) and ext_len */
+	if (body_len < 1 + 1 + 2 || 2 + (size_t)body_len > TUNNEL_INNER_MAX)
+		return PARSE_ERROR;
+	if (len < 2 + (size_t)body_len)
+		return PARSE_NEED_MORE;
+	cur_init(&c, buf + 2, body_len);
+	(void)cur_u8(&c, &out->cmd);		/* body_len >= 1 */
+	out->body_status = parse_body(&c, out);
+	out->used = 2 + (size_t)body_len;
+	return PARSE_OK;
+}
+
+int
+tunnel_encode_inner_reply(enum reply_code status, bool version_mismatch,
+    uint8_t *out, size_t outlen)
+{
+	size_t	o = 0, ext = version_mismatch ? 2 + sizeof(versions) : 0;
+
+	if (3 + ext > outlen)
+		return -1;
+	out[o++] = (uint8_t)status;	/* the wire carries our codes */
+	put_u16be(out + o, (uint16_t)ext);
+	o += 2;
+	if (version_mismatch) {
+		out[o++] = TUNNEL_EXT_VERSIONS;
+		out[o++] = sizeof(versions);
+		memcpy(out + o, versions, sizeof(versions));
+		o += sizeof(versions);
+	}
+	return (int)o;
+}
+
+enum parse_result
+tunnel_parse_inner_reply(const uint8_t *buf, size_t len,
+    struct tunnel_reply *out)
+{
+	struct cursor	 c, ext;
+	uint8_t		 st, type, elen;
+	uint16_t	 ext_len;
+	const uint8_t	*p;
+
+	memset(out, 0, sizeof(*out));
+	cur_init(&c, buf, len);
+	if (!cur_u8(&c, &st) || !cur_u16be(&c, &ext_len))
+		return PARSE_NEED_MORE;
+	if (3 + (size_t)ext_len > TUNNEL_INNER_REPLY_MAX)
+		return PARSE_ERROR;
+	if (!cur_bytes(&c, ext_len, &p))
+		return PARSE_NEED_MORE;
+	out->status = reply_from_wire(st);
+	cur_init(&ext, p, ext_len);
+	while (cur_left(&ext) > 0) {
+		if (!cur_u8(&ext, &type) || !cur_u8(&ext, &elen) ||
+		    !cur_bytes(&ext, elen, &p))
+			return PARSE_ERROR;
+		if (type & TUNNEL_EXT_CRITICAL)	/* we know none */
+			return PARSE_ERROR;
+		if (type == TUNNEL_EXT_VERSIONS) {
+			out->n_server_versions = MIN(elen,
+			    sizeof(out->server_versions));
+			memcpy(out->server_versions, p,
+			    out->n_server_versions);
+		}
+	}
+	out->used = 3 + (size_t)ext_len;
+	return PARSE_OK;
+}

@@ -1,10 +1,12 @@
 /*
  * The concentrator's end of the tunnel (docs/protocol.md).
  *
- * Nothing is sent and nothing is relayed before the request header's MAC,
- * timestamp and nonce check out. A connection that fails them is read and
- * discarded until the handshake deadline, then closed: a prober sees the
- * same silence as from a client that never sent a byte.
+ * Nothing is sent and nothing is relayed before the request header's (or
+ * in v2 the preamble's) MAC, timestamp and nonce check out. A connection
+ * that fails them is read and discarded until the handshake deadline,
+ * then closed: a prober sees the same silence as from a client that
+ * never sent a byte. In v2, TLS starts only then, and the request and
+ * the reply travel inside it.
  */
 
 #include "server/tunnel_server.h"
@@ -16,6 +18,7 @@
 #include "common/mptcp.h"
 #include "common/relay.h"
 #include "common/stats.h"
+#include "common/tls.h"
 #include "server/replay.h"
 #include "proto/tunnel_proto.h"
 #include "proto/util.h"
@@ -23,9 +26,12 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -38,11 +44,13 @@
 #define TS_LINGER_S		5	/* after a failure reply */
 
 enum ts_state {
-	TS_HEADER, TS_DRAIN, TS_RESOLVE, TS_CONNECT, TS_REPLY_CLOSE, TS_RELAY,
+	TS_HEADER, TS_DRAIN, TS_TLS, TS_REQUEST, TS_RESOLVE, TS_CONNECT,
+	TS_REPLY_CLOSE, TS_RELAY,
 };
 
 static const char *const state_names[] = {
-	[TS_HEADER] = "header", [TS_DRAIN] = "drain",
+	[TS_HEADER] = "header", [TS_DRAIN] = "drain", [TS_TLS] = "tls",
+	[TS_REQUEST] = "request",
 	[TS_RESOLVE] = "resolve", [TS_CONNECT] = "connect",
 	[TS_REPLY_CLOSE] = "reply_close", [TS_RELAY] = "relay",
 };
@@ -61,6 +69,7 @@ struct tsess {
 	struct relay		*relay;
 	struct tunnel_key	 key;		/* a copy: keys may reload */
 	struct tunnel_request	 req;
+	uint8_t			 preamble[TUNNEL_PREAMBLE_LEN];	/* v2 */
 	struct dns_result	 addrs;
 	size_t			 next_addr;
 	int			 last_err;
@@ -78,6 +87,7 @@ struct tunnel_server {
 	struct event_base	*base;
 	const struct config	*cfg;
 	struct keyset		 keys;
+	SSL_CTX			*tls;
 	struct replay		*replay;
 	struct dns		*dns;
 	struct listeners	*listeners;
@@ -241,6 +251,19 @@ ts_when_keyed(struct tsess *s, void (*fn)(struct tsess *))
 	evtimer_add(s->keyed_ev, (&(struct timeval){ 0, step * 1000 }));
 }
 
+/* The reply in the request's version: inside TLS for v2, which
+ * authenticates it; bound to the request's MAC for v1. */
+static int
+ts_encode_reply(const struct tsess *s, enum reply_code status,
+    bool version_mismatch, uint8_t *out, size_t outlen)
+{
+	if (s->req.version == TUNNEL_VERSION_TLS)
+		return tunnel_encode_inner_reply(status, version_mismatch, out,
+		    outlen);
+	return tunnel_encode_reply(&s->key, status, version_mismatch,
+	    s->req.mac, out, outlen);
+}
+
 /* Sends a failure reply, then closes. */
 static void
 ts_fail(struct tsess *s, enum reply_code status, bool version_mismatch,
@@ -261,8 +284,8 @@ ts_send_failure(struct tsess *s)
 	uint8_t	reply[TUNNEL_MAX_REPLY];
 	int	n;
 
-	n = tunnel_encode_reply(&s->key, s->status, s->version_mismatch,
-	    s->req.mac, reply, sizeof(reply));
+	n = ts_encode_reply(s, s->status, s->version_mismatch, reply,
+	    sizeof(reply));
 	if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) == -1) {
 		ts_close(s, "reply failed", true);
 		return;
@@ -301,8 +324,7 @@ ts_connected(struct tsess *s)
 	uint8_t		 reply[TUNNEL_MAX_REPLY];
 	int		 n;
 
-	n = tunnel_encode_reply(&s->key, REPLY_OK, false, s->req.mac,
-	    reply, sizeof(reply));
+	n = ts_encode_reply(s, REPLY_OK, false, reply, sizeof(reply));
 	if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) == -1) {
 		ts_close(s, "reply failed", true);
 		return;
@@ -446,6 +468,112 @@ ts_reject(struct tsess *s, const char *reason)
 	linger_drain(s->cli, ts_cli_event_cb, s);
 }
 
+/* v2: the request, the first bytes inside TLS. */
+static void
+ts_inner_cb(struct bufferevent *bev, void *arg)
+{
+	struct tsess		*s = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	size_t			 len = MIN(evbuffer_get_length(in),
+				    TUNNEL_INNER_MAX);
+	struct tunnel_request	 inner;
+	enum parse_result	 r;
+
+	r = tunnel_parse_inner_request(evbuffer_pullup(in, (ssize_t)len),
+	    len, &inner);
+	if (r == PARSE_NEED_MORE && len < TUNNEL_INNER_MAX)
+		return;
+	if (r != PARSE_OK) {
+		ts_fail(s, REPLY_GENERAL, false, "bad request inside TLS");
+		return;
+	}
+	evbuffer_drain(in, inner.used);
+	s->req.target = inner.target;
+	s->req.cmd = inner.cmd;
+	bufferevent_setcb(bev, NULL, NULL, ts_cli_event_cb, s);
+	target_str(&s->req.target, s->target, sizeof(s->target));
+	log_debug("c=%08x event=request client=%s target=%s early=%zu",
+	    s->id, s->key.name, s->target, evbuffer_get_length(in));
+	if (inner.body_status != REPLY_OK) {
+		ts_fail(s, inner.body_status, false, "bad request body");
+		return;
+	}
+	ts_start_target(s);
+}
+
+static void
+ts_tls_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct tsess	*s = arg;
+	unsigned long	 e = bufferevent_get_openssl_error(bev);
+
+	if (what & BEV_EVENT_CONNECTED) {
+		log_debug("c=%08x event=tls cipher=%s", s->id,
+		    tls_cipher_name(bufferevent_openssl_get_ssl(bev)));
+		ts_set_state(s, TS_REQUEST);
+		if (s->req.body_status != REPLY_OK) {
+			ts_fail(s, s->req.body_status, false,
+			    "preamble asks for what we do not serve");
+			return;
+		}
+		return;
+	}
+	log_info("c=%08x event=tls_fail client=%s why=\"%s\"", s->id,
+	    s->key.name, e != 0 && ERR_reason_error_string(e) != NULL ?
+	    ERR_reason_error_string(e) : what & BEV_EVENT_EOF ? "closed" :
+	    "error");
+	ts_close(s, "tls handshake failed", true);	/* frees s */
+}
+
+/*
+ * v2, the preamble verified: TLS on the same socket, with what the
+ * client sent after the preamble (its ClientHello) as TLS's first bytes.
+ */
+static void
+ts_start_tls(struct tsess *s)
+{
+	struct evbuffer	*in = bufferevent_get_input(s->cli);
+	size_t		 n = evbuffer_get_length(in);
+	uint8_t		 psk[TUNNEL_PSK_LEN];
+	uint8_t		*rx = NULL;
+	SSL		*ssl = NULL;
+	int		 fd = bufferevent_getfd(s->cli);
+
+	if (!tunnel_tls_psk(&s->key, s->preamble, psk) ||
+	    (n > 0 && (rx = malloc(n)) == NULL)) {
+		util_wipe(psk, sizeof(psk));
+		ts_close(s, "out of memory", true);
+		return;
+	}
+	if (n > 0)
+		evbuffer_remove(in, rx, n);
+	ssl = tls_server_new(s->srv->tls, fd, psk, s->key.id, rx, n);
+	util_wipe(psk, sizeof(psk));
+	free(rx);
+	if (ssl == NULL) {
+		ts_close(s, "out of memory", true);
+		return;
+	}
+	/* the socket moves from the plain bufferevent to a TLS one */
+	bufferevent_setcb(s->cli, NULL, NULL, NULL, NULL);
+	bufferevent_disable(s->cli, EV_READ | EV_WRITE);
+	bufferevent_setfd(s->cli, -1);
+	bufferevent_free(s->cli);
+	s->cli = bufferevent_openssl_socket_new(s->srv->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (s->cli == NULL) {
+		SSL_free(ssl);
+		close(fd);
+		ts_close(s, "out of memory", true);
+		return;
+	}
+	ts_set_state(s, TS_TLS);
+	bufferevent_setcb(s->cli, ts_inner_cb, NULL, ts_tls_event_cb, s);
+	bufferevent_setwatermark(s->cli, EV_READ, 0, TS_PREAUTH_MAX);
+	bufferevent_enable(s->cli, EV_READ | EV_WRITE);
+}
+
 static void
 ts_header_cb(struct bufferevent *bev, void *arg)
 {
@@ -482,13 +610,26 @@ ts_header_cb(struct bufferevent *bev, void *arg)
 	}
 	/* authentic from here on */
 	s->key = *k;
+	if (s->req.version == TUNNEL_VERSION_TLS)
+		memcpy(s->preamble, buf, TUNNEL_PREAMBLE_LEN);
 	evbuffer_drain(in, s->req.used);
 	/* Early data waits in the buffer, up to a cap. Reading goes on so
 	 * that a client giving up (a reset) ends the lookup and connect. */
 	bufferevent_setcb(bev, NULL, NULL, ts_cli_event_cb, s);
 	bufferevent_setwatermark(bev, EV_READ, 0, TS_PREAUTH_MAX);
+	if (s->req.version == TUNNEL_VERSION_TLS) {
+		/* nothing before the client's MPTCP key: the ServerHello
+		 * would be lost as an early answer is (ts_when_keyed) */
+		ts_when_keyed(s, ts_start_tls);
+		return;
+	}
 	if (s->req.version != TUNNEL_VERSION) {
 		ts_fail(s, REPLY_GENERAL, true, "unsupported version");
+		return;
+	}
+	if (srv->cfg->require_tls || s->key.require_tls) {
+		ts_fail(s, REPLY_NOT_ALLOWED, false, "require_tls: this key "
+		    "must use encryption = tls");
 		return;
 	}
 	target_str(&s->req.target, s->target, sizeof(s->target));
@@ -591,6 +732,11 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
 	srv->cfg = cfg;
 	srv->keys = *keys;
 	memset(keys, 0, sizeof(*keys));
+	if ((srv->tls = tls_ctx_new(true, (enum tls_cipher)cfg->tls_cipher)) ==
+	    NULL) {
+		log_warnx("cannot set up TLS 1.3 for the tunnel");
+		goto fail;
+	}
 	srv->replay = replay_new(cfg->replay_cache,
 	    (uint64_t)cfg->replay_window * 1000);
 	srv->dns = dns_new(base, cfg->dns_cache_size, cfg->dns_cache_ttl);
@@ -634,5 +780,6 @@ tunnel_server_free(struct tunnel_server *srv)
 	dns_free(srv->dns);
 	replay_free(srv->replay);
 	keyset_free(&srv->keys);
+	tls_ctx_free(srv->tls);
 	free(srv);
 }
