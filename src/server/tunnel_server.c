@@ -474,8 +474,9 @@ ts_header_cb(struct bufferevent *bev, void *arg)
 		ts_reject(s, "bad_mac");
 		return;
 	}
-	rr = replay_check(srv->replay, s->req.nonce, s->req.timestamp_ms,
-	    util_wall_ms());
+	/* XXX wired properly by the TLS work */
+	rr = replay_check(srv->replay, (size_t)(k - srv->keys.keys),
+	    s->req.nonce, s->req.timestamp_ms, util_wall_ms(), util_now_ms());
 	if (rr != REPLAY_OK) {
 		ts_reject(s, replay_result_str(rr));
 		return;
@@ -591,8 +592,10 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
 	srv->cfg = cfg;
 	srv->keys = *keys;
 	memset(keys, 0, sizeof(*keys));
+	/* XXX wired properly by the TLS work */
 	srv->replay = replay_new(cfg->replay_cache,
-	    (uint64_t)cfg->replay_window * 1000);
+	    (uint64_t)cfg->replay_window * 1000, srv->keys.n, util_wall_ms(),
+	    util_now_ms());
 	srv->dns = dns_new(base, cfg->dns_cache_size, cfg->dns_cache_ttl);
 	if (srv->replay == NULL || srv->dns == NULL) {
 		log_warnx("out of memory setting up the server");
@@ -615,6 +618,8 @@ tunnel_server_reload_keys(struct tunnel_server *srv, struct keyset *keys)
 	keyset_free(&srv->keys);
 	srv->keys = *keys;
 	memset(keys, 0, sizeof(*keys));
+	/* XXX wired properly by the TLS work */
+	(void)replay_set_keys(srv->replay, srv->keys.n);
 }
 
 void
