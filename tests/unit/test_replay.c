@@ -181,11 +181,12 @@ test_restart(void **state)
  * the forgotten generations.
  */
 #define S10		(10 * W)
-#define BACK(dt)	(T0 + S10 - MIN5 + (dt))	/* wall after the step */
+#define BACK(dt)	(T0 + S10 - MIN5 + (dt))	/* wall after it */
 #define MONO(dt)	(M0 + S10 + 1 + (dt))		/* mono after it */
 
 static const struct step stepback_steps[] = {
-	{ "before the step", 0, 1, T0 + S10, T0 + S10, M0 + S10, REPLAY_OK },
+	{ "before the step", 0, 1, T0 + S10, T0 + S10, M0 + S10,
+	    REPLAY_OK },
 	{ "an old header, never delivered, now looks fresh", 0, 2,
 	    BACK(0), BACK(0), MONO(0), REPLAY_FLOOR },
 	{ "same, a window older", 0, 3, BACK(0) - W,
