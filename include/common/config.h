@@ -75,6 +75,9 @@ struct config {
 	unsigned		replay_window, replay_cache;	/* server */
 	unsigned		dns_cache_size, dns_cache_ttl;	/* server */
 	unsigned		max_connections;
+	/* server: connections not yet authenticated (server/preauth.h) */
+	unsigned		preauth_max, preauth_per_source;
+	unsigned		preauth_early_drop;
 	bool			mptcp;				/* local */
 	bool			tfo;		/* local: fast_open */
 	bool			splice;		/* relay_set_splice() */

@@ -63,6 +63,12 @@ static const struct config_key keys[] = {
 	{ S, "server", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level), NULL },
 	{ S, "server", "splice", CK_BOOL, 0, 0, OFF(splice), NULL },
 	{ S, "server", "require_tls", CK_BOOL, 0, 0, OFF(require_tls), NULL },
+	{ S, "server", "preauth_max", CK_UINT, 1, 1u << 20, OFF(preauth_max),
+	    NULL },
+	{ S, "server", "preauth_per_source", CK_UINT, 1, 1u << 20,
+	    OFF(preauth_per_source), NULL },
+	{ S, "server", "preauth_early_drop", CK_UINT, 0, 1u << 20,
+	    OFF(preauth_early_drop), NULL },
 	{ S, "server", "tls_cipher", CK_ENUM, 0, 0, OFF(tls_cipher),
 	    cipher_names },
 	{ S, "dns", "cache_size", CK_UINT, 0, 65536, OFF(dns_cache_size), NULL },
@@ -114,6 +120,9 @@ config_defaults(struct config *c, enum config_role role)
 	c->dns_cache_size = 1024;
 	c->dns_cache_ttl = 60;
 	c->max_connections = 65536;
+	c->preauth_max = 1024;
+	c->preauth_per_source = 64;
+	c->preauth_early_drop = 256;
 	c->mptcp = true;
 	c->encryption = CONFIG_ENC_TLS;
 	c->tls_cipher = CONFIG_CIPHER_AUTO;
@@ -597,6 +606,12 @@ config_validate(struct config *c, config_err_cb *cb, void *arg)
 		    "control.token, or anyone who reaches it sees every "
 		    "connection", c->control_listen);
 	if (c->role == CONFIG_SERVER) {
+		if (c->preauth_early_drop > c->preauth_max ||
+		    c->preauth_per_source > c->preauth_max)
+			err(&x, "server.preauth_early_drop (%u) and "
+			    "server.preauth_per_source (%u) cannot exceed "
+			    "server.preauth_max (%u)", c->preauth_early_drop,
+			    c->preauth_per_source, c->preauth_max);
 		if (c->n_listen == 0)
 			err(&x, "no listen address (--listen or "
 			    "server.listen)");

@@ -19,6 +19,7 @@
 #include "common/relay.h"
 #include "common/stats.h"
 #include "common/tls.h"
+#include "server/preauth.h"
 #include "server/replay.h"
 #include "proto/tunnel_proto.h"
 #include "proto/util.h"
@@ -80,6 +81,8 @@ struct tsess {
 	uint64_t		 up, down;	/* relayed, at its end */
 	uint64_t		 start_ms, step_ms;	/* step: dns, connect */
 	char			 peer[UTIL_ADDRSTRLEN];
+	struct sockaddr_storage	 peer_sa;	/* for the pre-auth budget */
+	bool			 preauth_held;	/* counted in srv->preauth */
 	char			 target[TARGET_STRLEN];
 };
 
@@ -89,6 +92,7 @@ struct tunnel_server {
 	struct keyset		 keys;
 	SSL_CTX			*tls;
 	struct replay		*replay;
+	struct preauth		*preauth;
 	struct dns		*dns;
 	struct listeners	*listeners;
 	TAILQ_HEAD(, tsess)	 sessions;
@@ -116,6 +120,34 @@ ts_arm(struct tsess *s, unsigned seconds)
 	evtimer_add(s->timer, (&(struct timeval){ .tv_sec = seconds }));
 }
 
+/*
+ * The pre-auth deadline, drawn once at accept from [handshake_timeout/2,
+ * handshake_timeout]: a prober that sends nothing, garbage, a bad MAC, a
+ * replay or a ClientHello is reset at such a moment, whatever it sent,
+ * so neither the close nor its timing tells what the server made of it.
+ */
+static void
+ts_arm_preauth(struct tsess *s, uint32_t rnd)
+{
+	uint64_t	full = (uint64_t)s->srv->cfg->handshake_timeout * 1000;
+	uint64_t	ms = full / 2 + rnd % (full - full / 2 + 1);
+
+	evtimer_add(s->timer, (&(struct timeval){
+	    .tv_sec = (time_t)(ms / 1000),
+	    .tv_usec = (suseconds_t)(ms % 1000 * 1000) }));
+}
+
+/* The session leaves the pre-auth budget: authenticated, or gone. */
+static void
+ts_preauth_release(struct tsess *s)
+{
+	if (!s->preauth_held)
+		return;
+	s->preauth_held = false;
+	if (!preauth_release(s->srv->preauth, (struct sockaddr *)&s->peer_sa))
+		log_warnx("c=%08x event=bug what=preauth_release", s->id);
+}
+
 static void
 ts_free(struct tsess *s)
 {
@@ -123,6 +155,7 @@ ts_free(struct tsess *s)
 
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->n_sessions--;
+	ts_preauth_release(s);
 	stats_conn_closed();
 	if (s->dnsq != NULL)
 		dns_cancel(s->dnsq);
@@ -137,12 +170,17 @@ ts_free(struct tsess *s)
 	free(s);
 }
 
-/* Ends a session, relayed or not: its one summary line (none for a
- * drained prober, which must not fill the log), then frees s. */
+/* Ends a session, relayed or not: its one summary line (at debug level
+ * only before authentication: a prober must not fill the log), then
+ * frees s. */
 static void
 ts_close(struct tsess *s, const char *reason, bool abortive)
 {
-	if (s->state != TS_DRAIN)
+	if (s->key.name[0] == '\0')	/* never authenticated: a prober */
+		log_debug("c=%08x event=close reason=\"%s\" peer=%s "
+		    "ms=%" PRIu64, s->id, reason, s->peer,
+		    util_now_ms() - s->start_ms);
+	else
 		log_info("c=%08x event=close reason=\"%s\" client=%s "
 		    "target=%s status=%u mptcp=%s subflows=%u up=%" PRIu64
 		    " down=%" PRIu64 " ms=%" PRIu64, s->id, reason,
@@ -602,14 +640,21 @@ ts_header_cb(struct bufferevent *bev, void *arg)
 		ts_reject(s, "bad_mac");
 		return;
 	}
-	rr = replay_check(srv->replay, s->req.nonce, s->req.timestamp_ms,
-	    util_wall_ms());
+	rr = replay_check(srv->replay, (size_t)(k - srv->keys.keys),
+	    s->req.nonce, s->req.timestamp_ms, util_wall_ms(), util_now_ms());
 	if (rr != REPLAY_OK) {
 		ts_reject(s, replay_result_str(rr));
 		return;
 	}
 	/* authentic from here on */
 	s->key = *k;
+	ts_preauth_release(s);
+	if (!s->mptcp) {
+		stats_mptcp_fallback();
+		log_info("c=%08x event=tcp_fallback client=%s peer=%s: the "
+		    "client did not negotiate MPTCP; this connection uses one "
+		    "path", s->id, k->name, s->peer);
+	}
 	if (s->req.version == TUNNEL_VERSION_TLS)
 		memcpy(s->preamble, buf, TUNNEL_PREAMBLE_LEN);
 	evbuffer_drain(in, s->req.used);
@@ -662,8 +707,11 @@ ts_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		s->dnsq = NULL;
 		ts_fail(s, REPLY_TIMED_OUT, false, "dns timeout");
 		return;
-	case TS_DRAIN:
-		ts_close(s, "auth failed", false);
+	case TS_HEADER:		/* silence, or a header never finished */
+		ts_close(s, "handshake timeout", true);
+		return;
+	case TS_DRAIN:		/* the same end, whatever was sent */
+		ts_close(s, "auth failed", true);
 		return;
 	case TS_REPLY_CLOSE:
 		ts_close(s, "refused", true);
@@ -679,16 +727,31 @@ ts_accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 {
 	struct tunnel_server	*srv = arg;
 	struct tsess		*s;
+	enum preauth_verdict	 v;
+	uint32_t		 rnd = 0;
+	char			 peer[UTIL_ADDRSTRLEN];
 
-	(void)salen;
+	(void)util_random(&rnd, sizeof(rnd));
+	if ((v = preauth_admit(srv->preauth, sa, rnd)) != PREAUTH_ADMIT) {
+		log_warnx_rl(&srv->rl_accept, "event=accept_drop why=%s "
+		    "peer=%s", preauth_verdict_str(v), util_sockaddr_str(sa,
+		    peer, sizeof(peer)));
+		mptcp_set_abortive(fd);	/* as every pre-auth end: a reset */
+		close(fd);
+		return;
+	}
 	if (srv->n_sessions >= srv->cfg->max_connections ||
 	    (s = calloc(1, sizeof(*s))) == NULL) {
 		log_warnx_rl(&srv->rl_accept, "event=accept_drop why=%s",
 		    srv->n_sessions >= srv->cfg->max_connections ?
 		    "max_connections" : "no_memory");
+		(void)preauth_release(srv->preauth, sa);
+		mptcp_set_abortive(fd);
 		close(fd);
 		return;
 	}
+	memcpy(&s->peer_sa, sa, MIN((size_t)salen, sizeof(s->peer_sa)));
+	s->preauth_held = true;
 	s->srv = srv;
 	s->id = ++srv->next_id;
 	s->start_ms = util_now_ms();
@@ -706,17 +769,11 @@ ts_accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 		ts_close(s, "out of memory", false);
 		return;
 	}
-	if (!s->mptcp) {
-		stats_mptcp_fallback();
-		log_info("c=%08x event=tcp_fallback peer=%s: client did not "
-		    "negotiate MPTCP; this connection uses one path", s->id,
-		    s->peer);
-	}
 	log_debug("c=%08x event=accept peer=%s", s->id, s->peer);
 	bufferevent_setcb(s->cli, ts_header_cb, NULL, ts_cli_event_cb, s);
 	bufferevent_setwatermark(s->cli, EV_READ, 0, TS_PREAUTH_MAX);
 	bufferevent_enable(s->cli, EV_READ);
-	ts_arm(s, srv->cfg->handshake_timeout);
+	ts_arm_preauth(s, rnd);
 }
 
 struct tunnel_server *
@@ -724,6 +781,8 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
     struct keyset *keys)
 {
 	struct tunnel_server	*srv;
+	struct preauth_limits	 pl;
+	uint64_t		 seed = 0;
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return NULL;
@@ -738,9 +797,16 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
 		goto fail;
 	}
 	srv->replay = replay_new(cfg->replay_cache,
-	    (uint64_t)cfg->replay_window * 1000);
+	    (uint64_t)cfg->replay_window * 1000, srv->keys.n, util_wall_ms(),
+	    util_now_ms());
 	srv->dns = dns_new(base, cfg->dns_cache_size, cfg->dns_cache_ttl);
-	if (srv->replay == NULL || srv->dns == NULL) {
+	preauth_limits_default(&pl);
+	pl.total = pl.sources = cfg->preauth_max;
+	pl.early_start = cfg->preauth_early_drop;
+	pl.per_v4 = pl.per_v6 = cfg->preauth_per_source;
+	(void)util_random(&seed, sizeof(seed));
+	srv->preauth = preauth_new(&pl, seed);
+	if (srv->replay == NULL || srv->dns == NULL || srv->preauth == NULL) {
 		log_warnx("out of memory setting up the server");
 		goto fail;
 	}
@@ -761,6 +827,8 @@ tunnel_server_reload_keys(struct tunnel_server *srv, struct keyset *keys)
 	keyset_free(&srv->keys);
 	srv->keys = *keys;
 	memset(keys, 0, sizeof(*keys));
+	/* indexes may name other keys now: the shares restart */
+	(void)replay_set_keys(srv->replay, srv->keys.n);
 }
 
 void
@@ -779,6 +847,7 @@ tunnel_server_free(struct tunnel_server *srv)
 	}
 	dns_free(srv->dns);
 	replay_free(srv->replay);
+	preauth_free(srv->preauth);
 	keyset_free(&srv->keys);
 	tls_ctx_free(srv->tls);
 	free(srv);
