@@ -48,6 +48,8 @@ usage(FILE *f)
 "  -u, --user NAME:PASSWORD   require SOCKS5 username/password (repeatable)\n"
 "  -a, --allow-client CIDR    accept apps from this network (repeatable)\n"
 "      --no-mptcp             use plain TCP to the concentrator\n"
+"      --encryption tls|none  the tunnel: TLS 1.3 (default) or protocol v1\n"
+"                             in clear (docs/security.md)\n"
 "      --fast-open            send the tunnel header in the SYN (TCP Fast\n"
 "                             Open; experimental, off by default: see\n"
 "                             docs/protocol.md)\n"
@@ -86,7 +88,7 @@ usage(FILE *f)
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
     OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS, OPT_EXPLAIN, OPT_UPLINKS,
-    OPT_NOTFO, OPT_TFO, OPT_SPLICE };
+    OPT_NOTFO, OPT_TFO, OPT_SPLICE, OPT_ENCRYPTION };
 
 static char *
 status_json_cb(void *arg)
@@ -192,6 +194,7 @@ main(int argc, char **argv)
 		{ "no-fast-open", no_argument, NULL, OPT_NOTFO },
 		{ "fast-open", no_argument, NULL, OPT_TFO },
 		{ "splice", no_argument, NULL, OPT_SPLICE },
+		{ "encryption", required_argument, NULL, OPT_ENCRYPTION },
 		{ "handshake-timeout", required_argument, NULL, OPT_HS },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
@@ -243,6 +246,7 @@ main(int argc, char **argv)
 		case OPT_NOTFO: key = "fast_open"; val = "no"; break;
 		case OPT_TFO: key = "fast_open"; val = "yes"; break;
 		case OPT_SPLICE: key = "splice"; val = "yes"; break;
+		case OPT_ENCRYPTION: key = "encryption"; break;
 		case OPT_HS: key = "handshake_timeout"; break;
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;

@@ -33,13 +33,16 @@ usage(FILE *f)
 "authenticates them, and connects to the requested destinations.\n"
 "\n"
 "  -l, --listen ADDR:PORT     listen here (repeatable; [::]:PORT for IPv6)\n"
-"  -k, --key-file FILE        client keys: \"NAME BASE64\" lines, or one key\n"
+"  -k, --key-file FILE        client keys: \"NAME BASE64 [require_tls]\"\n"
+"                             lines, or one key\n"
 "  -a, --allow CIDR           permit destinations in this network although\n"
 "                             it is private/loopback/link-local (repeatable)\n"
 "      --handshake-timeout S  seconds to authenticate (default 10)\n"
 "      --idle-timeout S       close relays idle this long (default 300)\n"
 "      --connect-timeout S    seconds to reach a destination (default 10)\n"
 "      --max-connections N    concurrent connections (default 65536)\n"
+"      --require-tls          refuse protocol v1 (clients with encryption =\n"
+"                             none) for every key (docs/security.md)\n"
 "      --splice               splice() out of plain TCP sockets\n"
 "                             (experimental, docs/relay.md)\n"
 "      --control ADDR:PORT    serve /metrics and /api/status (default off;\n"
@@ -94,7 +97,7 @@ reload_keys(void *arg)
 }
 
 enum { OPT_GENKEY = 256, OPT_VERSION, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
-    OPT_CONTROL, OPT_SPLICE };
+    OPT_CONTROL, OPT_SPLICE, OPT_REQUIRE_TLS };
 
 /* The concentrator's /api/status: who it is and how long it has run;
  * its connections are in /metrics. */
@@ -122,6 +125,7 @@ main(int argc, char **argv)
 		{ "max-connections", required_argument, NULL, OPT_MAXC },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "splice", no_argument, NULL, OPT_SPLICE },
+		{ "require-tls", no_argument, NULL, OPT_REQUIRE_TLS },
 		{ "config", required_argument, NULL, 'c' },
 		{ "test", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -153,6 +157,7 @@ main(int argc, char **argv)
 		case OPT_MAXC: key = "max_connections"; break;
 		case OPT_CONTROL: key = "control.listen"; break;
 		case OPT_SPLICE: key = "splice"; val = "yes"; break;
+		case OPT_REQUIRE_TLS: key = "require_tls"; val = "yes"; break;
 		case 'c': args.conf = optarg; break;
 		case 't': args.test = true; break;
 		case 'v': args.verbosity++; break;
