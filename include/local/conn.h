@@ -53,6 +53,7 @@ struct conn {
 	unsigned		 subflows;	/* most seen open at once */
 	unsigned		 requests;	/* HTTP */
 	int			 mptcp;		/* of the tunnel: 1, 0, -1 */
+	const char		*tls_suite;	/* of the tunnel; NULL: none */
 	enum reply_code		 rep;
 	bool			 refused;	/* a refusal is being flushed */
 	char			 peer[UTIL_ADDRSTRLEN];

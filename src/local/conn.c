@@ -15,14 +15,17 @@
 #include "common/mptcp.h"
 #include "common/relay.h"
 #include "common/stats.h"
+#include "common/tls.h"
 #include "proto/cidr.h"
 #include "proto/socks4.h"
 #include "proto/socks5.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <inttypes.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -45,11 +48,12 @@ void
 conn_close(struct conn *c, const char *reason)
 {
 	log_info("s=%08x event=close reason=\"%s\" peer=%s proto=%s "
-	    "target=%s rep=%u mptcp=%s subflows=%u requests=%u up=%" PRIu64
-	    " down=%" PRIu64 " ms=%" PRIu64, c->id, reason, c->peer,
+	    "target=%s rep=%u mptcp=%s subflows=%u tls=%s requests=%u up=%"
+	    PRIu64 " down=%" PRIu64 " ms=%" PRIu64, c->id, reason, c->peer,
 	    c->proto, c->target[0] ? c->target : "-", (unsigned)c->rep,
 	    c->mptcp == 1 ? "yes" : c->mptcp == 0 ? "no" : "-", c->subflows,
-	    c->requests, c->up, c->down, util_now_ms() - c->start_ms);
+	    c->tls_suite != NULL ? c->tls_suite : "-", c->requests, c->up,
+	    c->down, util_now_ms() - c->start_ms);
 	TAILQ_REMOVE(&c->set->all, c, entry);
 	c->set->n--;
 	stats_conn_closed();
@@ -102,9 +106,13 @@ bool
 conn_relay(struct conn *c, struct bufferevent *app,
     struct bufferevent *tunnel)
 {
+	SSL	*ssl;
+
 	if (c->timer != NULL)
 		evtimer_del(c->timer);
 	c->rep = REPLY_OK;
+	if ((ssl = bufferevent_openssl_get_ssl(tunnel)) != NULL)
+		c->tls_suite = tls_cipher_name(ssl);
 	c->tk = monitor_conn_add(c->mon, c->id, c->target,
 	    bufferevent_getfd(tunnel));
 	c->relay = relay_start(c->base, app, tunnel, c->cfg->idle_timeout,

@@ -83,6 +83,7 @@ struct tsess {
 	char			 peer[UTIL_ADDRSTRLEN];
 	struct sockaddr_storage	 peer_sa;	/* for the pre-auth budget */
 	bool			 preauth_held;	/* counted in srv->preauth */
+	const char		*tls_suite;	/* OpenSSL's static name */
 	char			 target[TARGET_STRLEN];
 };
 
@@ -182,11 +183,12 @@ ts_close(struct tsess *s, const char *reason, bool abortive)
 		    util_now_ms() - s->start_ms);
 	else
 		log_info("c=%08x event=close reason=\"%s\" client=%s "
-		    "target=%s status=%u mptcp=%s subflows=%u up=%" PRIu64
+		    "target=%s status=%u mptcp=%s subflows=%u tls=%s up=%" PRIu64
 		    " down=%" PRIu64 " ms=%" PRIu64, s->id, reason,
 		    s->key.name[0] ? s->key.name : "-",
 		    s->target[0] ? s->target : "-", s->status,
-		    s->mptcp ? "yes" : "no", s->subflows, s->up, s->down,
+		    s->mptcp ? "yes" : "no", s->subflows,
+		    s->tls_suite != NULL ? s->tls_suite : "-", s->up, s->down,
 		    util_now_ms() - s->start_ms);
 	if (abortive && s->cli != NULL)
 		mptcp_set_abortive(bufferevent_getfd(s->cli));
@@ -546,8 +548,8 @@ ts_tls_event_cb(struct bufferevent *bev, short what, void *arg)
 	unsigned long	 e = bufferevent_get_openssl_error(bev);
 
 	if (what & BEV_EVENT_CONNECTED) {
-		log_debug("c=%08x event=tls cipher=%s", s->id,
-		    tls_cipher_name(bufferevent_openssl_get_ssl(bev)));
+		s->tls_suite = tls_cipher_name(bufferevent_openssl_get_ssl(bev));
+		log_debug("c=%08x event=tls cipher=%s", s->id, s->tls_suite);
 		ts_set_state(s, TS_REQUEST);
 		if (s->req.body_status != REPLY_OK) {
 			ts_fail(s, s->req.body_status, false,

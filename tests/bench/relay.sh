@@ -23,41 +23,51 @@ for ((i = 0; i < RUNS; i++)); do
 	bed_baseline 1 relay.bin >>"$BED_TMP/tcp"
 	mptcp_fetch_rate "$MB" >>"$BED_TMP/mptcp"
 done
-# ss_bulk MODE: the same downloads through the shadowsocks chain, rate and
-# CPU of ss-local + ss-server into $BED_TMP/ss-MODE, ss-MODE-cpu
+# ss_bulk MODE CIPHER: the same downloads through the shadowsocks chain,
+# rate and CPU of ss-local + ss-server into $BED_TMP/ss-MODE-CIPHER{,-cpu}
 ss_bulk() {
-	local mode=$1 c0 c1 rate
+	local mode=$1 tag="ss-$1-$2" c0 c1 rate
+	SS_CIPHER=$2
 	ss_start "$mode"
 	ss_mptcp_probe >"$BED_TMP/ss-$mode-probe"
 	for ((i = 0; i < RUNS; i++)); do
 		c0=$(($(cpu_ticks "$SS_PID_SERVER") + $(cpu_ticks "$SS_PID_LOCAL")))
 		rate=$(ss_fetch relay.bin) || bed_fail "ss ($mode) download"
 		c1=$(($(cpu_ticks "$SS_PID_SERVER") + $(cpu_ticks "$SS_PID_LOCAL")))
-		echo "$rate" >>"$BED_TMP/ss-$mode"
+		echo "$rate" >>"$BED_TMP/$tag"
 		printf '%s\n' \
 		    "$(calc "($c1 - $c0) / $HZ / ($MB * 1048576 / 1e9)")" \
-		    >>"$BED_TMP/ss-$mode-cpu"
+		    >>"$BED_TMP/$tag-cpu"
 	done
 	ss_stop
 }
+# both AEAD ciphers shadowsocks users pick, against mpsocks's two TLS suites
+ss_ciphers=(aes-256-gcm chacha20-ietf-poly1305)
 ss_modes=(flag)
-ss_bulk flag
+for c in "${ss_ciphers[@]}"; do
+	ss_bulk flag "$c"
+done
 # Debian's --mptcp opens IPPROTO_MPTCP sockets on this kernel; should it
 # ever fall back to TCP, measure what `mptcpize run` gives as well
 # (BENCH_SS_MPTCPIZE=1: always)
 if { [ "${BENCH_SS_MPTCPIZE:-0}" = 1 ] ||
     ! grep -q mptcp=yes "$BED_TMP/ss-flag-probe"; } && ss_mptcpize_ok; then
 	ss_modes+=(mptcpize)
-	ss_bulk mptcpize
+	for c in "${ss_ciphers[@]}"; do
+		ss_bulk mptcpize "$c"
+	done
 fi
 
-# mpsocks_bulk TAG [DAEMON ARGS]: RUNS downloads through both daemons
-# started with ARGS; rates into $BED_TMP/TAG, CPU-s/GB into TAG-cpu
+# mpsocks_bulk TAG "SERVER ARGS" "LOCAL ARGS": RUNS downloads through both
+# daemons started with those arguments; rates into $BED_TMP/TAG, CPU-s/GB
+# into TAG-cpu
 mpsocks_bulk() {
 	local tag=$1 c0 c1 res code size rate
-	shift
-	bed_server_start -q "$@"
-	bed_local_start -q "$@"
+	local -a sargs=() largs=()
+	read -r -a sargs <<<"$2"
+	read -r -a largs <<<"$3"
+	bed_server_start -q "${sargs[@]}"
+	bed_local_start -q "${largs[@]}"
 	for ((i = 0; i < RUNS; i++)); do
 		c0=$(($(cpu_ticks "$BED_PID_server") + $(cpu_ticks "$BED_PID_local")))
 		res=$(bed_curl /dev/null --socks5-hostname \
@@ -73,8 +83,14 @@ mpsocks_bulk() {
 	bed_stop local
 	bed_stop server
 }
-mpsocks_bulk mpsocks
-mpsocks_bulk mpsocks-splice --splice
+mpsocks_bulk mpsocks-tls "" ""
+grep -o 'tls=TLS_[A-Z0-9_]*' "$BED_TMP/server.log" | tail -n1 |
+    cut -d= -f2 >"$BED_TMP/tls-suite"
+printf '[server]\ntls_cipher = chacha20-poly1305\n' >"$BED_TMP/chacha.conf"
+mpsocks_bulk mpsocks-tls-chacha "--config $BED_TMP/chacha.conf" \
+    "--encryption tls"
+mpsocks_bulk mpsocks-none "" "--encryption none"
+mpsocks_bulk mpsocks-splice "--splice" "--encryption none --splice"
 
 gbit() { awk -v b="$1" 'BEGIN { printf "%.2f", b * 8 / 1e9 }'; }
 echo "## Relay efficiency (one bulk download, fast links)"
@@ -89,18 +105,22 @@ printf '| plain TCP, no proxy (curl, nginx) | %s | |\n' \
     "$(gbit "$(median <"$BED_TMP/tcp")")"
 printf '| kernel MPTCP, no proxy (Python sender/receiver) | %s | |\n' \
     "$(gbit "$(median <"$BED_TMP/mptcp")")"
-printf '| **mpsocks** (curl via SOCKS5, nginx) | **%s** | **%.2f** |\n' \
-    "$(gbit "$(median <"$BED_TMP/mpsocks")")" \
-    "$(median <"$BED_TMP/mpsocks-cpu")"
-printf '| mpsocks with --splice (experimental, off by default) | %s | %.2f |\n' \
-    "$(gbit "$(median <"$BED_TMP/mpsocks-splice")")" \
-    "$(median <"$BED_TMP/mpsocks-splice-cpu")"
+row() {	# LABEL TAG
+	printf '| %s | %s | %.2f |\n' "$1" \
+	    "$(gbit "$(median <"$BED_TMP/$2")")" "$(median <"$BED_TMP/$2-cpu")"
+}
+row "**mpsocks, encryption = tls** (the default; $(cat \
+    "$BED_TMP/tls-suite"), curl via SOCKS5, nginx)" mpsocks-tls
+row "mpsocks, encryption = tls, server preferring ChaCha20-Poly1305 (tls_cipher)" \
+    mpsocks-tls-chacha
+row "mpsocks, encryption = none (protocol v1, in clear)" mpsocks-none
+row "mpsocks, encryption = none with --splice (experimental)" mpsocks-splice
 for m in "${ss_modes[@]}"; do
 	label="shadowsocks-libev, --mptcp at both ends"
 	[ "$m" = flag ] || label="$label, under mptcpize run"
-	printf '| %s (%s) | %s | %.2f |\n' "$label" "$SS_CIPHER" \
-	    "$(gbit "$(median <"$BED_TMP/ss-$m")")" \
-	    "$(median <"$BED_TMP/ss-$m-cpu")"
+	for c in "${ss_ciphers[@]}"; do
+		row "$label ($c)" "ss-$m-$c"
+	done
 done
 echo
 for m in "${ss_modes[@]}"; do

@@ -120,6 +120,12 @@ read -r tfo_ok0 tfo_fail0 <<<"$(tfo)"
 timed mpsocks "$NS_CLI" --socks5-hostname "127.0.0.1:$BED_LOCAL_PORT" \
     "$SMALL"
 read -r tfo_ok1 tfo_fail1 <<<"$(tfo)"
+# the same with protocol v1 (no TLS handshake) for comparison
+bed_stop local
+bed_local_start -q --encryption none
+timed mpsocks-none "$NS_CLI" --socks5-hostname "127.0.0.1:$BED_LOCAL_PORT" \
+    "$SMALL"
+bed_stop local
 ss_start flag
 timed ss "$NS_CLI" --socks5-hostname "127.0.0.1:$SS_LOCAL_PORT" "$SMALL"
 ss_stop
@@ -149,8 +155,9 @@ echo "| path | first byte, ms | extra round trips over direct |"
 echo "|---|---:|---:|"
 row "direct from the concentrator host (no uplink)" direct
 row "client over uplink 1 alone, plain TCP, routed (no proxy)" uplink1
-row "**mpsocks** (curl via SOCKS5, name resolved by the concentrator)" \
+row "**mpsocks, encryption = tls** (the default: a cold TLS 1.3 tunnel; curl via SOCKS5, name resolved by the concentrator)" \
     mpsocks
+row "mpsocks, encryption = none (protocol v1)" mpsocks-none
 row "shadowsocks-libev, --mptcp at both ends" ss
 echo
 echo "One round trip is the floor for any proxy: the request has to cross"
@@ -165,4 +172,6 @@ if [ "$tfo_ok" -eq 0 ]; then
 	echo "Without it a tunnel costs a handshake before its header, and the"
 	echo "app's request waits for the tunnel's status reply: three round"
 	echo "trips where shadowsocks (which answers SOCKS5 at once) needs two."
+	echo "A cold TLS tunnel adds one more, the TLS handshake's; a warm"
+	echo "pool of tunnels opened ahead of need is what takes that away."
 fi
