@@ -517,7 +517,8 @@ static const struct reply_row reply_rows[] = {
 	{ "ok", REPLY_OK, false, 4 + 16 },
 	{ "refused", REPLY_REFUSED, false, 4 + 16 },
 	{ "not allowed", REPLY_NOT_ALLOWED, false, 4 + 16 },
-	{ "version mismatch", REPLY_GENERAL, true, 4 + 3 + 16 },
+	/* versions ext: type, length 2, versions 1 and 2 */
+	{ "version mismatch", REPLY_GENERAL, true, 4 + 4 + 16 },
 };
 
 static void
@@ -544,10 +545,16 @@ test_reply_round_trip(void **state)
 		    req_mac1, &rep), PARSE_OK);
 		CHECK_EQ(r->name, rep.used, n);
 		CHECK_EQ(r->name, rep.status, r->status);
-		CHECK_EQ(r->name, rep.n_server_versions, r->mismatch ? 1 : 0);
-		if (r->mismatch)
+		CHECK_EQ(r->name, rep.n_server_versions, r->mismatch ? 2 : 0);
+		if (r->mismatch) {
+			CHECK_MEM(r->name, out + 4, "\x01\x02\x01\x02", 4);
+			CHECK_EQ(r->name, out[2] << 8 | out[3], 4);
 			CHECK_EQ(r->name, rep.server_versions[0],
 			    TUNNEL_VERSION);
+			CHECK_EQ(r->name, rep.server_versions[1],
+			    TUNNEL_VERSION_TLS);
+		} else
+			CHECK_EQ(r->name, out[2] << 8 | out[3], 0);
 		/* bound to the request: another request's MAC fails */
 		CHECK_EQ(r->name, tunnel_parse_reply(buf, (size_t)n, &ka,
 		    req_mac2, &rep), PARSE_ERROR);
@@ -638,7 +645,7 @@ test_reply_bad(void **state)
 		free(buf);
 	}
 	/* too small an output buffer */
-	uint8_t out[4 + 3 + 16];
+	uint8_t out[4 + 4 + 16];
 	assert_int_equal(tunnel_encode_reply(&ka, 0, true, req_mac1, out,
 	    sizeof(out) - 1), -1);
 	assert_int_equal(tunnel_encode_reply(&ka, 0, true, req_mac1, out,
