@@ -99,14 +99,16 @@ round_trip(const uint8_t *data, size_t size)
 
 	n = tunnel_encode_reply(key(0), status, mismatch, req_mac, out,
 	    sizeof(out));
-	FUZZ_CHECK(n == TUNNEL_REPLY_FIXED + (mismatch ? 3 : 0) +
+	/* the versions extension: type, length, versions 1 and 2 */
+	FUZZ_CHECK(n == TUNNEL_REPLY_FIXED + (mismatch ? 4 : 0) +
 	    TUNNEL_REPLY_MAC_LEN);
 	FUZZ_CHECK(tunnel_parse_reply(out, (size_t)n, key(0), req_mac,
 	    &rep) == PARSE_OK);
 	FUZZ_CHECK(rep.used == (size_t)n && rep.status == status);
-	FUZZ_CHECK(rep.n_server_versions == (mismatch ? 1u : 0u));
+	FUZZ_CHECK(rep.n_server_versions == (mismatch ? 2u : 0u));
 	if (mismatch)
-		FUZZ_CHECK(rep.server_versions[0] == TUNNEL_VERSION);
+		FUZZ_CHECK(rep.server_versions[0] == TUNNEL_VERSION &&
+		    rep.server_versions[1] == TUNNEL_VERSION_TLS);
 }
 
 int

@@ -3,7 +3,9 @@
  * A fuzzer cannot forge the MAC, so each header that parses is also
  * re-signed here with the fixed key, which drives the authenticated path:
  * the re-signed copy must verify, parse to the same fields, and, when its
- * body is good, re-encode into a header that parses back the same.
+ * body is good, re-encode into a header that parses back the same. A v2
+ * preamble (70 bytes, no target) re-encodes to the same bytes when its
+ * flags are 0.
  */
 
 #include <openssl/evp.h>
@@ -66,6 +68,38 @@ reencode(const struct tunnel_request *req)
 	    sizeof(again.target)) == 0);
 }
 
+/* An authentic v2 preamble: encode it again, derive its PSK. */
+static void
+reencode_preamble(const uint8_t *copy, const struct tunnel_request *req)
+{
+	struct tunnel_request	again;
+	uint8_t			out[TUNNEL_PREAMBLE_LEN];
+	uint8_t			psk[TUNNEL_PSK_LEN], psk2[TUNNEL_PSK_LEN];
+
+	FUZZ_CHECK(req->used == TUNNEL_PREAMBLE_LEN);
+	FUZZ_CHECK(req->target.atyp == 0 && req->target.port == 0);
+	FUZZ_CHECK(tunnel_encode_preamble(key(), req->cmd, req->timestamp_ms,
+	    req->nonce, out) == TUNNEL_PREAMBLE_LEN);
+	FUZZ_CHECK(tunnel_parse_request(out, sizeof(out), &again) == PARSE_OK);
+	FUZZ_CHECK(tunnel_verify_request(out, &again, key()));
+	FUZZ_CHECK(again.flags == 0 && again.body_status == req->body_status);
+	FUZZ_CHECK(again.timestamp_ms == req->timestamp_ms);
+	FUZZ_CHECK(memcmp(again.nonce, req->nonce, TUNNEL_NONCE_LEN) == 0);
+	/* the encoder writes flags 0 and the fuzz key's id (the copy was
+	 * signed with that key whatever id it names); the rest is the
+	 * input's, and so is the MAC when both match */
+	FUZZ_CHECK(memcmp(out, copy, 4) == 0);
+	FUZZ_CHECK(memcmp(out + 6, copy + 6, 8 + TUNNEL_NONCE_LEN) == 0);
+	if (req->flags == 0 &&
+	    memcmp(req->key_id, key()->id, TUNNEL_KEYID_LEN) == 0)
+		FUZZ_CHECK(memcmp(out, copy, TUNNEL_PREAMBLE_LEN) == 0);
+	/* deterministic, and never the raw key */
+	FUZZ_CHECK(tunnel_tls_psk(key(), copy, psk));
+	FUZZ_CHECK(tunnel_tls_psk(key(), copy, psk2));
+	FUZZ_CHECK(memcmp(psk, psk2, TUNNEL_PSK_LEN) == 0);
+	FUZZ_CHECK(memcmp(psk, fuzz_key, TUNNEL_PSK_LEN) != 0);
+}
+
 static void
 resigned(const uint8_t *data, const struct tunnel_request *req)
 {
@@ -84,9 +118,21 @@ resigned(const uint8_t *data, const struct tunnel_request *req)
 	/* the MAC covers every byte: the original verifies only if equal */
 	FUZZ_CHECK(tunnel_verify_request(data, req, key()) ==
 	    (memcmp(copy, data, req->used) == 0));
-	if (req2.version == TUNNEL_VERSION && req2.body_status == REPLY_OK)
-		reencode(&req2);
-	else if (req2.version != TUNNEL_VERSION)
+	if (req2.version == TUNNEL_VERSION) {
+		if (req2.body_status == REPLY_OK)
+			reencode(&req2);
+	} else if (req2.version == TUNNEL_VERSION_TLS) {
+		/* v2: the body travels in TLS, the preamble has none */
+		FUZZ_CHECK(req2.target.atyp == 0);
+		if (req2.used != TUNNEL_PREAMBLE_LEN)
+			FUZZ_CHECK(req2.body_status == REPLY_GENERAL);
+		else if (req2.cmd != TUNNEL_CMD_CONNECT)
+			FUZZ_CHECK(req2.body_status == REPLY_CMD_UNSUPPORTED);
+		else
+			FUZZ_CHECK(req2.body_status == REPLY_OK);
+		if (req2.used == TUNNEL_PREAMBLE_LEN)
+			reencode_preamble(copy, &req2);
+	} else
 		FUZZ_CHECK(req2.body_status == REPLY_GENERAL);
 	free(copy);
 }
@@ -104,7 +150,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	hdr_len = (size_t)data[2] << 8 | data[3];
-	if (hdr_len < TUNNEL_MIN_HDR || hdr_len > TUNNEL_MAX_HDR) {
+	/* a v2 preamble may be shorter than any v1 header, nothing else */
+	if (hdr_len < TUNNEL_PREAMBLE_LEN || hdr_len > TUNNEL_MAX_HDR ||
+	    (hdr_len < TUNNEL_MIN_HDR && data[0] != TUNNEL_VERSION_TLS)) {
 		FUZZ_CHECK(r == PARSE_ERROR && req.used == 0);
 		return 0;
 	}

@@ -104,6 +104,8 @@ expand(const char *tpl, char *out, size_t outlen)
 #define NAME_RULE	"(letters, digits, - _ . @; up to 63)"
 #define KEYFILE_ERR_LEN \
 	"not 32 bytes of base64 (make one with mpsocks-server --genkey)"
+#define KEYFILE_ERR_WORDS \
+	"expected \"NAME KEY [require_tls]\" or \"KEY\""
 
 struct kf_row {
 	const char	*name, *tpl;
@@ -111,52 +113,77 @@ struct kf_row {
 	/* OK: names and key numbers in order; errors: lines and messages */
 	const char	*names[3];
 	int		 keys[3];
+	bool		 tls[3];	/* require_tls of each key */
 	unsigned	 lines[4];
 	const char	*msgs[4];
 };
 
 static const struct kf_row kf_rows[] = {
-	{ "bare key", "$1\n", 0, { "default" }, { 1 }, { 0 }, { NULL } },
-	{ "bare key, no newline", "$1", 0, { "default" }, { 1 }, { 0 },
+	{ "bare key", "$1\n", 0, { "default" }, { 1 }, { 0 }, { 0 },
+	    { NULL } },
+	{ "bare key, no newline", "$1", 0, { "default" }, { 1 }, { 0 }, { 0 },
 	    { NULL } },
 	{ "named keys", "alice $1\nbob\t$2\n", 0, { "alice", "bob" }, { 1, 2 },
-	    { 0 }, { NULL } },
+	    { 0 }, { 0 }, { NULL } },
 	{ "comments, blanks, CRLF",
 	    "# keys\r\n\r\n   \r\nalice $1 # home\r\n\t# x\r\nbob  $2\t\r\n",
-	    0, { "alice", "bob" }, { 1, 2 }, { 0 }, { NULL } },
+	    0, { "alice", "bob" }, { 1, 2 }, { 0 }, { 0 }, { NULL } },
 	{ "name characters", "a-b_c.d@e $1\nZ9 $2\n", 0, { "a-b_c.d@e", "Z9" },
-	    { 1, 2 }, { 0 }, { NULL } },
+	    { 1, 2 }, { 0 }, { 0 }, { NULL } },
 	{ "longest name (63)", N63 " $1", 0, { N63 },
-	    { 1 }, { 0 }, { NULL } },
+	    { 1 }, { 0 }, { 0 }, { NULL } },
+	{ "require_tls", "alice $1 require_tls\n", 0, { "alice" }, { 1 },
+	    { true }, { 0 }, { NULL } },
+	{ "require_tls on one key of three",
+	    "alice $1\nbob\t$2\trequire_tls\t# no v1\r\ncarol $3\n", 0,
+	    { "alice", "bob", "carol" }, { 1, 2, 3 }, { false, true, false },
+	    { 0 }, { NULL } },
+	{ "require_tls, no newline", "alice $1 require_tls", 0, { "alice" },
+	    { 1 }, { true }, { 0 }, { NULL } },
 	{ "duplicate names", "alice $1\nalice $2\n", 1, { NULL }, { 0 },
-	    { 2 }, { "duplicate key name alice" } },
-	{ "duplicate keys", "alice $1\nbob $1\n", 1, { NULL }, { 0 }, { 2 },
-	    { "key bob repeats an earlier key" } },
-	{ "two bare keys", "$1\n$2\n", 1, { NULL }, { 0 }, { 2 },
+	    { 0 }, { 2 }, { "duplicate key name alice" } },
+	{ "duplicate names, one require_tls", "alice $1 require_tls\n"
+	    "alice $2 require_tls\n", 1, { NULL }, { 0 }, { 0 }, { 2 },
+	    { "duplicate key name alice" } },
+	{ "duplicate keys", "alice $1\nbob $1\n", 1, { NULL }, { 0 }, { 0 },
+	    { 2 }, { "key bob repeats an earlier key" } },
+	{ "two bare keys", "$1\n$2\n", 1, { NULL }, { 0 }, { 0 }, { 2 },
 	    { "duplicate key name default" } },
-	{ "31-byte key", "alice $S\n", 1, { NULL }, { 0 }, { 1 },
+	{ "31-byte key", "alice $S\n", 1, { NULL }, { 0 }, { 0 }, { 1 },
 	    { "key alice: " KEYFILE_ERR_LEN } },
-	{ "33-byte key", "\n\nalice $L\n", 1, { NULL }, { 0 }, { 3 },
+	{ "31-byte key, require_tls", "alice $S require_tls\n", 1, { NULL },
+	    { 0 }, { 0 }, { 1 }, { "key alice: " KEYFILE_ERR_LEN } },
+	{ "33-byte key", "\n\nalice $L\n", 1, { NULL }, { 0 }, { 0 }, { 3 },
 	    { "key alice: " KEYFILE_ERR_LEN } },
-	{ "bad base64", "alice Zm9v!!!!\n", 1, { NULL }, { 0 }, { 1 },
+	{ "bad base64", "alice Zm9v!!!!\n", 1, { NULL }, { 0 }, { 0 }, { 1 },
 	    { "key alice: " KEYFILE_ERR_LEN } },
 	{ "bare bad base64", "bob $1\nnot-base64\n", 1, { NULL }, { 0 },
-	    { 2 }, { "key default: " KEYFILE_ERR_LEN } },
-	{ "three words", "al ice $1\n", 1, { NULL }, { 0 }, { 1 },
-	    { "expected \"NAME KEY\" or \"KEY\"" } },
-	{ "bad name char", "al/ice $1\n", 1, { NULL }, { 0 }, { 1 },
+	    { 0 }, { 2 }, { "key default: " KEYFILE_ERR_LEN } },
+	{ "three words", "al ice $1\n", 1, { NULL }, { 0 }, { 0 }, { 1 },
+	    { KEYFILE_ERR_WORDS } },
+	{ "unknown flag", "alice $1 foo\n", 1, { NULL }, { 0 }, { 0 }, { 1 },
+	    { KEYFILE_ERR_WORDS } },
+	{ "flag is case-sensitive", "alice $1 REQUIRE_TLS\n", 1, { NULL },
+	    { 0 }, { 0 }, { 1 }, { KEYFILE_ERR_WORDS } },
+	{ "flag before the key", "alice require_tls $1\n", 1, { NULL }, { 0 },
+	    { 0 }, { 1 }, { KEYFILE_ERR_WORDS } },
+	{ "four words", "alice $1 require_tls extra\n", 1, { NULL }, { 0 },
+	    { 0 }, { 1 }, { KEYFILE_ERR_WORDS } },
+	{ "flag twice", "alice $1 require_tls require_tls\n", 1, { NULL },
+	    { 0 }, { 0 }, { 1 }, { KEYFILE_ERR_WORDS } },
+	{ "bad name char", "al/ice $1\n", 1, { NULL }, { 0 }, { 0 }, { 1 },
 	    { "bad key name \"al/ice\" " NAME_RULE } },
-	{ "name of 64", N63 "n $1\n", 1, { NULL }, { 0 }, { 1 },
+	{ "name of 64", N63 "n $1\n", 1, { NULL }, { 0 }, { 0 }, { 1 },
 	    { "bad key name \"" N8 N8 N8 N8 N8 "\" " NAME_RULE } },
-	{ "NUL byte", "alice $1\nx$0y\nbob $2\n", 1, { NULL }, { 0 }, { 2 },
-	    { "NUL byte" } },
-	{ "empty file", "", 1, { NULL }, { 0 }, { 0 }, { "no keys" } },
+	{ "NUL byte", "alice $1\nx$0y\nbob $2\n", 1, { NULL }, { 0 }, { 0 },
+	    { 2 }, { "NUL byte" } },
+	{ "empty file", "", 1, { NULL }, { 0 }, { 0 }, { 0 }, { "no keys" } },
 	{ "only comments", "# nothing\n\n  # here\n", 1, { NULL }, { 0 },
-	    { 0 }, { "no keys" } },
+	    { 0 }, { 0 }, { "no keys" } },
 	{ "errors on their lines", "# c\nalice $1\nbad!name $2\n\nalice $2\n"
-	    "x y z\n$S\n", 4, { NULL }, { 0 }, { 3, 5, 6, 7 },
+	    "x y z\n$S\n", 4, { NULL }, { 0 }, { 0 }, { 3, 5, 6, 7 },
 	    { "bad key name \"bad!name\" " NAME_RULE,
-	    "duplicate key name alice", "expected \"NAME KEY\" or \"KEY\"",
+	    "duplicate key name alice", KEYFILE_ERR_WORDS,
 	    "key default: " KEYFILE_ERR_LEN } },
 };
 
@@ -199,11 +226,48 @@ test_keyfile_table(void **state)
 			CHECK_STR(r->name, ks.keys[k].name, r->names[k]);
 			CHECK_MEM(r->name, ks.keys[k].key, raw, 32);
 			CHECK_MEM(r->name, ks.keys[k].id, t.id, 8);
+			CHECK_EQ(r->name, ks.keys[k].require_tls, r->tls[k]);
 		}
 		keyset_free(&ks);
 		CHECK(r->name, ks.keys == NULL);
 		CHECK_EQ(r->name, ks.n, 0);
 	}
+}
+
+/*
+ * A bare key with the flag ("KEY require_tls") is two words, so
+ * parse_line() reads it as NAME KEY: the key becomes the name, refused
+ * for its '=' padding (and '+' '/'), and "require_tls" is never decoded.
+ * The flag is only for named keys (keyfile.h), so refusing is right.
+ * XXX the message quotes the "name", which is 40 of the key's 44 base64
+ * characters: a secret in an error line. Only the prefix is pinned here.
+ */
+static void
+test_bare_key_with_flag(void **state)
+{
+	static const char	prefix[] = "bad key name \"";
+	struct keyset		ks;
+	struct errs		e = { 0 };
+	char			text[256];
+	size_t			len;
+
+	(void)state;
+	len = expand("$1 require_tls\n", text, sizeof(text));
+	memset(&ks, 0xa5, sizeof(ks));
+	assert_int_equal(keyfile_parse(text, len, &ks, collect_cb, &e), 1);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.line[0], 1);
+	assert_memory_equal(e.msg[0], prefix, sizeof(prefix) - 1);
+	assert_null(ks.keys);
+	assert_int_equal(ks.n, 0);
+	/* The flag first is a key *named* require_tls, without the flag:
+	 * accepted silently, v1 still allowed for it. */
+	len = expand("require_tls $1\n", text, sizeof(text));
+	assert_int_equal(keyfile_parse(text, len, &ks, collect_cb, &e), 0);
+	assert_int_equal(ks.n, 1);
+	assert_string_equal(ks.keys[0].name, "require_tls");
+	assert_false(ks.keys[0].require_tls);
+	keyset_free(&ks);
 }
 
 static void
@@ -323,6 +387,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keyfile_table),
+		cmocka_unit_test(test_bare_key_with_flag),
 		cmocka_unit_test(test_line_length),
 		cmocka_unit_test(test_keyset_find),
 		cmocka_unit_test(test_keyfile_load),
