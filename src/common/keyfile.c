@@ -63,6 +63,14 @@ parse_line(char *line, unsigned lineno, struct keyset *ks,
 		b64 = first;
 		name = "default";
 	}
+	/* The flag in the wrong place: say so without quoting the line,
+	 * which holds the key. */
+	if (strcmp(b64, KEYFILE_FLAG_REQUIRE_TLS) == 0 ||
+	    strcmp(name, KEYFILE_FLAG_REQUIRE_TLS) == 0) {
+		cb(arg, lineno, KEYFILE_FLAG_REQUIRE_TLS " goes after a named "
+		    "key: \"NAME KEY " KEYFILE_FLAG_REQUIRE_TLS "\"");
+		return false;
+	}
 	if (extra != NULL || (flag != NULL &&
 	    strcmp(flag, KEYFILE_FLAG_REQUIRE_TLS) != 0)) {
 		cb(arg, lineno, "expected \"NAME KEY [" KEYFILE_FLAG_REQUIRE_TLS
@@ -70,8 +78,15 @@ parse_line(char *line, unsigned lineno, struct keyset *ks,
 		return false;
 	}
 	if (!name_valid(name)) {
-		errf(cb, arg, lineno, "bad key name \"%.40s\" (letters, "
-		    "digits, - _ . @; up to 63)", name);
+		/* a key in the name's place (44 characters of base64)
+		 * must not be printed: long names are not quoted */
+		if (strlen(name) >= 40)
+			errf(cb, arg, lineno, "bad key name of %zu characters "
+			    "(letters, digits, - _ . @; up to 63)",
+			    strlen(name));
+		else
+			errf(cb, arg, lineno, "bad key name \"%s\" (letters, "
+			    "digits, - _ . @; up to 63)", name);
 		return false;
 	}
 	n = util_base64_decode(b64, raw, sizeof(raw));

@@ -165,9 +165,11 @@ tunnel_parse_request(const uint8_t *buf, size_t len,
 	if (!cur_u8(&c, &out->version) || !cur_u8(&c, &out->cmd) ||
 	    !cur_u16be(&c, &hdr_len))
 		return PARSE_NEED_MORE;
-	/* a v2 preamble is the shortest header there is */
+	/* a v2 preamble is the shortest header there is; only v1 must hold
+	 * a target, so a later version's short header still authenticates
+	 * and gets the list of versions we speak */
 	if (hdr_len < TUNNEL_PREAMBLE_LEN || hdr_len > TUNNEL_MAX_HDR ||
-	    (hdr_len < TUNNEL_MIN_HDR && out->version != TUNNEL_VERSION_TLS))
+	    (hdr_len < TUNNEL_MIN_HDR && out->version == TUNNEL_VERSION))
 		return PARSE_ERROR;
 	if (len < hdr_len)
 		return PARSE_NEED_MORE;

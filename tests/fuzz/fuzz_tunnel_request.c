@@ -150,9 +150,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	hdr_len = (size_t)data[2] << 8 | data[3];
-	/* a v2 preamble may be shorter than any v1 header, nothing else */
+	/* only v1 must be long enough for a target; any other version's
+	 * header may be as short as a v2 preamble */
 	if (hdr_len < TUNNEL_PREAMBLE_LEN || hdr_len > TUNNEL_MAX_HDR ||
-	    (hdr_len < TUNNEL_MIN_HDR && data[0] != TUNNEL_VERSION_TLS)) {
+	    (hdr_len < TUNNEL_MIN_HDR && data[0] == TUNNEL_VERSION)) {
 		FUZZ_CHECK(r == PARSE_ERROR && req.used == 0);
 		return 0;
 	}
