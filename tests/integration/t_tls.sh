@@ -53,7 +53,7 @@ capture_start() {
 	local k
 	for ((k = 1; k <= BED_UPLINKS; k++)); do
 		bed_spawn "cap$k" "$NS_CLI" "$BED_TMP/tcpdump-$1-up$k.log" \
-		    tcpdump -n -U -Z root -s 0 -i "up$k" -w "$BED_TMP/$1-up$k.pcap"
+		    tcpdump -n -U --immediate-mode -Z root -s 0 -i "up$k" -w "$BED_TMP/$1-up$k.pcap"
 	done
 	for ((k = 1; k <= BED_UPLINKS; k++)); do
 		for ((i = 0; i < 50; i++)); do
@@ -186,8 +186,8 @@ for kind in badmac hello wrongkey; do
 	    eval "! grep -q 'close=open' <<<'$out'"
 done
 say "server log, pre-auth failures:"
-grep -E 'auth_fail|tls_fail' "$BED_TMP/server.log" | sed 's/^/  /' ||
-    say "  (none logged)"
+grep -E 'auth_fail|tls_fail' "$BED_TMP/server.log" | sed 's/^/  /'
+grep -qE 'auth_fail|tls_fail' "$BED_TMP/server.log" || say "  (none logged)"
 
 # --- a + d in none mode ------------------------------------------------------
 transfers none
