@@ -12,8 +12,9 @@ only (CI has Debian's python3, nothing else).
         Prints "kind=K sent=N bytes_received=N close=eof|reset|open
         after=S"; exit 0 always when it could connect (the test judges).
   flood SRC ADDR PORT N SECONDS
-        Holds N silent TCP connections from SRC to ADDR:PORT for SECONDS,
-        reopening any the server closes. Prints counts at the end.
+        Holds N silent TCP connections from SRC to ADDR:PORT for SECONDS
+        (or until TERM), reopening any the server closes. Prints counts at
+        the end.
   first-payload PCAP PORT
         Hex of the TCP payload of the first segment to PORT that carries
         data (SYN data included), from an Ethernet pcap.
@@ -29,6 +30,7 @@ import hashlib
 import hmac
 import os
 import selectors
+import signal
 import socket
 import ssl
 import struct
@@ -138,9 +140,16 @@ def flood(args):
         opened += 1
         sel.register(s, selectors.EVENT_READ)
 
+    stop = False
+
+    def on_term(signum, frame):
+        nonlocal stop
+        stop = True
+    signal.signal(signal.SIGTERM, on_term)
+
     t0 = time.monotonic()
     ready_said = False
-    while time.monotonic() - t0 < secs:
+    while not stop and time.monotonic() - t0 < secs:
         live = len(sel.get_map())
         peak = max(peak, live)
         for _ in range(min(n - live, 500)):
