@@ -94,11 +94,11 @@ bed_stop_pid "$sampler" || true	# a killed subshell: wait says 143
 say "flood: $(tail -n 1 "$BED_TMP/flood.log")"
 
 # lines per second between consecutive samples
-rates=$(awk 'NR > 1 && $1 > t { printf "%.1f\n", ($2 - n) / ($1 - t) }
+persec=$(awk 'NR > 1 && $1 > t { printf "%.1f\n", ($2 - n) / ($1 - t) }
     { t = $1; n = $2 }' "$samples")
-max=$(sort -n <<<"$rates" | tail -n 1)
+max=$(sort -n <<<"$persec" | tail -n 1)
 total=$(wc -l <"$BED_TMP/server.log")
-say "measured: server log: $total lines; per second over $(wc -l <<<"$rates") s: max ${max:-?}; all: $(tr '\n' ' ' <<<"$rates")"
+say "measured: server log: $total lines; per second over $(wc -l <<<"$persec") s: max ${max:-?}; all: $(tr '\n' ' ' <<<"$persec")"
 say "server log lines by event:"
 sed -n 's/.*event=\([a-z_]*\).*/\1/p' "$BED_TMP/server.log" | sort | uniq -c |
     sed 's/^/  /'

@@ -114,7 +114,10 @@ transfers() {
 
 	tls=$(srv_since | count 'event=tls cipher=')
 	closes=$(srv_since | count 'event=close')
-	say "measured: $m: server logged $tls event=tls and $closes event=close lines"
+	bonded=$(srv_since | grep 'event=close' | count 'mptcp=yes subflows=[2-9]')
+	say "measured: $m: server logged $tls event=tls and $closes event=close lines, $bonded of them mptcp=yes over >= 2 subflows"
+	bed_expect "$m: all 3 tunnels bonded (MPTCP, >= 2 subflows)" \
+	    [ "$closes" -eq 3 ] && [ "$bonded" -eq 3 ]
 	say "$m: server tls lines:"
 	srv_since | grep 'event=tls' | sed 's/^/  /' || true
 }
