@@ -15,6 +15,7 @@ enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 struct log_rl {
 	uint64_t	window_start_ms;
 	unsigned	in_window, dropped;
+	unsigned	per_sec;	/* 0: LOG_RL_PER_SEC */
 };
 #define LOG_RL_PER_SEC	10
 

@@ -95,7 +95,8 @@ log_warnx_rl(struct log_rl *rl, const char *fmt, ...)
 		rl->in_window = 0;
 		rl->dropped = 0;
 	}
-	if (rl->in_window >= LOG_RL_PER_SEC) {
+	if (rl->in_window >= (rl->per_sec != 0 ? rl->per_sec :
+	    LOG_RL_PER_SEC)) {
 		rl->dropped++;
 		return;
 	}

@@ -43,6 +43,7 @@
  * early data (a TLS ClientHello sent with the request). */
 #define TS_PREAUTH_MAX		(TUNNEL_MAX_HDR + 16 * 1024)
 #define TS_LINGER_S		5	/* after a failure reply */
+#define TS_PREAUTH_LOG_PER_S	5
 
 enum ts_state {
 	TS_HEADER, TS_DRAIN, TS_TLS, TS_REQUEST, TS_RESOLVE, TS_CONNECT,
@@ -99,7 +100,9 @@ struct tunnel_server {
 	TAILQ_HEAD(, tsess)	 sessions;
 	size_t			 n_sessions;
 	uint32_t		 next_id;
-	struct log_rl		 rl_auth, rl_accept;
+	/* every pre-auth line, auth failures and drops at accept alike: at
+	 * most 2 * (TS_PREAUTH_LOG_PER_S + 1) lines in any second */
+	struct log_rl		 rl_preauth;
 };
 
 static void	ts_connect_next(struct tsess *);
@@ -501,7 +504,7 @@ static void
 ts_reject(struct tsess *s, const char *reason)
 {
 	stats_auth_failed();
-	log_warnx_rl(&s->srv->rl_auth, "c=%08x event=auth_fail reason=%s "
+	log_warnx_rl(&s->srv->rl_preauth, "c=%08x event=auth_fail reason=%s "
 	    "peer=%s mptcp=%s", s->id, reason, s->peer,
 	    s->mptcp ? "yes" : "no");
 	ts_set_state(s, TS_DRAIN);
@@ -735,7 +738,7 @@ ts_accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 
 	(void)util_random(&rnd, sizeof(rnd));
 	if ((v = preauth_admit(srv->preauth, sa, rnd)) != PREAUTH_ADMIT) {
-		log_warnx_rl(&srv->rl_accept, "event=accept_drop why=%s "
+		log_warnx_rl(&srv->rl_preauth, "event=accept_drop why=%s "
 		    "peer=%s", preauth_verdict_str(v), util_sockaddr_str(sa,
 		    peer, sizeof(peer)));
 		mptcp_set_abortive(fd);	/* as every pre-auth end: a reset */
@@ -744,7 +747,7 @@ ts_accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 	}
 	if (srv->n_sessions >= srv->cfg->max_connections ||
 	    (s = calloc(1, sizeof(*s))) == NULL) {
-		log_warnx_rl(&srv->rl_accept, "event=accept_drop why=%s",
+		log_warnx_rl(&srv->rl_preauth, "event=accept_drop why=%s",
 		    srv->n_sessions >= srv->cfg->max_connections ?
 		    "max_connections" : "no_memory");
 		(void)preauth_release(srv->preauth, sa);
@@ -789,6 +792,7 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return NULL;
 	TAILQ_INIT(&srv->sessions);
+	srv->rl_preauth.per_sec = TS_PREAUTH_LOG_PER_S;
 	srv->base = base;
 	srv->cfg = cfg;
 	srv->keys = *keys;

@@ -1,13 +1,15 @@
 #!/bin/bash
-# A flood of silent connections does not lock homes out: 5,000 TCP
-# connections from one source address are opened to the concentrator and
-# held (sending nothing; any the server closes is reopened), while
-# mpsocks-local on another source address makes 20 proxied fetches. All 20
-# must come back byte-exact, each within 1 s (a bound for "not locked
-# out", far above the bed's few ms, not a speed goal), and the
-# concentrator, at its default log level and handshake timeout, must log
-# fewer than 20 lines in every second of the run (pre-auth events are rate
-# limited).
+# A flood of silent connections does not lock homes out: a client tries
+# to hold 5,000 TCP connections from one source address open to the
+# concentrator (sending nothing; any the server closes is reopened at
+# once, so it also opens thousands a second), while mpsocks-local on
+# another source address makes 20 proxied fetches. The concentrator must
+# hold no more of the flood's connections than its per-source pre-auth
+# cap (preauth_per_source, 64 by default), all 20 fetches must come back
+# byte-exact, each within 1 s (a bound for "not locked out", far above
+# the bed's few ms, not a speed goal), and the concentrator, at its
+# default log level and handshake timeout, must log fewer than 20 lines
+# in every second of the run (pre-auth events are rate limited).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -31,6 +33,8 @@ bed_spawn server "$NS_SRV" "$BED_TMP/server.log" \
 bed_wait_port "$NS_SRV" "$BED_SRV_PORT" 10 ||
     bed_fail "mpsocks-server did not start"
 bed_local_start
+srvfds() { ls "/proc/$(bed_pid server)/fd" | wc -l; }
+fds0=$(srvfds)
 
 # the flood's own source address, on up1 beside the client's 10.B.1.2
 flood_src=10.$BED_B.1.3
@@ -51,19 +55,18 @@ sampler=$!
 bed_spawn flood "$NS_CLI" "$BED_TMP/flood.log" \
     "$PY" "$BED_LIB_DIR/tunnel_wire.py" flood "$flood_src" "$BED_PUB" \
     "$BED_SRV_PORT" "$nflood" 120
-for ((i = 0; i < 300; i++)); do
-	grep -q "^flood: $nflood open" "$BED_TMP/flood.log" && break
-	bed_alive "$(bed_pid flood)" || break
-	sleep 0.1
-done
-grep -q "^flood: $nflood open" "$BED_TMP/flood.log" ||
-    bed_fail "the flood did not open $nflood sockets: $(cat "$BED_TMP/flood.log")"
-sleep 1
+sleep 3		# the flood at full tilt: reopening what the server resets
+bed_alive "$(bed_pid flood)" ||
+    bed_fail "the flood stopped: $(cat "$BED_TMP/flood.log")"
+# The kernel completes handshakes into the accept queue before the
+# daemon resets them, so ss counts those too: what the daemon holds is
+# its descriptors. Besides the flood's, at most a fetch in flight (app,
+# tunnel, destination: a few).
+held=$(($(srvfds) - fds0))
 est=$(bed_ns "$NS_SRV" ss -Htn state established "src $BED_PUB" "dst $flood_src" | wc -l)
-say "measured: $est flood connections established at the concentrator"
-bed_expect "the flood holds at least half its connections open at the server" \
-    [ "$est" -ge $((nflood / 2)) ]
-
+say "measured: the concentrator holds $held more descriptors than before the flood; $est flood connections established in its kernel (accept queue included)"
+bed_expect "the concentrator holds at most 64 of the flood's connections (preauth_per_source)" \
+    [ "$held" -le $((64 + 8)) ]
 ok=0 slow=0 worst=0
 for ((i = 1; i <= nfetch; i++)); do
 	rm -f "$BED_TMP/out/f"
@@ -85,8 +88,9 @@ done
 say "measured: $ok/$nfetch fetches byte-exact, $slow of them >= 1 s, slowest ${worst}s"
 bed_expect "all $nfetch fetches during the flood byte-exact" [ "$ok" -eq "$nfetch" ]
 bed_expect "every fetch within 1 s" [ "$ok" -eq "$nfetch" ] && [ "$slow" -eq 0 ]
-est=$(bed_ns "$NS_SRV" ss -Htn state established "src $BED_PUB" "dst $flood_src" | wc -l)
-say "measured: $est flood connections established at the end of the fetches"
+held=$(($(srvfds) - fds0))
+say "measured: $held more descriptors than before the flood at the end of the fetches"
+bed_expect "still at most 64 of them" [ "$held" -le $((64 + 8)) ]
 
 bed_stop flood
 sleep 1
