@@ -4,9 +4,10 @@
 #   a. bonded download and upload byte-exact in both modes; the server logs
 #      event=tls only for the tls run; local's start line names the mode
 #   b. half-close both ways through TLS (nettool.py, as t_halfclose)
-#   c. probes get 0 bytes and reach no destination: a v2-looking preamble
+#   c. probes get 0 bytes, reach no destination, and end alike (a reset
+#      between half and all of the handshake timeout): a v2-looking preamble
 #      with a wrong MAC, a bare TLS ClientHello, a wrong key's preamble +
-#      ClientHello; how each connection ends is printed, not judged
+#      ClientHello, silence, an HTTP request
 #   d. a capture of both uplinks during a by-name download of a file full
 #      of a marker: in tls mode neither the name nor the marker is on the
 #      wire; in none mode both are (so the capture would have seen them)
@@ -175,7 +176,10 @@ probe() {	# KIND [KEYFILE]
 	    "$BED_PUB" "$BED_SRV_PORT" "${2:--}" 30
 }
 sleep 0.5
-for kind in badmac hello wrongkey; do
+# every pre-auth failure ends alike: a reset, at a moment drawn from
+# [handshake_timeout/2, handshake_timeout] (the bed runs the server with
+# 2 s), whatever was sent; the bounds allow 0.3 s of scheduling
+for kind in badmac hello wrongkey silent garbage; do
 	before=$(access_lines)
 	out=$(probe "$kind" "$BED_TMP/wrong.key" 2>&1) || out="failed: $out"
 	sleep 0.5	# nginx logs at request end
@@ -187,6 +191,11 @@ for kind in badmac hello wrongkey; do
 	    [ "$after" -eq "$before" ]
 	bed_expect "probe $kind: the server closed it (within 30 s)" \
 	    eval "! grep -q 'close=open' <<<'$out'"
+	after_s=$(sed -n 's/.* after=\([0-9.]*\).*/\1/p' <<<"$out")
+	bed_expect "probe $kind: ended by a reset" \
+	    eval "grep -q 'close=reset' <<<'$out'"
+	bed_expect "probe $kind: after 1 to 2 s (${after_s:-?} s)" \
+	    calc_true "${after_s:-0} >= 0.9 && ${after_s:-99} <= 2.3"
 done
 say "server log, pre-auth failures:"
 grep -E 'auth_fail|tls_fail' "$BED_TMP/server.log" | sed 's/^/  /'

@@ -90,6 +90,10 @@ def probe(args):
         msg = client_hello()
     elif kind == "wrongkey":
         msg = preamble(load_key(keyfile)) + client_hello()
+    elif kind == "silent":
+        msg = b""
+    elif kind == "garbage":
+        msg = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
     elif kind.startswith("raw:"):
         msg = bytes.fromhex(kind[4:])
     else:
@@ -99,7 +103,8 @@ def probe(args):
     got = 0
     how = "open"
     try:
-        s.sendall(msg)
+        if msg:
+            s.sendall(msg)
         s.settimeout(0.1)
         while time.monotonic() - t0 < wait:
             try:
