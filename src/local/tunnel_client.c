@@ -326,7 +326,9 @@ open_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (attempts_alive(o) > 0 || race_next(o))
 		return;
 	monitor_tunnel_result(o->tc->mon, false, 0);
-	if (what & BEV_EVENT_EOF)
+	/* the concentrator resets what it does not accept, silently */
+	if ((what & BEV_EVENT_EOF) || ((what & BEV_EVENT_ERROR) &&
+	    err == ECONNRESET && tls_err == 0))
 		snprintf(why, sizeof(why), "concentrator closed without a "
 		    "reply: key not accepted, clock off by more than the "
 		    "replay window, or not an mpsocks-server");
