@@ -50,6 +50,7 @@
  */
 
 #include "common/relay.h"
+#include "common/pipe_pool.h"
 #include "common/log.h"
 #include "common/mptcp.h"
 #include "common/tls.h"
@@ -74,26 +75,10 @@
 
 /* One read's worth; also the most a half ever holds pending. */
 #define RELAY_SCRATCH		(256 * 1024)
-/*
- * Pipe size asked for: the most one splice moves, and what a spliced
- * direction may hold pending. It holds page references, not copies, so
- * it is larger than RELAY_SCRATCH: with 1 MiB the concentrator spent
- * about a fifth less CPU per GB than with 256 KiB (relay bench).
- */
-#define RELAY_PIPE_SZ		(1024 * 1024)
 /* Below this many bytes a direction is copied: not worth a pipe */
 #define RELAY_SPLICE_AFTER	(64 * 1024)
 
 static bool	relay_splice_on;	/* relay_set_splice() */
-/* Empty pipes kept for reuse, and for how long unused */
-#define RELAY_POOL_MAX		8
-#define RELAY_POOL_IDLE_MS	1000
-
-struct relay_pipe {
-	int		 rd, wr;	/* -1: none */
-	size_t		 cap;		/* what one splice may put in */
-	uint64_t	 put_ms;	/* when it went back to the pool */
-};
 
 struct half {
 	int		 fd;
@@ -103,7 +88,7 @@ struct half {
 	struct relay	*r;
 	uint8_t		*pend;		/* read from peer, not yet written */
 	size_t		 pend_off, pend_len;
-	struct relay_pipe pipe;		/* spliced from peer, not yet out */
+	struct pipe_pool_pipe pipe;		/* spliced from peer, not yet out */
 	size_t		 pipe_len;	/* bytes in pipe */
 	uint64_t	 bytes;		/* read from this side */
 	bool		 splice_from;	/* plain TCP: splice what it sends */
@@ -127,124 +112,10 @@ struct relay {
 /* The event loop is single-threaded: one scratch buffer serves all. */
 static uint8_t	relay_scratch[RELAY_SCRATCH];
 
-/* Likewise one pool of empty pipes, lent per chunk (see the top). */
-static struct {
-	struct relay_pipe	 free[RELAY_POOL_MAX];
-	unsigned		 nfree;
-	unsigned		 relays;	/* live, to empty it at 0 */
-	struct event		*trim_ev;
-	uint64_t		 retry_ms;	/* no pipe2() before this */
-	struct log_rl		 rl;
-} relay_pool;
 
 static void	relay_close(struct relay *, const char *, bool abortive);
 static void	half_error(struct half *, const char *, int);
 static void	relay_write_cb(evutil_socket_t, short, void *);
-
-static void
-pipe_close(struct relay_pipe *p)
-{
-	if (p->rd != -1) {
-		close(p->rd);
-		close(p->wr);
-	}
-	p->rd = p->wr = -1;
-}
-
-/* Closes the pooled pipes unused since before cutoff_ms (all: UINT64_MAX). */
-static void
-pool_trim(uint64_t cutoff_ms)
-{
-	unsigned	i, kept = 0;
-
-	for (i = 0; i < relay_pool.nfree; i++) {
-		if (relay_pool.free[i].put_ms < cutoff_ms)
-			pipe_close(&relay_pool.free[i]);
-		else
-			relay_pool.free[kept++] = relay_pool.free[i];
-	}
-	relay_pool.nfree = kept;
-}
-
-static void
-pool_trim_cb(evutil_socket_t fd, short what, void *arg)
-{
-	uint64_t	now = util_now_ms();
-
-	(void)fd;
-	(void)what;
-	(void)arg;
-	pool_trim(now > RELAY_POOL_IDLE_MS ? now - RELAY_POOL_IDLE_MS : 0);
-	if (relay_pool.nfree > 0)
-		evtimer_add(relay_pool.trim_ev, (&(struct timeval){
-		    .tv_sec = RELAY_POOL_IDLE_MS / 1000 }));
-}
-
-/* An empty pipe into *p, from the pool or new. false: none to be had. */
-static bool
-pipe_get(struct relay_pipe *p)
-{
-	int	fds[2], sz;
-
-	if (relay_pool.nfree > 0) {	/* the most recent: still warm */
-		*p = relay_pool.free[--relay_pool.nfree];
-		return true;
-	}
-	/* out of descriptors, do not fail a pipe2() per chunk */
-	if (relay_pool.retry_ms > util_now_ms())
-		return false;
-	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1) {
-		log_warnx_rl(&relay_pool.rl, "event=splice_off why=\"pipe: %s\"",
-		    strerror(errno));
-		relay_pool.retry_ms = util_now_ms() + RELAY_POOL_IDLE_MS;
-		return false;
-	}
-	/* refused past fs.pipe-max-size or the user's pipe quota
-	 * (fs.pipe-user-pages-soft): a smaller pipe only means smaller
-	 * chunks */
-	(void)fcntl(fds[1], F_SETPIPE_SZ, RELAY_PIPE_SZ);
-	sz = fcntl(fds[1], F_GETPIPE_SZ);
-	*p = (struct relay_pipe){ .rd = fds[0], .wr = fds[1],
-	    .cap = sz > 0 ? (size_t)sz : 65536 };
-	return true;
-}
-
-/* Gives back an empty pipe; *p is none afterwards. */
-static void
-pipe_put(struct relay_pipe *p, struct event_base *base)
-{
-	if (p->rd == -1)
-		return;
-	if (relay_pool.nfree == RELAY_POOL_MAX) {
-		pipe_close(p);
-		return;
-	}
-	if (relay_pool.trim_ev == NULL &&
-	    (relay_pool.trim_ev = evtimer_new(base, pool_trim_cb, NULL)) ==
-	    NULL) {
-		pipe_close(p);		/* no timer to free it later */
-		return;
-	}
-	p->put_ms = util_now_ms();
-	relay_pool.free[relay_pool.nfree++] = *p;
-	p->rd = p->wr = -1;
-	if (!evtimer_pending(relay_pool.trim_ev, NULL))
-		evtimer_add(relay_pool.trim_ev, (&(struct timeval){
-		    .tv_sec = RELAY_POOL_IDLE_MS / 1000 }));
-}
-
-/* A relay ended: with none left, nothing may stay open or allocated. */
-static void
-pool_release(void)
-{
-	if (--relay_pool.relays > 0)
-		return;
-	pool_trim(UINT64_MAX);
-	if (relay_pool.trim_ev != NULL) {
-		event_free(relay_pool.trim_ev);
-		relay_pool.trim_ev = NULL;
-	}
-}
 
 /* Plain TCP, as opposed to MPTCP (fallen back or not), see the top. */
 static bool
@@ -496,7 +367,7 @@ half_splice_out(struct half *h)
 		event_add(h->wev, NULL);
 		return true;
 	}
-	pipe_put(&h->pipe, h->r->base);
+	pipe_pool_put(&h->pipe, h->r->base);
 	return true;
 }
 
@@ -512,7 +383,7 @@ half_splice_in(struct half *h)
 	struct half	*d = h->peer;
 	ssize_t		 n;
 
-	if (!pipe_get(&d->pipe))
+	if (!pipe_pool_get(&d->pipe))
 		return false;
 	do
 		n = splice(h->fd, NULL, d->pipe.wr, NULL, d->pipe.cap,
@@ -521,7 +392,7 @@ half_splice_in(struct half *h)
 	if (n <= 0) {
 		int	err = errno;
 
-		pipe_put(&d->pipe, h->r->base);
+		pipe_pool_put(&d->pipe, h->r->base);
 		if (n == 0)
 			return false;		/* EOF: read() says it again */
 		if (err == EAGAIN)
@@ -643,9 +514,9 @@ half_free(struct half *h, bool abortive)
 		event_free(h->wev);
 	free(h->pend);
 	if (h->pipe.rd != -1 && h->pipe_len > 0)
-		pipe_close(&h->pipe);	/* bytes stuck in it are dropped */
+		pipe_pool_close(&h->pipe);	/* bytes stuck in it are dropped */
 	else if (h->pipe.rd != -1)
-		pipe_put(&h->pipe, h->r->base);
+		pipe_pool_put(&h->pipe, h->r->base);
 	if (h->ssl != NULL)
 		SSL_free(h->ssl);	/* our reference: no close_notify now */
 	if (h->fd != -1) {
@@ -673,7 +544,7 @@ relay_close(struct relay *r, const char *reason, bool abortive)
 	half_free(&r->a, abortive);
 	half_free(&r->b, abortive);
 	free(r);
-	pool_release();
+	pipe_pool_release();
 }
 
 void
@@ -783,7 +654,7 @@ relay_start(struct event_base *base, struct bufferevent *a,
 	/* a pipe cannot carry bytes into or out of OpenSSL */
 	if (r->a.ssl != NULL || r->b.ssl != NULL)
 		r->a.splice_from = r->b.splice_from = false;
-	relay_pool.relays++;
+	pipe_pool_hold();
 	r->ops = ops;
 	r->arg = arg;
 	r->start_ms = r->last_ms = util_now_ms();
