@@ -40,7 +40,7 @@ COMMON	:= log config keyfile stats mptcp relay daemon listener \
 	   linger control dns dashboard tls pipe_pool
 LOCAL	:= cli conn socks_session http_session outbound tunnel_client \
 	   monitor uplink uplink_kernel netlink config_uplink policy policy_load
-SERVER	:= tunnel_server replay acl preauth
+SERVER	:= tunnel_server tunnel_target replay acl preauth
 
 layer	= $(addprefix $(1)/,$($(2)))
 MODS	:= $(call layer,proto,PROTO) $(call layer,common,COMMON) \

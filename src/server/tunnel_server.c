@@ -10,7 +10,7 @@
  */
 
 #include "server/tunnel_server.h"
-#include "server/acl.h"
+#include "tunnel_server_int.h"
 #include "common/dns.h"
 #include "common/linger.h"
 #include "common/listener.h"
@@ -39,16 +39,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Before authentication, read at most this much: a header and a little
- * early data (a TLS ClientHello sent with the request). */
-#define TS_PREAUTH_MAX		(TUNNEL_MAX_HDR + 16 * 1024)
-#define TS_LINGER_S		5	/* after a failure reply */
-#define TS_PREAUTH_LOG_PER_S	5
-
-enum ts_state {
-	TS_HEADER, TS_DRAIN, TS_TLS, TS_REQUEST, TS_RESOLVE, TS_CONNECT,
-	TS_REPLY_CLOSE, TS_RELAY,
-};
 
 static const char *const state_names[] = {
 	[TS_HEADER] = "header", [TS_DRAIN] = "drain", [TS_TLS] = "tls",
@@ -57,60 +47,7 @@ static const char *const state_names[] = {
 	[TS_REPLY_CLOSE] = "reply_close", [TS_RELAY] = "relay",
 };
 
-struct tsess {
-	TAILQ_ENTRY(tsess)	 entry;
-	struct tunnel_server	*srv;
-	uint32_t		 id;
-	enum ts_state		 state;
-	struct bufferevent	*cli, *dst;	/* NULL once the relay has them */
-	struct event		*timer;
-	struct event		*keyed_ev;	/* waiting for the MPTCP key */
-	void			(*when_keyed)(struct tsess *);
-	unsigned		 keyed_wait_ms;
-	struct dns_req		*dnsq;
-	struct relay		*relay;
-	struct tunnel_key	 key;		/* a copy: keys may reload */
-	struct tunnel_request	 req;
-	uint8_t			 preamble[TUNNEL_PREAMBLE_LEN];	/* v2 */
-	struct dns_result	 addrs;
-	size_t			 next_addr;
-	int			 last_err;
-	enum reply_code		 status;
-	bool			 mptcp;
-	bool			 version_mismatch;	/* for the reply */
-	unsigned		 subflows;	/* most seen open at once */
-	uint64_t		 up, down;	/* relayed, at its end */
-	uint64_t		 start_ms, step_ms;	/* step: dns, connect */
-	char			 peer[UTIL_ADDRSTRLEN];
-	struct sockaddr_storage	 peer_sa;	/* for the pre-auth budget */
-	bool			 preauth_held;	/* counted in srv->preauth */
-	const char		*tls_suite;	/* OpenSSL's static name */
-	char			 target[TARGET_STRLEN];
-};
-
-struct tunnel_server {
-	struct event_base	*base;
-	const struct config	*cfg;
-	struct keyset		 keys;
-	SSL_CTX			*tls;
-	struct replay		*replay;
-	struct preauth		*preauth;
-	struct dns		*dns;
-	struct listeners	*listeners;
-	TAILQ_HEAD(, tsess)	 sessions;
-	size_t			 n_sessions;
-	uint32_t		 next_id;
-	/* every pre-auth line, auth failures and drops at accept alike: at
-	 * most 2 * (TS_PREAUTH_LOG_PER_S + 1) lines in any second */
-	struct log_rl		 rl_preauth;
-};
-
-static void	ts_connect_next(struct tsess *);
-static void	ts_when_keyed(struct tsess *, void (*)(struct tsess *));
-static void	ts_send_failure(struct tsess *);
-static void	ts_connected(struct tsess *);
-
-static void
+void
 ts_set_state(struct tsess *s, enum ts_state new)
 {
 	log_debug("c=%08x event=state from=%s to=%s", s->id,
@@ -118,7 +55,7 @@ ts_set_state(struct tsess *s, enum ts_state new)
 	s->state = new;
 }
 
-static void
+void
 ts_arm(struct tsess *s, unsigned seconds)
 {
 	evtimer_add(s->timer, (&(struct timeval){ .tv_sec = seconds }));
@@ -177,7 +114,7 @@ ts_free(struct tsess *s)
 /* Ends a session, relayed or not: its one summary line (at debug level
  * only before authentication: a prober must not fill the log), then
  * frees s. */
-static void
+void
 ts_close(struct tsess *s, const char *reason, bool abortive)
 {
 	if (s->key.name[0] == '\0')	/* never authenticated: a prober */
@@ -225,12 +162,12 @@ ts_relay_closed(void *arg, const char *reason, int fd_cli, int fd_dst,
 	ts_close(s, reason, false);
 }
 
-static const struct relay_ops ts_relay_ops = {
+const struct relay_ops ts_relay_ops = {
 	.half_closed = ts_sample_subflows,
 	.closed = ts_relay_closed,
 };
 
-static void
+void
 ts_cli_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct tsess	*s = arg;
@@ -266,7 +203,7 @@ ts_keyed_cb(evutil_socket_t fd, short what, void *arg)
  * mptcp_peer_keyed). The kernel gives no event for the key, so poll: 1 ms,
  * then doubling to 16 ms; the session's own deadline still applies.
  */
-static void
+void
 ts_when_keyed(struct tsess *s, void (*fn)(struct tsess *))
 {
 	unsigned	step;
@@ -292,210 +229,6 @@ ts_when_keyed(struct tsess *s, void (*fn)(struct tsess *))
 	step = s->keyed_wait_ms == 0 ? 1 : MIN(s->keyed_wait_ms, 16);
 	s->keyed_wait_ms += step;
 	evtimer_add(s->keyed_ev, (&(struct timeval){ 0, step * 1000 }));
-}
-
-/* The reply in the request's version: inside TLS for v2, which
- * authenticates it; bound to the request's MAC for v1. */
-static int
-ts_encode_reply(const struct tsess *s, enum reply_code status,
-    bool version_mismatch, uint8_t *out, size_t outlen)
-{
-	if (s->req.version == TUNNEL_VERSION_TLS)
-		return tunnel_encode_inner_reply(status, version_mismatch, out,
-		    outlen);
-	return tunnel_encode_reply(&s->key, status, version_mismatch,
-	    s->req.mac, out, outlen);
-}
-
-/* Sends a failure reply, then closes. */
-static void
-ts_fail(struct tsess *s, enum reply_code status, bool version_mismatch,
-    const char *why)
-{
-	s->status = status;
-	stats_conn_failed(status);
-	log_info("c=%08x event=refuse status=%u (%s) target=%s why=\"%s\"",
-	    s->id, status, reply_str(status),
-	    s->target[0] ? s->target : "-", why);
-	s->version_mismatch = version_mismatch;
-	ts_when_keyed(s, ts_send_failure);
-}
-
-static void
-ts_send_failure(struct tsess *s)
-{
-	uint8_t	reply[TUNNEL_MAX_REPLY];
-	int	n;
-
-	n = ts_encode_reply(s, s->status, s->version_mismatch, reply,
-	    sizeof(reply));
-	if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) == -1) {
-		ts_close(s, "reply failed", true);
-		return;
-	}
-	ts_set_state(s, TS_REPLY_CLOSE);
-	evtimer_del(s->timer);
-	ts_arm(s, TS_LINGER_S);
-	linger_start(s->cli, ts_cli_event_cb, s);
-}
-
-static void
-ts_dst_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct tsess	*s = arg;
-
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		evtimer_del(s->timer);
-		stats_connect_latency(util_now_ms() - s->step_ms);
-		/* the destination's first bytes wait with the reply */
-		bufferevent_disable(s->dst, EV_READ);
-		ts_when_keyed(s, ts_connected);
-		return;
-	}
-	s->last_err = EVUTIL_SOCKET_ERROR();
-	bufferevent_free(s->dst);
-	s->dst = NULL;
-	s->next_addr++;
-	ts_connect_next(s);
-}
-
-/* The destination is connected and the client keyed: answer, relay. */
-static void
-ts_connected(struct tsess *s)
-{
-	uint8_t		 reply[TUNNEL_MAX_REPLY];
-	int		 n;
-
-	n = ts_encode_reply(s, REPLY_OK, false, reply, sizeof(reply));
-	if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) == -1) {
-		ts_close(s, "reply failed", true);
-		return;
-	}
-	log_debug("c=%08x event=connected target=%s", s->id, s->target);
-	ts_set_state(s, TS_RELAY);
-	s->relay = relay_start(s->srv->base, s->cli, s->dst,
-	    s->srv->cfg->idle_timeout, &ts_relay_ops, s);
-	s->cli = s->dst = NULL;		/* the relay owns them */
-	if (s->relay == NULL)
-		ts_close(s, "out of memory", true);
-}
-
-static void
-ts_connect_next(struct tsess *s)
-{
-	const struct config	*cfg = s->srv->cfg;
-	char			 a[UTIL_ADDRSTRLEN];
-
-	if (s->next_addr == 0)
-		s->step_ms = util_now_ms();
-	for (; s->next_addr < s->addrs.n; s->next_addr++) {
-		struct sockaddr *sa = (struct sockaddr *)
-		    &s->addrs.addrs[s->next_addr];
-		socklen_t len = sa->sa_family == AF_INET ?
-		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-		size_t left = s->addrs.n - s->next_addr;
-
-		s->dst = bufferevent_socket_new(s->srv->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		if (s->dst == NULL) {
-			s->last_err = ENOMEM;
-			break;
-		}
-		bufferevent_setcb(s->dst, NULL, NULL, ts_dst_event_cb, s);
-		log_debug("c=%08x event=connect addr=%s", s->id,
-		    util_sockaddr_str(sa, a, sizeof(a)));
-		if (bufferevent_socket_connect(s->dst, sa, (int)len) == 0) {
-			ts_set_state(s, TS_CONNECT);
-			/* leave time for the other addresses */
-			ts_arm(s, MAX(1u, cfg->connect_timeout /
-			    (unsigned)left));
-			return;
-		}
-		s->last_err = EVUTIL_SOCKET_ERROR();
-		bufferevent_free(s->dst);
-		s->dst = NULL;
-	}
-	ts_fail(s, reply_from_errno(s->last_err), false,
-	    strerror(s->last_err));
-}
-
-/* Keeps the addresses the ACL allows, in order; then connects. */
-static void
-ts_resolved(struct tsess *s, const struct dns_result *res)
-{
-	const char	*why = NULL;
-	size_t		 kept = 0;
-	uint16_t	 port = htons(s->req.target.port);
-
-	if (res->err != 0) {
-		ts_fail(s, REPLY_HOST_UNREACH, false,
-		    dns_strerror(res->err));
-		return;
-	}
-	s->addrs = *res;
-	for (size_t i = 0; i < res->n; i++) {
-		struct sockaddr *sa = (struct sockaddr *)&s->addrs.addrs[i];
-		const char *w = acl_check(&s->srv->cfg->allow, sa);
-
-		if (w != NULL) {
-			why = w;
-			continue;
-		}
-		if (sa->sa_family == AF_INET)
-			((struct sockaddr_in *)sa)->sin_port = port;
-		else
-			((struct sockaddr_in6 *)sa)->sin6_port = port;
-		s->addrs.addrs[kept++] = s->addrs.addrs[i];
-	}
-	s->addrs.n = kept;
-	if (kept == 0) {
-		ts_fail(s, REPLY_NOT_ALLOWED, false, why);
-		return;
-	}
-	s->next_addr = 0;
-	ts_connect_next(s);
-}
-
-static void
-ts_dns_cb(void *arg, const struct dns_result *res)
-{
-	struct tsess	*s = arg;
-
-	s->dnsq = NULL;
-	stats_dns_latency(util_now_ms() - s->step_ms);
-	ts_resolved(s, res);
-}
-
-static void
-ts_start_target(struct tsess *s)
-{
-	const struct target	*t = &s->req.target;
-	struct dns_result	 res = { 0 };
-
-	if (t->atyp == TARGET_IPV4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&res.addrs[0];
-
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, t->addr, 4);
-		res.n = 1;
-	} else if (t->atyp == TARGET_IPV6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&res.addrs[0];
-
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, t->addr, 16);
-		res.n = 1;
-	} else {
-		ts_set_state(s, TS_RESOLVE);
-		evtimer_del(s->timer);
-		ts_arm(s, s->srv->cfg->connect_timeout);
-		s->step_ms = util_now_ms();
-		if (dns_resolve(s->srv->dns, t->name, &res, ts_dns_cb, s,
-		    &s->dnsq) == 0)
-			return;		/* ts_dns_cb later */
-		stats_dns_latency(0);	/* cached */
-	}
-	ts_resolved(s, &res);
 }
 
 /* The request failed authentication: no reply, read and discard until the
@@ -701,16 +434,8 @@ ts_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (s->state) {
 	case TS_CONNECT:
-		bufferevent_free(s->dst);
-		s->dst = NULL;
-		s->last_err = ETIMEDOUT;
-		s->next_addr++;
-		ts_connect_next(s);
-		return;
 	case TS_RESOLVE:
-		dns_cancel(s->dnsq);
-		s->dnsq = NULL;
-		ts_fail(s, REPLY_TIMED_OUT, false, "dns timeout");
+		ts_target_timeout(s);
 		return;
 	case TS_HEADER:		/* silence, or a header never finished */
 		ts_close(s, "handshake timeout", true);
