@@ -209,6 +209,41 @@ tunnel_verify_request(const uint8_t *buf, const struct tunnel_request *req,
 	    TUNNEL_MAC_LEN) == 0;
 }
 
+/* The versions extension, which the caller has room for; its length. */
+static size_t
+put_versions_ext(uint8_t *out)
+{
+	out[0] = TUNNEL_EXT_VERSIONS;
+	out[1] = sizeof(versions);
+	memcpy(out + 2, versions, sizeof(versions));
+	return 2 + sizeof(versions);
+}
+
+/* A reply's extensions: false for a malformed or critical one (we know
+ * none); the versions extension fills out->server_versions. */
+static bool
+reply_exts(const uint8_t *p, size_t len, struct tunnel_reply *out)
+{
+	struct cursor	ext;
+	uint8_t		type, elen;
+
+	cur_init(&ext, p, len);
+	while (cur_left(&ext) > 0) {
+		if (!cur_u8(&ext, &type) || !cur_u8(&ext, &elen) ||
+		    !cur_bytes(&ext, elen, &p))
+			return false;
+		if (type & TUNNEL_EXT_CRITICAL)
+			return false;
+		if (type == TUNNEL_EXT_VERSIONS) {
+			out->n_server_versions = MIN(elen,
+			    sizeof(out->server_versions));
+			memcpy(out->server_versions, p,
+			    out->n_server_versions);
+		}
+	}
+	return true;
+}
+
 int
 tunnel_encode_reply(const struct tunnel_key *k, enum reply_code status,
     bool version_mismatch, const uint8_t req_mac[TUNNEL_MAC_LEN],
@@ -223,12 +258,8 @@ tunnel_encode_reply(const struct tunnel_key *k, enum reply_code status,
 	out[o++] = (uint8_t)status;	/* the wire carries our codes */
 	put_u16be(out + o, (uint16_t)ext);
 	o += 2;
-	if (version_mismatch) {
-		out[o++] = TUNNEL_EXT_VERSIONS;
-		out[o++] = sizeof(versions);
-		memcpy(out + o, versions, sizeof(versions));
-		o += sizeof(versions);
-	}
+	if (version_mismatch)
+		o += put_versions_ext(out + o);
 	hmac256(k->key, out, o, req_mac, TUNNEL_MAC_LEN, mac);
 	memcpy(out + o, mac, TUNNEL_REPLY_MAC_LEN);
 	return (int)(o + TUNNEL_REPLY_MAC_LEN);
@@ -238,10 +269,9 @@ enum parse_result
 tunnel_parse_reply(const uint8_t *buf, size_t len, const struct tunnel_key *k,
     const uint8_t req_mac[TUNNEL_MAC_LEN], struct tunnel_reply *out)
 {
-	struct cursor	 c, ext;
-	uint8_t		 ver, type, elen, mac[TUNNEL_MAC_LEN];
+	struct cursor	 c;
+	uint8_t		 ver, st, mac[TUNNEL_MAC_LEN];
 	uint16_t	 ext_len;
-	uint8_t		 st;
 	const uint8_t	*p, *m;
 
 	memset(out, 0, sizeof(*out));
@@ -263,20 +293,8 @@ tunnel_parse_reply(const uint8_t *buf, size_t len, const struct tunnel_key *k,
 	    TUNNEL_MAC_LEN, mac);
 	if (CRYPTO_memcmp(mac, m, TUNNEL_REPLY_MAC_LEN) != 0)
 		return PARSE_ERROR;
-	cur_init(&ext, p, ext_len);
-	while (cur_left(&ext) > 0) {
-		if (!cur_u8(&ext, &type) || !cur_u8(&ext, &elen) ||
-		    !cur_bytes(&ext, elen, &p))
-			return PARSE_ERROR;
-		if (type & TUNNEL_EXT_CRITICAL)	/* v1 knows none */
-			return PARSE_ERROR;
-		if (type == TUNNEL_EXT_VERSIONS) {
-			out->n_server_versions = MIN(elen,
-			    sizeof(out->server_versions));
-			memcpy(out->server_versions, p,
-			    out->n_server_versions);
-		}
-	}
+	if (!reply_exts(p, ext_len, out))
+		return PARSE_ERROR;
 	out->used = c.off;
 	return PARSE_OK;
 }
@@ -392,12 +410,8 @@ tunnel_encode_inner_reply(enum reply_code status, bool version_mismatch,
 	out[o++] = (uint8_t)status;	/* the wire carries our codes */
 	put_u16be(out + o, (uint16_t)ext);
 	o += 2;
-	if (version_mismatch) {
-		out[o++] = TUNNEL_EXT_VERSIONS;
-		out[o++] = sizeof(versions);
-		memcpy(out + o, versions, sizeof(versions));
-		o += sizeof(versions);
-	}
+	if (version_mismatch)
+		o += put_versions_ext(out + o);
 	return (int)o;
 }
 
@@ -405,8 +419,8 @@ enum parse_result
 tunnel_parse_inner_reply(const uint8_t *buf, size_t len,
     struct tunnel_reply *out)
 {
-	struct cursor	 c, ext;
-	uint8_t		 st, type, elen;
+	struct cursor	 c;
+	uint8_t		 st;
 	uint16_t	 ext_len;
 	const uint8_t	*p;
 
@@ -419,20 +433,8 @@ tunnel_parse_inner_reply(const uint8_t *buf, size_t len,
 	if (!cur_bytes(&c, ext_len, &p))
 		return PARSE_NEED_MORE;
 	out->status = reply_from_wire(st);
-	cur_init(&ext, p, ext_len);
-	while (cur_left(&ext) > 0) {
-		if (!cur_u8(&ext, &type) || !cur_u8(&ext, &elen) ||
-		    !cur_bytes(&ext, elen, &p))
-			return PARSE_ERROR;
-		if (type & TUNNEL_EXT_CRITICAL)	/* we know none */
-			return PARSE_ERROR;
-		if (type == TUNNEL_EXT_VERSIONS) {
-			out->n_server_versions = MIN(elen,
-			    sizeof(out->server_versions));
-			memcpy(out->server_versions, p,
-			    out->n_server_versions);
-		}
-	}
+	if (!reply_exts(p, ext_len, out))
+		return PARSE_ERROR;
 	out->used = 3 + (size_t)ext_len;
 	return PARSE_OK;
 }
