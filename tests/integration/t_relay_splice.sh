@@ -1,7 +1,9 @@
 #!/bin/bash
 # The relay's copy method per direction (src/common/relay.c): splice() through a
 # pipe where the bytes come from plain TCP, read/write where they come
-# from MPTCP, and pipes held only while a chunk is in flight.
+# from MPTCP, and pipes held only while a chunk is in flight. Splicing
+# needs a plain tunnel: mpsocks-local runs with --encryption none (a TLS
+# leg passes OpenSSL and is never spliced; t_tls covers that mode).
 #   - a 64 MB download and a 32 MB PUT upload through curl are byte-exact
 #     (sha256); during the download the concentrator holds a pipe (it
 #     splices destination -> tunnel) and mpsocks-local none (it reads the
@@ -29,7 +31,7 @@ up=$(bed_make_file up.bin 32)
 head -c $((8 * 1048576)) /dev/urandom >"$BED_TMP/up8.bin"
 bed_nginx_start
 bed_server_start --splice
-bed_local_start --splice
+bed_local_start --splice --encryption none
 proxy=127.0.0.1:$BED_LOCAL_PORT
 spid=$(bed_pid server)
 lpid=$(bed_pid local)
