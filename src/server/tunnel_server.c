@@ -267,6 +267,10 @@ ts_inner_cb(struct bufferevent *bev, void *arg)
 	s->req.target = inner.target;
 	s->req.cmd = inner.cmd;
 	bufferevent_setcb(bev, NULL, NULL, ts_cli_event_cb, s);
+	/* Early bytes wait in OpenSSL for the relay, which looks there first.
+	 * Reading on would fill the input to its high watermark, and libevent
+	 * 2.1's TLS bufferevent then spins while OpenSSL holds more. */
+	bufferevent_disable(bev, EV_READ);
 	target_str(&s->req.target, s->target, sizeof(s->target));
 	log_debug("c=%08x event=request client=%s target=%s early=%zu",
 	    s->id, s->key.name, s->target, evbuffer_get_length(in));
