@@ -20,6 +20,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <signal.h>
 #include <time.h>
 
@@ -199,7 +201,7 @@ bev_read_cb(struct bufferevent *bev, void *arg)
  */
 static struct bufferevent *
 tls_leg_new(struct event_base *base, SSL_CTX *cctx, SSL_CTX *sctx,
-    struct tend *far, int *bev_fd)
+    struct tend *far, int *bev_fd, bool unix_pair)
 {
 	struct keys		 k;
 	struct bev_state	 st = { false, false };
@@ -209,7 +211,15 @@ tls_leg_new(struct event_base *base, SSL_CTX *cctx, SSL_CTX *sctx,
 	uint64_t		 end_ms = util_now_ms() + DEADLINE_MS;
 
 	keys_new(&k);
-	tcp_pair(&cfd, &sfd);
+	if (unix_pair) {
+		int	sv[2];
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+		cfd = sv[0];
+		sfd = sv[1];
+	} else
+		tcp_pair(&cfd, &sfd);
 	c = tls_client_new(cctx, cfd, k.psk, k.id, k.prefix, PREFIX_LEN);
 	assert_non_null(c);
 	bev = bufferevent_openssl_socket_new(base, cfd, c,
@@ -321,7 +331,7 @@ struct tbed {
 };
 
 static void
-tbed_up(struct tbed *b)
+tbed_up(struct tbed *b, bool unix_pair)
 {
 	memset(b, 0, sizeof(*b));
 	b->fds0 = count_fds(false);
@@ -334,7 +344,8 @@ tbed_up(struct tbed *b)
 	tcp_pair(&b->app, &b->ra);
 	b->ba = bufferevent_socket_new(b->base, b->ra, BEV_OPT_CLOSE_ON_FREE);
 	assert_non_null(b->ba);
-	b->bb = tls_leg_new(b->base, b->cctx, b->sctx, &b->far, &b->rb);
+	b->bb = tls_leg_new(b->base, b->cctx, b->sctx, &b->far, &b->rb,
+	    unix_pair);
 	assert_non_null(bufferevent_openssl_get_ssl(b->bb));
 }
 
@@ -427,7 +438,7 @@ test_tls_bulk_both_ways(void **state)
 	uint8_t		*up = pattern(LEN, 21), *down = pattern(LEN, 22);
 
 	(void)state;
-	tbed_up(&b);
+	tbed_up(&b, false);
 	p.pipes0 = count_fds(true);
 	tbed_start(&b);
 	end_init(&app, b.app, up, LEN, LEN);
@@ -474,7 +485,7 @@ test_tls_half_close(void **state)
 	uint8_t		*up = pattern(UP, 23), *down = pattern(DOWN, 24);
 
 	(void)state;
-	tbed_up(&b);
+	tbed_up(&b, false);
 	tbed_start(&b);
 	end_init(&app, b.app, up, UP, DOWN);
 	tend_init(&b.far, NULL, 0, UP);
@@ -548,7 +559,7 @@ test_tls_truncated(void **state)
 	uint8_t		*up = pattern(LEN, 25), *down = pattern(CUT, 26);
 
 	(void)state;
-	tbed_up(&b);
+	tbed_up(&b, false);
 	tbed_start(&b);
 	end_init(&app, b.app, up, LEN, CUT);
 	tend_init(&b.far, down, CUT, LEN);
@@ -581,7 +592,7 @@ test_tls_abort_in_flight(void **state)
 	uint64_t	 until;
 
 	(void)state;
-	tbed_up(&b);
+	tbed_up(&b, false);
 	tbed_start(&b);
 	end_init(&app, b.app, up, LEN, 1);
 	tend_init(&b.far, down, LEN, 1);
@@ -628,7 +639,7 @@ test_tls_queued_at_start(void **state)
 	uint64_t	 end_ms = util_now_ms() + DEADLINE_MS;
 
 	(void)state;
-	tbed_up(&b);
+	tbed_up(&b, false);
 	tend_init(&b.far, in, IN, OUT);
 	bufferevent_setwatermark(b.bb, EV_READ, 0, WM);
 	bufferevent_enable(b.bb, EV_READ);
@@ -658,6 +669,69 @@ test_tls_queued_at_start(void **state)
 	free(app.got);
 	free(out);
 	free(in);
+}
+
+static bool
+app_and_far_eof(struct probe *p)
+{
+	return p->b->far.eof || p->b->far.err != 0;
+}
+
+/*
+ * The app's FIN arrives while the TLS leg's socket is full, nothing
+ * pending in the relay: SSL_shutdown() cannot write the close_notify
+ * (WANT_WRITE) and OpenSSL keeps it, already marking it sent. Once the
+ * socket drains, the close_notify must go out before the FIN; the far
+ * end sees a clean end, not a cut. The leg is an AF_UNIX pair, where a
+ * small write either fits whole or fails, and SIOCOUTQ says when the
+ * next would fail: the test fills it exactly with 1-byte records.
+ */
+static void
+test_tls_close_notify_on_full_socket(void **state)
+{
+	struct tbed	 b;
+	struct end	 app;
+	struct probe	 p = { &b, &app, app_and_far_eof, 0, false };
+	SSL		*c;
+	int		 sndbuf = 4096, outq = 0, filled = 0;
+	socklen_t	 len = sizeof(sndbuf);
+
+	(void)state;
+	tbed_up(&b, true);
+	c = bufferevent_openssl_get_ssl(b.bb);
+	assert_int_equal(setsockopt(b.rb, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof(sndbuf)), 0);
+	assert_int_equal(getsockopt(b.rb, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    &len), 0);
+	for (;;) {
+		assert_int_equal(ioctl(b.rb, SIOCOUTQ, &outq), 0);
+		if (outq >= sndbuf)
+			break;			/* the next write would fail */
+		assert_int_equal(SSL_write(c, "x", 1), 1);
+		filled++;
+	}
+	tbed_start(&b);
+	end_init(&app, b.app, NULL, 0, 1);
+	app.shut_after = true;
+	tend_init(&b.far, NULL, 0, (size_t)filled);
+	b.far.reading = false;
+	for (int i = 0; i < 50; i++) {	/* the relay meets the full socket */
+		event_base_loop(b.base, EVLOOP_NONBLOCK);
+		end_step(&app);
+		sleep_short();
+	}
+	CHECK_EQ("app's FIN seen", b.c.half_calls, 1);
+	b.far.reading = true;
+	assert_true(tpump(&p));
+	CHECK_EQ("far read error", b.far.err, 0);
+	CHECK("far saw close_notify", b.far.eof);
+	CHECK_EQ("records before it", b.far.rcvd, filled);
+	b.far.shut_after = true;
+	p.done = all_done;
+	assert_true(tpump(&p));
+	CHECK_STR("reason", b.c.reason, "done");
+	tbed_down(&b);
+	free(app.got);
 }
 
 /*
@@ -790,6 +864,7 @@ main(void)
 		cmocka_unit_test(test_tls_truncated),
 		cmocka_unit_test(test_tls_abort_in_flight),
 		cmocka_unit_test(test_tls_queued_at_start),
+		cmocka_unit_test(test_tls_close_notify_on_full_socket),
 	};
 
 	/* as the daemons do (daemon.c): a reset peer is an error value */
