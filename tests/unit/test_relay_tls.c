@@ -4,13 +4,13 @@
  * where far is a TLS server SSL of tls.c the test drives itself. Bulk
  * both ways, half-close through close_notify, a stream cut without
  * close_notify, an abort with bytes in flight, bytes already queued in
- * the TLS bufferevent at relay_start, and no splice() on a TLS relay
- * even when splicing is on. Also tls.c alone: the prefix goes out ahead
- * of the ClientHello, the suite each preference negotiates, and a wrong
- * PSK fails the handshake cleanly. Every case counts descriptors.
+ * the TLS bufferevent at relay_start, a close_notify that meets a full
+ * socket, and no splice() on a TLS relay even when splicing is on.
+ * Every case counts descriptors. tls.c alone: test_tls.c.
  */
 
 #include "relay_testutil.h"
+#include "tls_testutil.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -19,18 +19,13 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
-#include <poll.h>
-#include <sys/ioctl.h>
 #include <linux/sockios.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include "common/tls.h"
 #include "proto/util.h"
-
-#define DEADLINE_MS	20000
-#define PREFIX_LEN	70
-#define REC_HDR		5	/* TLS record header after the prefix */
 
 /* The far TLS end, driven by the test through SSL_read/SSL_write. */
 struct tend {
@@ -48,119 +43,6 @@ struct tend {
 	bool		 overflow;
 };
 
-struct keys {
-	uint8_t	psk[TUNNEL_PSK_LEN], id[TUNNEL_KEYID_LEN];
-	uint8_t	prefix[PREFIX_LEN];
-};
-
-static void
-keys_new(struct keys *k)
-{
-	assert_int_equal(RAND_bytes(k->psk, sizeof(k->psk)), 1);
-	assert_int_equal(RAND_bytes(k->id, sizeof(k->id)), 1);
-	assert_int_equal(RAND_bytes(k->prefix, sizeof(k->prefix)), 1);
-}
-
-static void
-sleep_short(void)
-{
-	nanosleep(&(struct timespec){ .tv_nsec = 200000 }, NULL);
-}
-
-/*
- * The server's first step: exactly the prefix, then the header of the
- * first record, which must be a handshake record (0x16): the prefix
- * arrived whole and ahead of the ClientHello. The header is handed to
- * tls_server_new() as rx, as tunnel_server.c does with what followed
- * the preamble. base: run while waiting (a bufferevent client).
- */
-static SSL *
-server_after_prefix(SSL_CTX *sctx, int fd, const struct keys *k,
-    struct event_base *base)
-{
-	uint8_t		buf[PREFIX_LEN + REC_HDR];
-	size_t		got = 0;
-	uint64_t	end_ms = util_now_ms() + DEADLINE_MS;
-
-	while (got < sizeof(buf)) {
-		ssize_t	n = read(fd, buf + got, sizeof(buf) - got);
-
-		if (n > 0) {
-			got += (size_t)n;
-			continue;
-		}
-		assert_true(n == -1 && errno == EAGAIN);
-		assert_true(util_now_ms() < end_ms);
-		if (base != NULL)
-			event_base_loop(base, EVLOOP_NONBLOCK);
-		sleep_short();
-	}
-	CHECK_MEM("prefix", buf, k->prefix, PREFIX_LEN);
-	CHECK_EQ("first record after the prefix", buf[PREFIX_LEN], 0x16);
-	return tls_server_new(sctx, fd, k->psk, k->id, buf + PREFIX_LEN,
-	    REC_HDR);
-}
-
-/* 1: done, 0: again, -1: failed (err: SSL_get_error). */
-static int
-hs_step(SSL *ssl, int *err)
-{
-	int	r = SSL_do_handshake(ssl);
-
-	if (r == 1)
-		return 1;
-	*err = SSL_get_error(ssl, r);
-	if (*err == SSL_ERROR_WANT_READ || *err == SSL_ERROR_WANT_WRITE)
-		return 0;
-	return -1;
-}
-
-struct hs_result {
-	bool		ok;
-	int		cerr, serr;		/* SSL_get_error on failure */
-	unsigned long	serr_code;		/* the server's ERR code */
-};
-
-/* A handshake between client c and a server made on sfd once the
- * client's prefix was read and checked. *sslp: the server's SSL. */
-static struct hs_result
-handshake_raw(SSL *c, SSL_CTX *sctx, int sfd, const struct keys *sk,
-    SSL **sslp)
-{
-	struct hs_result	res = { 0 };
-	int			cdone = 0, sdone = 0;
-	uint64_t		end_ms = util_now_ms() + DEADLINE_MS;
-	SSL			*s;
-
-	/* the client's first flight: prefix and ClientHello in one write */
-	cdone = hs_step(c, &res.cerr);
-	assert_int_equal(cdone, 0);
-	s = server_after_prefix(sctx, sfd, sk, NULL);
-	assert_non_null(s);
-	*sslp = s;
-	while (cdone != 1 || sdone != 1) {
-		if (sdone == 0)
-			sdone = hs_step(s, &res.serr);
-		if (sdone == -1 && res.serr_code == 0)
-			res.serr_code = ERR_peek_error();
-		if (cdone == 0)
-			cdone = hs_step(c, &res.cerr);
-		if (cdone == -1 || sdone == -1) {
-			/* let the other side see the alert, then stop */
-			if (cdone == 0)
-				cdone = hs_step(c, &res.cerr);
-			if (sdone == 0)
-				sdone = hs_step(s, &res.serr);
-			if (cdone != 0 && sdone != 0)
-				break;
-		}
-		assert_true(util_now_ms() < end_ms);
-		sleep_short();
-	}
-	ERR_clear_error();
-	res.ok = cdone == 1 && sdone == 1;
-	return res;
-}
 
 struct bev_state {
 	bool	connected, error;
@@ -671,12 +553,6 @@ test_tls_queued_at_start(void **state)
 	free(in);
 }
 
-static bool
-app_and_far_eof(struct probe *p)
-{
-	return p->b->far.eof || p->b->far.err != 0;
-}
-
 /*
  * The app's FIN arrives while the TLS leg's socket is full, nothing
  * pending in the relay: SSL_shutdown() cannot write the close_notify
@@ -691,7 +567,7 @@ test_tls_close_notify_on_full_socket(void **state)
 {
 	struct tbed	 b;
 	struct end	 app;
-	struct probe	 p = { &b, &app, app_and_far_eof, 0, false };
+	struct probe	 p = { &b, &app, far_eof, 0, false };
 	SSL		*c;
 	int		 sndbuf = 4096, outq = 0, filled = 0;
 	socklen_t	 len = sizeof(sndbuf);
@@ -734,131 +610,10 @@ test_tls_close_notify_on_full_socket(void **state)
 	free(app.got);
 }
 
-/*
- * tls.c alone over a pair of fds: the suite the contexts' preferences
- * negotiate, on TCP and on an AF_UNIX socketpair (our BIO is plain
- * read/write). The server's preference decides, except that a client
- * that puts ChaCha first (no AES instructions) gets it.
- */
-static void
-test_tls_ciphers(void **state)
-{
-	static const struct {
-		const char	*row;
-		enum tls_cipher	 c, s;
-		bool		 unix_pair;
-		const char	*want;
-	} rows[] = {
-		{ "aes/aes", TLS_CIPHER_AES, TLS_CIPHER_AES, false,
-		    "TLS_AES_128_GCM_SHA256" },
-		{ "chacha/chacha", TLS_CIPHER_CHACHA, TLS_CIPHER_CHACHA, false,
-		    "TLS_CHACHA20_POLY1305_SHA256" },
-		{ "client chacha", TLS_CIPHER_CHACHA, TLS_CIPHER_AES, false,
-		    "TLS_CHACHA20_POLY1305_SHA256" },
-		{ "server chacha", TLS_CIPHER_AES, TLS_CIPHER_CHACHA, false,
-		    "TLS_CHACHA20_POLY1305_SHA256" },
-		{ "aes, unix", TLS_CIPHER_AES, TLS_CIPHER_AES, true,
-		    "TLS_AES_128_GCM_SHA256" },
-	};
-	int	fds0 = count_fds(false);
-
-	(void)state;
-	for (size_t i = 0; i < NELEM(rows); i++) {
-		SSL_CTX			*cctx = tls_ctx_new(false, rows[i].c);
-		SSL_CTX			*sctx = tls_ctx_new(true, rows[i].s);
-		struct keys		 k;
-		struct hs_result	 res;
-		SSL			*c, *s = NULL;
-		int			 cfd, sfd, sv[2];
-
-		CHECK(rows[i].row, cctx != NULL && sctx != NULL);
-		keys_new(&k);
-		if (rows[i].unix_pair) {
-			assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM |
-			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-			cfd = sv[0];
-			sfd = sv[1];
-		} else
-			tcp_pair(&cfd, &sfd);
-		c = tls_client_new(cctx, cfd, k.psk, k.id, k.prefix,
-		    PREFIX_LEN);
-		CHECK(rows[i].row, c != NULL);
-		res = handshake_raw(c, sctx, sfd, &k, &s);
-		CHECK(rows[i].row, res.ok);
-		CHECK_STR(rows[i].row, tls_cipher_name(c), rows[i].want);
-		CHECK_STR(rows[i].row, tls_cipher_name(s), rows[i].want);
-		SSL_free(c);
-		SSL_free(s);
-		close(cfd);
-		close(sfd);
-		tls_ctx_free(cctx);
-		tls_ctx_free(sctx);
-	}
-	CHECK_EQ("fds", count_fds(false), fds0);
-}
-
-/*
- * A server whose PSK differs (or that expects another identity) has no
- * other way to authenticate: both sides fail the handshake with an
- * OpenSSL error, no crash, nothing left open or allocated.
- */
-static void
-test_tls_wrong_psk(void **state)
-{
-	static const struct {
-		const char	*row;
-		bool		 other_id;
-	} rows[] = {
-		{ "other psk", false },
-		{ "other identity", true },
-	};
-	int	fds0 = count_fds(false);
-
-	(void)state;
-	for (size_t i = 0; i < NELEM(rows); i++) {
-		SSL_CTX			*cctx = tls_ctx_new(false,
-					    TLS_CIPHER_AUTO);
-		SSL_CTX			*sctx = tls_ctx_new(true,
-					    TLS_CIPHER_AUTO);
-		struct keys		 ck, sk;
-		struct hs_result	 res;
-		SSL			*c, *s = NULL;
-		int			 cfd, sfd;
-		char			 why[256];
-
-		keys_new(&ck);
-		sk = ck;
-		if (rows[i].other_id)
-			sk.id[0] ^= 1;
-		else
-			sk.psk[0] ^= 1;
-		tcp_pair(&cfd, &sfd);
-		c = tls_client_new(cctx, cfd, ck.psk, ck.id, ck.prefix,
-		    PREFIX_LEN);
-		CHECK(rows[i].row, c != NULL);
-		res = handshake_raw(c, sctx, sfd, &sk, &s);
-		CHECK(rows[i].row, !res.ok);
-		CHECK_EQ(rows[i].row, res.serr, SSL_ERROR_SSL);
-		CHECK(rows[i].row, res.serr_code != 0);
-		ERR_error_string_n(res.serr_code, why, sizeof(why));
-		print_message("%s: server: %s\n", rows[i].row, why);
-		CHECK(rows[i].row, SSL_is_init_finished(c) == 0);
-		SSL_free(c);
-		SSL_free(s);
-		close(cfd);
-		close(sfd);
-		tls_ctx_free(cctx);
-		tls_ctx_free(sctx);
-	}
-	CHECK_EQ("fds", count_fds(false), fds0);
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tls_ciphers),
-		cmocka_unit_test(test_tls_wrong_psk),
 		cmocka_unit_test(test_tls_bulk_both_ways),
 		cmocka_unit_test(test_tls_half_close),
 		cmocka_unit_test(test_tls_truncated),
