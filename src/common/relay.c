@@ -252,19 +252,29 @@ half_shut(struct half *h)
 {
 	if (h->shut || h->pend_len > 0 || h->pipe_len > 0 || !h->peer->eof)
 		return true;
-	/* TLS: close_notify ends our direction; the other one keeps going */
-	if (h->ssl != NULL && !(SSL_get_shutdown(h->ssl) & SSL_SENT_SHUTDOWN)) {
+	/*
+	 * TLS: close_notify ends our direction; the other one keeps going.
+	 * OpenSSL marks it sent before it is written: one that met a full
+	 * socket (shut_pending) waits in OpenSSL, and only SSL_shutdown()
+	 * again writes it. Called once it is out, SSL_shutdown() would wait
+	 * for the peer's and read (discarding data): never then.
+	 */
+	if (h->ssl != NULL && (h->shut_pending ||
+	    !(SSL_get_shutdown(h->ssl) & SSL_SENT_SHUTDOWN))) {
 		int r = SSL_shutdown(h->ssl);
+		int e = r < 0 ? SSL_get_error(h->ssl, r) : SSL_ERROR_NONE;
 
-		if (r < 0 && SSL_get_error(h->ssl, r) == SSL_ERROR_WANT_WRITE) {
+		if (e == SSL_ERROR_WANT_WRITE) {
 			h->shut_pending = true;
 			event_add(h->wev, NULL);
 			return true;
 		}
-		if (r < 0) {
+		/* WANT_READ: it went out, and now OpenSSL awaits the peer's */
+		if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ) {
 			half_error(h, "close_notify", tls_errno(h, r));
 			return false;
 		}
+		ERR_clear_error();
 	}
 	if (h->ssl != NULL && h->shut_pending) {
 		h->shut_pending = false;
