@@ -7,6 +7,7 @@
  */
 
 #include "common/config.h"
+#include "common/secfile.h"
 #include "proto/control_proto.h"
 #include "proto/util.h"
 
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 enum ck_type {
 	CK_UINT, CK_PATH, CK_LISTEN, CK_HOSTPORT, CK_CIDR, CK_USER, CK_BOOL,
@@ -532,10 +534,17 @@ config_load_file(struct config *c, const char *path, config_err_cb *cb,
     void *arg)
 {
 	struct ctx	x = { .cfg = c, .file = path, .cb = cb, .arg = arg };
-	int		rc;
+	char		why[256];
+	int		fd, rc;
 
-	if ((x.f = fopen(path, "re")) == NULL) {
+	if ((fd = secfile_open(path, SECFILE_CONFIG, why, sizeof(why))) ==
+	    -1) {
+		err(&x, "%s", why);
+		return x.errors;
+	}
+	if ((x.f = fdopen(fd, "r")) == NULL) {
 		err(&x, "cannot open: %s", strerror(errno));
+		close(fd);
 		return x.errors;
 	}
 	rc = load(&x);
