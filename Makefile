@@ -36,7 +36,7 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 PROTO	:= util cidr target socks5 socks4 pac http_proxy http_rewrite \
 	   http_response tunnel_proto control_proto status subflow metrics \
 	   reply
-COMMON	:= log config keyfile stats mptcp relay daemon listener \
+COMMON	:= log config keyfile secfile stats mptcp relay daemon listener \
 	   linger control dns dashboard tls pipe_pool
 LOCAL	:= cli conn socks_session http_session outbound tunnel_client \
 	   monitor uplink uplink_kernel netlink config_uplink policy policy_load

@@ -18,6 +18,7 @@
 #define CONFIG_MAX_LISTEN	8
 #define CONFIG_MAX_USERS	64
 #define CONFIG_MAX_LINE		1024
+#define CONFIG_ACCOUNT_MAX	33	/* run_as: a login name and NUL */
 #define CONFIG_ADDR_MAX		300	/* "[v6]:port" or "host:port" */
 #define EX_CONFIG_ERR		78	/* sysexits EX_CONFIG */
 #define CONFIG_CONTROL_DEFAULT	"127.0.0.1:1081"	/* local's control port */
@@ -94,6 +95,9 @@ struct config {
 	size_t			n_sections;
 	bool			manage_uplinks;			/* local */
 	unsigned		uplink_table_base;		/* local */
+	/* started as root: switch to this user once the sockets are open
+	 * (daemon_drop_privileges); "" keeps root */
+	char			run_as[CONFIG_ACCOUNT_MAX];
 };
 
 void	config_defaults(struct config *, enum config_role);

@@ -5,6 +5,7 @@
  * and signal handling on the event loop. */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/config.h"
 #include "common/keyfile.h"
@@ -43,6 +44,16 @@ struct event_base;
 /* config_err_cb that prints "file:line: msg" to stderr. */
 void	daemon_config_err(void *arg, const char *file, unsigned line,
 	    const char *msg);
+/*
+ * Started as root with run_as set: switches to that user for good
+ * (supplementary groups, gid, uid), keeping only the capabilities in
+ * keep (a mask of 1 << CAP_x) in the permitted and effective sets and
+ * the bounding set, then sets PR_SET_NO_NEW_PRIVS. As root without
+ * run_as, warns that root stays. Call once the listeners and netlink
+ * sockets are open. Failures are fatal: a daemon must not run with more
+ * than it was told.
+ */
+void	daemon_drop_privileges(const struct config *, uint64_t keep);
 /* Raises the soft descriptor limit to the hard one. */
 void	daemon_raise_nofile(void);
 /*

@@ -3,7 +3,10 @@
 
 /*
  * Asynchronous name resolution (libevent evdns: /etc/resolv.conf and
- * /etc/hosts) with a small direct-mapped cache of answers.
+ * /etc/hosts) with a small direct-mapped cache of answers. Both A and
+ * AAAA are asked for whatever this host's addresses, and the answers come
+ * back with the families alternating, IPv6 first (RFC 8305 section 4):
+ * a caller tries them in order until one connects.
  */
 
 #include <stddef.h>
@@ -34,6 +37,9 @@ void		 dns_free(struct dns *);
 int		 dns_resolve(struct dns *, const char *name,
 		    struct dns_result *out, dns_cb *, void *arg,
 		    struct dns_req **reqp);
+/* Reorders res->addrs: IPv6, IPv4, IPv6, ... each family in its own
+ * order; the rest of one family once the other runs out. Pure. */
+void		 dns_interleave(struct dns_result *);
 /* The callback is not called after this. */
 void		 dns_cancel(struct dns_req *);
 const char	*dns_strerror(int err);

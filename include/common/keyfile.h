@@ -28,7 +28,8 @@ typedef void keyfile_err_cb(void *arg, unsigned line, const char *msg);
 /* Returns the number of errors; on 0, out holds the keys (keyset_free). */
 int	keyfile_parse(const char *text, size_t len, struct keyset *out,
 	    keyfile_err_cb *, void *arg);
-/* Reads and parses a file; also refuses one that others can read. */
+/* Reads and parses a file; refuses one that others can read, or that
+ * secfile_open() refuses (symlink, writable by others, foreign owner). */
 int	keyfile_load(const char *path, struct keyset *out, keyfile_err_cb *,
 	    void *arg);
 void	keyset_free(struct keyset *);

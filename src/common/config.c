@@ -7,6 +7,7 @@
  */
 
 #include "common/config.h"
+#include "common/secfile.h"
 #include "proto/control_proto.h"
 #include "proto/util.h"
 
@@ -19,10 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 enum ck_type {
 	CK_UINT, CK_PATH, CK_LISTEN, CK_HOSTPORT, CK_CIDR, CK_USER, CK_BOOL,
-	CK_LOGLEVEL, CK_CONTROL, CK_TOKEN, CK_ENUM,
+	CK_LOGLEVEL, CK_CONTROL, CK_TOKEN, CK_ENUM, CK_ACCOUNT,
 };
 
 static const char *const encryption_names[] = {
@@ -71,6 +73,7 @@ static const struct config_key keys[] = {
 	    OFF(preauth_early_drop), NULL },
 	{ S, "server", "tls_cipher", CK_ENUM, 0, 0, OFF(tls_cipher),
 	    cipher_names },
+	{ S, "server", "run_as", CK_ACCOUNT, 0, 0, OFF(run_as), NULL },
 	{ S, "dns", "cache_size", CK_UINT, 0, 65536, OFF(dns_cache_size), NULL },
 	{ S, "dns", "cache_ttl", CK_UINT, 1, 86400, OFF(dns_cache_ttl), NULL },
 
@@ -96,6 +99,7 @@ static const struct config_key keys[] = {
 	{ L, "local", "http_head_max", CK_UINT, 1024, 65536,
 	    OFF(http_head_max), NULL },
 	{ L, "local", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level), NULL },
+	{ L, "local", "run_as", CK_ACCOUNT, 0, 0, OFF(run_as), NULL },
 
 	{ S | L, "control", "listen", CK_CONTROL, 0, 0, OFF(control_listen), NULL },
 	{ S | L, "control", "token", CK_TOKEN, 0, 0, OFF(control_token), NULL },
@@ -224,6 +228,23 @@ parse_level(const char *v, enum log_level *out)
 }
 
 /* Applies one value; errors are reported against x->file:x->line. */
+/* A login name as useradd takes it: run_as names one (daemon.h). */
+static bool
+account_valid(const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (n == 0 || n >= CONFIG_ACCOUNT_MAX || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		    s[i] == '.' || s[i] == '-'))
+			return false;
+	return true;
+}
+
 static void
 apply(struct ctx *x, size_t ki, const char *value)
 {
@@ -310,6 +331,14 @@ apply(struct ctx *x, size_t ki, const char *value)
 		    !util_parse_sockaddr(value, &ss, &sl))
 			err(x, "%s.%s: \"%.64s\" is not ADDR:PORT or off",
 			    k->section, k->name, value);
+		else
+			strcpy(field, value);
+		break;
+	case CK_ACCOUNT:
+		if (!account_valid(value))
+			err(x, "%s.%s: \"%.64s\" is not a user name (letters, "
+			    "digits, _ . -; up to %d)", k->section, k->name,
+			    value, CONFIG_ACCOUNT_MAX - 1);
 		else
 			strcpy(field, value);
 		break;
@@ -532,10 +561,17 @@ config_load_file(struct config *c, const char *path, config_err_cb *cb,
     void *arg)
 {
 	struct ctx	x = { .cfg = c, .file = path, .cb = cb, .arg = arg };
-	int		rc;
+	char		why[256];
+	int		fd, rc;
 
-	if ((x.f = fopen(path, "re")) == NULL) {
+	if ((fd = secfile_open(path, SECFILE_CONFIG, why, sizeof(why))) ==
+	    -1) {
+		err(&x, "%s", why);
+		return x.errors;
+	}
+	if ((x.f = fdopen(fd, "r")) == NULL) {
 		err(&x, "cannot open: %s", strerror(errno));
+		close(fd);
 		return x.errors;
 	}
 	rc = load(&x);

@@ -4,10 +4,17 @@
 #include "common/log.h"
 
 #include <event2/event.h>
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static struct event	*sig_ev[3];
 static void		(*hup_fn)(void *);
@@ -66,6 +73,12 @@ daemon_configure(struct config *cfg, const struct daemon_args *a,
 			errors++;
 	if (errors == 0)
 		errors += config_validate(cfg, daemon_config_err, NULL);
+	if (errors == 0 && cfg->run_as[0] != '\0' &&
+	    getpwnam(cfg->run_as) == NULL) {
+		fprintf(stderr, "%s: run_as: no user \"%s\" on this host\n",
+		    a->conf ? a->conf : "command line", cfg->run_as);
+		errors++;
+	}
 	if (errors == 0 && keyfile_load(cfg->key_file, ks, daemon_key_err,
 	    cfg->key_file) != 0)
 		errors++;
@@ -93,6 +106,88 @@ daemon_raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+/* The capability sets, as the raw syscall takes them (no libcap). */
+static bool
+caps_set(uint64_t keep)
+{
+	struct __user_cap_header_struct	hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct	data[2];
+
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = (uint32_t)keep;
+	data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+	return syscall(SYS_capset, &hdr, data) == 0;
+}
+
+/* Drops from the bounding set every capability not in keep, so that no
+ * exec (there is none) and no later setuid can get them back. */
+static bool
+caps_bound(uint64_t keep)
+{
+	for (int cap = 0; cap <= 63; cap++) {
+		if (keep & (1ull << cap))
+			continue;
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
+			continue;	/* absent, or beyond this kernel */
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
+			return false;
+	}
+	return true;
+}
+
+void
+daemon_drop_privileges(const struct config *cfg, uint64_t keep)
+{
+	struct passwd	*pw;
+	uid_t		 uid;
+	gid_t		 gid;
+
+	if (geteuid() != 0) {
+		if (cfg->run_as[0] != '\0')
+			log_info("event=privileges run_as=%s result=ignored "
+			    "why=not_root uid=%u", cfg->run_as,
+			    (unsigned)geteuid());
+		(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		return;
+	}
+	if (cfg->run_as[0] == '\0') {
+		log_warnx("event=privileges user=root: running as root for its "
+		    "whole life; set run_as to a system user "
+		    "(docs/deployment.md)");
+		return;
+	}
+	if ((pw = getpwnam(cfg->run_as)) == NULL)
+		fatalx("run_as: no user \"%s\"", cfg->run_as);
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (uid == 0)
+		fatalx("run_as: \"%s\" is root", cfg->run_as);
+	if (!caps_bound(keep))
+		fatal("run_as: cannot drop the bounding set");
+	if (keep != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1)
+		fatal("run_as: PR_SET_KEEPCAPS");
+	if (initgroups(pw->pw_name, gid) == -1)
+		fatal("run_as: setgroups");
+	if (setresgid(gid, gid, gid) == -1)
+		fatal("run_as: setgid %u", (unsigned)gid);
+	if (setresuid(uid, uid, uid) == -1)
+		fatal("run_as: setuid %u", (unsigned)uid);
+	if (setuid(0) != -1 || errno != EPERM)
+		fatalx("run_as: could get root back after the switch");
+	/* permitted survived the setuid (KEEPCAPS): cut it to keep and
+	 * make that effective; inheritable and ambient stay empty */
+	if (!caps_set(keep))
+		fatal("run_as: capset");
+	(void)prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("run_as: PR_SET_NO_NEW_PRIVS");
+	log_info("event=privileges run_as=%s uid=%u gid=%u caps=%#llx",
+	    pw->pw_name, (unsigned)uid, (unsigned)gid,
+	    (unsigned long long)keep);
 }
 
 static void

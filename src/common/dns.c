@@ -1,7 +1,12 @@
 /*
  * evdns wrapper with a cache. evdns gives no TTLs through getaddrinfo, so
  * answers are kept for a fixed time (dns.cache_ttl); failures are not
- * cached.
+ * cached. Both families are asked for, always: AI_ADDRCONFIG made libevent
+ * skip AAAA (and the hosts file's IPv6 lines) on a host whose IPv6 has no
+ * default route, though a unique-local or routed-by-prefix destination is
+ * reachable, and a name with only an AAAA record failed with EAI_NODATA.
+ * A family this host cannot reach fails at connect(), and the next
+ * address is tried: the answers alternate families (RFC 8305 section 4).
  */
 
 #include "common/dns.h"
@@ -118,6 +123,26 @@ cache_get(struct dns *d, const char *name, struct dns_result *out)
 	return true;
 }
 
+void
+dns_interleave(struct dns_result *res)
+{
+	struct sockaddr_storage	v6[DNS_MAX_ADDRS], v4[DNS_MAX_ADDRS];
+	size_t			n6 = 0, n4 = 0, i6 = 0, i4 = 0, n = 0;
+
+	for (size_t i = 0; i < res->n && i < DNS_MAX_ADDRS; i++) {
+		if (res->addrs[i].ss_family == AF_INET6)
+			v6[n6++] = res->addrs[i];
+		else
+			v4[n4++] = res->addrs[i];
+	}
+	while (i6 < n6 || i4 < n4) {
+		if (i6 < n6)
+			res->addrs[n++] = v6[i6++];
+		if (i4 < n4)
+			res->addrs[n++] = v4[i4++];
+	}
+}
+
 static void
 fill(struct dns_result *res, int err, struct evutil_addrinfo *ai)
 {
@@ -132,6 +157,7 @@ fill(struct dns_result *res, int err, struct evutil_addrinfo *ai)
 	}
 	if (err == 0 && res->n == 0)
 		res->err = EVUTIL_EAI_NODATA;
+	dns_interleave(res);
 }
 
 static void
@@ -160,7 +186,7 @@ dns_resolve(struct dns *d, const char *name, struct dns_result *out,
 {
 	struct evutil_addrinfo	 hints = {
 		.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-		.ai_protocol = IPPROTO_TCP, .ai_flags = EVUTIL_AI_ADDRCONFIG,
+		.ai_protocol = IPPROTO_TCP,	/* no AI_ADDRCONFIG: above */
 	};
 	struct dns_req		*q;
 

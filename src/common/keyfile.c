@@ -1,6 +1,7 @@
 /* Pre-shared key files; see keyfile.h for the format. */
 
 #include "common/keyfile.h"
+#include "common/secfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -184,17 +185,14 @@ keyfile_load(const char *path, struct keyset *out, keyfile_err_cb *cb,
 	char		 msg[300];
 
 	memset(out, 0, sizeof(*out));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+	if ((fd = secfile_open(path, SECFILE_SECRET, msg, sizeof(msg))) == -1) {
 		cb(arg, 0, msg);
-		if (fd != -1)
-			close(fd);
 		return 1;
 	}
-	if (st.st_mode & S_IRWXO) {
+	if (fstat(fd, &st) == -1) {
+		snprintf(msg, sizeof(msg), "cannot stat: %s", strerror(errno));
 		close(fd);
-		cb(arg, 0, "readable by others; chmod 600 (or 640) it");
+		cb(arg, 0, msg);
 		return 1;
 	}
 	if (st.st_size > KEYFILE_MAX_KEYS * (KEYFILE_MAX_LINE + 1)) {

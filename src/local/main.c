@@ -20,6 +20,7 @@
 
 #include <event2/event.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,9 @@ usage(FILE *f)
 "      --connect-timeout S    seconds for the concentrator to reach the\n"
 "                             destination (default 10)\n"
 "      --max-connections N    concurrent connections (default 65536)\n"
+"      --run-as NAME          started as root: become this user once the\n"
+"                             sockets are open, keeping only CAP_NET_ADMIN\n"
+"                             for the [uplink] sections\n"
 "      --control ADDR:PORT|off\n"
 "                             metrics, status API and dashboard (default\n"
 "                             127.0.0.1:1081; docs/metrics.md)\n"
@@ -88,7 +92,7 @@ usage(FILE *f)
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
     OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS, OPT_EXPLAIN, OPT_UPLINKS,
-    OPT_NOTFO, OPT_TFO, OPT_SPLICE, OPT_ENCRYPTION };
+    OPT_NOTFO, OPT_TFO, OPT_SPLICE, OPT_ENCRYPTION, OPT_RUN_AS };
 
 static char *
 status_json_cb(void *arg)
@@ -200,6 +204,7 @@ main(int argc, char **argv)
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
 		{ "max-connections", required_argument, NULL, OPT_MAXC },
 		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "run-as", required_argument, NULL, OPT_RUN_AS },
 		{ "status", no_argument, NULL, OPT_STATUS },
 		{ "uplinks", no_argument, NULL, OPT_UPLINKS },
 		{ "config", required_argument, NULL, 'c' },
@@ -251,6 +256,7 @@ main(int argc, char **argv)
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;
 		case OPT_MAXC: key = "max_connections"; break;
+		case OPT_RUN_AS: key = "run_as"; break;
 		case OPT_CONTROL:
 			key = "control.listen";
 			control_arg = optarg;
@@ -356,6 +362,11 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
+	/* every socket is open: the uplinks' netlink sockets, listeners
+	 * and the control port. What stays needed is CAP_NET_ADMIN, to
+	 * follow and restore the uplinks (uplink.c). */
+	daemon_drop_privileges(&cfg, cfg.manage_uplinks && ul != NULL ?
+	    1ull << CAP_NET_ADMIN : 0);
 	rl.conf = args.conf;
 	rl.ob = ob;
 	if (!daemon_signals(base, reload_cb, &rl))

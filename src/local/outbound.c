@@ -43,7 +43,11 @@ struct outbound_req {
 						 * deferred answer */
 	struct policy_pin	 pin;		/* copied: a reload may free
 						 * the policy meanwhile */
-	struct sockaddr_storage	 addr;		/* resolved, for direct */
+	struct sockaddr_storage	 addr;		/* resolved: the first, for
+						 * the policy */
+	struct dns_result	 addrs;		/* direct: tried in turn */
+	size_t			 next_addr;
+	uint64_t		 deadline_ms;	/* direct: connect_timeout */
 	bool			 have_addr;
 	bool			 direct_wait;	/* resolving to connect */
 	enum reply_code		 status;	/* deferred answer */
@@ -112,6 +116,8 @@ bond_cb(void *arg, enum reply_code status, struct bufferevent *bev,
 	req_done(o, status, bev, why);
 }
 
+static void	direct_next(struct outbound_req *);
+
 static void
 direct_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -125,56 +131,84 @@ direct_event_cb(struct bufferevent *bev, short what, void *arg)
 		req_done(o, REPLY_OK, bev, NULL);
 		return;
 	}
-	log_debug("s=%08x event=direct_fail why=\"%s\"", o->id,
-	    evutil_socket_error_to_string(err));
-	req_done(o, reply_from_errno(err), NULL, "direct connect failed");
+	log_debug("s=%08x event=direct_fail addr=%zu/%zu why=\"%s\"", o->id,
+	    o->next_addr + 1, o->addrs.n, evutil_socket_error_to_string(err));
+	o->status = reply_from_errno(err);
+	o->why = "direct connect failed";
+	direct_next(o);			/* may free o */
 }
 
 static void
 direct_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct outbound_req	*o = arg;
+
 	(void)fd;
 	(void)what;
-	req_done(arg, REPLY_TIMED_OUT, NULL, "direct connect timed out");
+	log_debug("s=%08x event=direct_timeout addr=%zu/%zu", o->id,
+	    o->next_addr + 1, o->addrs.n);
+	o->status = REPLY_TIMED_OUT;
+	o->why = "direct connect timed out";
+	direct_next(o);			/* may free o */
 }
 
-/* The target's address as a sockaddr with its port. */
-static socklen_t
-target_sockaddr(const struct outbound_req *o, struct sockaddr_storage *ss)
+/* The addresses to try: the target's own, or what the name resolved to
+ * (families alternating, dns.h); each with the target's port. */
+static void
+direct_addrs(struct outbound_req *o)
 {
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&o->addrs.addrs[0];
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)
+				    &o->addrs.addrs[0];
 
-	memset(ss, 0, sizeof(*ss));
-	if (o->t.atyp == TARGET_IPV4) {
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, o->t.addr, 4);
-	} else if (o->t.atyp == TARGET_IPV6) {
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, o->t.addr, 16);
-	} else
-		*ss = o->addr;
-	if (ss->ss_family == AF_INET) {
-		sin->sin_port = htons(o->t.port);
-		return sizeof(*sin);
+	if (o->t.atyp != TARGET_DOMAIN) {
+		memset(&o->addrs, 0, sizeof(o->addrs));
+		o->addrs.n = 1;
+		if (o->t.atyp == TARGET_IPV4) {
+			sin->sin_family = AF_INET;
+			memcpy(&sin->sin_addr, o->t.addr, 4);
+		} else {
+			sin6->sin6_family = AF_INET6;
+			memcpy(&sin6->sin6_addr, o->t.addr, 16);
+		}
 	}
-	sin6->sin6_port = htons(o->t.port);
-	return sizeof(*sin6);
+	for (size_t i = 0; i < o->addrs.n; i++) {
+		sin = (struct sockaddr_in *)&o->addrs.addrs[i];
+		sin6 = (struct sockaddr_in6 *)&o->addrs.addrs[i];
+		if (sin->sin_family == AF_INET)
+			sin->sin_port = htons(o->t.port);
+		else
+			sin6->sin6_port = htons(o->t.port);
+	}
 }
 
-/* Connects from here, with the rule's pin. false if it failed at once
- * (o->status, o->why set). */
-static bool
-direct_start(struct outbound_req *o)
+/* Keeps a resolver's answer: all of it to connect, the first for the
+ * policy. */
+static void
+set_addrs(struct outbound_req *o, const struct dns_result *res)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl = target_sockaddr(o, &ss);
+	o->addrs = *res;
+	o->addr = res->addrs[0];
+	o->have_addr = true;
+}
+
+/* Connects to o->addrs.addrs[o->next_addr] with the rule's pin. false
+ * if it failed at once (o->status, o->why set). */
+static bool
+direct_connect_one(struct outbound_req *o)
+{
+	const struct sockaddr_storage *ss = &o->addrs.addrs[o->next_addr];
+	socklen_t		 sl = ss->ss_family == AF_INET ?
+				    sizeof(struct sockaddr_in) :
+				    sizeof(struct sockaddr_in6);
 	const struct policy_pin	*pin = &o->pin;
-	struct timeval		 tv = { o->ob->cfg->connect_timeout, 0 };
+	uint64_t		 now = util_now_ms(), share;
+	size_t			 left = o->addrs.n - o->next_addr;
+	struct timeval		 tv;
 	int			 fd;
 
 	o->status = REPLY_GENERAL;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd == -1) {
 		o->why = "socket failed";
@@ -188,7 +222,7 @@ direct_start(struct outbound_req *o)
 		o->why = "cannot bind to the rule's interface";
 		goto fail;
 	}
-	if (pin->source_len != 0 && pin->source.ss_family != ss.ss_family) {
+	if (pin->source_len != 0 && pin->source.ss_family != ss->ss_family) {
 		o->why = "the rule's source address is of the other family";
 		goto fail;
 	}
@@ -204,24 +238,74 @@ direct_start(struct outbound_req *o)
 		o->why = "out of memory";
 		goto fail;
 	}
-	if ((o->timer = evtimer_new(o->ob->base, direct_timeout_cb, o)) ==
-	    NULL) {
-		o->why = "out of memory";
-		return false;		/* req_free() closes fd with bev */
-	}
 	bufferevent_setcb(o->bev, NULL, NULL, direct_event_cb, o);
-	if (bufferevent_socket_connect(o->bev, (struct sockaddr *)&ss,
+	if (bufferevent_socket_connect(o->bev, (const struct sockaddr *)ss,
 	    (int)sl) == -1) {
 		o->status = reply_from_errno(errno);
 		o->why = "direct connect failed";
-		return false;
+		return false;	/* the caller frees bev, and fd with it */
 	}
+	/* an equal share of what is left of connect_timeout for each
+	 * address still to try, so that a dead first one leaves time for
+	 * the others; at least a second */
+	share = o->deadline_ms > now ? (o->deadline_ms - now) / left : 0;
+	share = MAX(share, 1000);
+	tv.tv_sec = (time_t)(share / 1000);
+	tv.tv_usec = (suseconds_t)(share % 1000) * 1000;
 	evtimer_add(o->timer, &tv);
 	return true;
 fail:
 	if (o->bev == NULL)
 		close(fd);
 	return false;
+}
+
+/* From o->next_addr on, connects to the first address that takes a
+ * connect(). false if none did (o->status, o->why from the last). */
+static bool
+direct_try(struct outbound_req *o)
+{
+	for (; o->next_addr < o->addrs.n; o->next_addr++) {
+		if (direct_connect_one(o))
+			return true;
+		log_debug("s=%08x event=direct_fail addr=%zu/%zu why=\"%s\"",
+		    o->id, o->next_addr + 1, o->addrs.n, o->why);
+		if (o->bev != NULL)
+			bufferevent_free(o->bev);
+		o->bev = NULL;
+	}
+	return false;
+}
+
+/* The address under way failed: the next, or the end. May free o. */
+static void
+direct_next(struct outbound_req *o)
+{
+	evtimer_del(o->timer);
+	if (o->bev != NULL)
+		bufferevent_free(o->bev);
+	o->bev = NULL;
+	o->next_addr++;
+	if (!direct_try(o))
+		req_done(o, o->status, NULL, o->why);	/* frees o */
+}
+
+/* Connects from here to the target's addresses in turn. false if every
+ * one failed at once (o->status, o->why set). */
+static bool
+direct_start(struct outbound_req *o)
+{
+	o->status = REPLY_GENERAL;
+	if ((o->timer = evtimer_new(o->ob->base, direct_timeout_cb, o)) ==
+	    NULL) {
+		o->why = "out of memory";
+		return false;
+	}
+	direct_addrs(o);
+	o->next_addr = 0;
+	o->deadline_ms = util_now_ms() +
+	    (uint64_t)o->ob->cfg->connect_timeout * 1000;
+	return direct_try(o);
 }
 
 static bool	direct_resolve(struct outbound_req *);
@@ -265,10 +349,9 @@ dns_done_cb(void *arg, const struct dns_result *res)
 	struct outbound_req	*o = arg;
 
 	o->dreq = NULL;
-	if (res->err == 0 && res->n > 0) {
-		o->addr = res->addrs[0];
-		o->have_addr = true;
-	} else
+	if (res->err == 0 && res->n > 0)
+		set_addrs(o, res);
+	else
 		log_debug("s=%08x event=policy_resolve_fail name=%s why=\"%s\"",
 		    o->id, o->t.name, dns_strerror(res->err));
 	if (!o->direct_wait) {
@@ -300,8 +383,7 @@ direct_resolve(struct outbound_req *o)
 		o->why = "direct: the name does not resolve here";
 		return false;
 	}
-	o->addr = res.addrs[0];
-	o->have_addr = true;
+	set_addrs(o, &res);
 	return direct_start(o);
 }
 
@@ -321,10 +403,8 @@ req_decide(struct outbound_req *o, bool resolve_failed)
 		if (dns_resolve(o->ob->dns, o->t.name, &res, dns_done_cb, o,
 		    &o->dreq) == 0)
 			return;			/* dns_done_cb goes on */
-		if (res.err == 0 && res.n > 0) {
-			o->addr = res.addrs[0];
-			o->have_addr = true;
-		}
+		if (res.err == 0 && res.n > 0)
+			set_addrs(o, &res);
 		policy_match(o->ob->policy, &o->t, o->have_addr ?
 		    (struct sockaddr *)&o->addr : NULL, !o->have_addr, &v);
 	}

@@ -45,6 +45,8 @@ usage(FILE *f)
 "                             none) for every key (docs/security.md)\n"
 "      --splice               splice() out of plain TCP sockets\n"
 "                             (experimental, docs/relay.md)\n"
+"      --run-as NAME          started as root: become this user, with no\n"
+"                             capabilities, once the sockets are open\n"
 "      --control ADDR:PORT    serve /metrics and /api/status (default off;\n"
 "                             docs/metrics.md)\n"
 "  -c, --config FILE          INI configuration (see conf/server.conf)\n"
@@ -97,7 +99,7 @@ reload_keys(void *arg)
 }
 
 enum { OPT_GENKEY = 256, OPT_VERSION, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
-    OPT_CONTROL, OPT_SPLICE, OPT_REQUIRE_TLS };
+    OPT_CONTROL, OPT_SPLICE, OPT_REQUIRE_TLS, OPT_RUN_AS };
 
 /* The concentrator's /api/status: who it is and how long it has run;
  * its connections are in /metrics. */
@@ -124,6 +126,7 @@ main(int argc, char **argv)
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
 		{ "max-connections", required_argument, NULL, OPT_MAXC },
 		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "run-as", required_argument, NULL, OPT_RUN_AS },
 		{ "splice", no_argument, NULL, OPT_SPLICE },
 		{ "require-tls", no_argument, NULL, OPT_REQUIRE_TLS },
 		{ "config", required_argument, NULL, 'c' },
@@ -156,6 +159,7 @@ main(int argc, char **argv)
 		case OPT_CONN: key = "connect_timeout"; break;
 		case OPT_MAXC: key = "max_connections"; break;
 		case OPT_CONTROL: key = "control.listen"; break;
+		case OPT_RUN_AS: key = "run_as"; break;
 		case OPT_SPLICE: key = "splice"; val = "yes"; break;
 		case OPT_REQUIRE_TLS: key = "require_tls"; val = "yes"; break;
 		case 'c': args.conf = optarg; break;
@@ -209,6 +213,8 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
+	/* listeners open: nothing after needs root or a capability */
+	daemon_drop_privileges(&ctx.cfg, 0);
 	if (!daemon_signals(base, reload_keys, &ctx))
 		fatalx("cannot install signal handlers");
 	if ((mptcp_fastopen_sysctl() & 2) == 0)

@@ -1,7 +1,8 @@
 /*
  * The concentrator's session, from an authentic request to the relay:
- * resolve the target (common/dns.c), keep the addresses the ACL allows
- * (server/acl.c), connect to them in turn, then answer in the request's
+ * resolve the target (common/dns.c: A and AAAA, families alternating),
+ * keep the addresses the ACL allows (server/acl.c), in that order, connect
+ * to them in turn (each with a share of connect_timeout), then answer in the request's
  * version and hand both legs to the relay. Failures are answered with a
  * status. tunnel_server.c holds the rest of the session.
  */
@@ -114,9 +115,11 @@ ts_connect_next(struct tsess *s)
 {
 	const struct config	*cfg = s->srv->cfg;
 	char			 a[UTIL_ADDRSTRLEN];
+	uint64_t		 now = util_now_ms(), end, share;
 
 	if (s->next_addr == 0)
-		s->step_ms = util_now_ms();
+		s->step_ms = now;
+	end = s->step_ms + (uint64_t)cfg->connect_timeout * 1000;
 	for (; s->next_addr < s->addrs.n; s->next_addr++) {
 		struct sockaddr *sa = (struct sockaddr *)
 		    &s->addrs.addrs[s->next_addr];
@@ -135,9 +138,13 @@ ts_connect_next(struct tsess *s)
 		    util_sockaddr_str(sa, a, sizeof(a)));
 		if (bufferevent_socket_connect(s->dst, sa, (int)len) == 0) {
 			ts_set_state(s, TS_CONNECT);
-			/* leave time for the other addresses */
-			ts_arm(s, MAX(1u, cfg->connect_timeout /
-			    (unsigned)left));
+			/* an equal share of what is left of connect_timeout
+			 * for each address still to try, at least a second:
+			 * a dead first address leaves time for the others */
+			share = MAX(end > now ? (end - now) / left : 0, 1000);
+			evtimer_add(s->timer, (&(struct timeval){
+			    .tv_sec = (time_t)(share / 1000),
+			    .tv_usec = (suseconds_t)(share % 1000 * 1000) }));
 			return;
 		}
 		s->last_err = EVUTIL_SOCKET_ERROR();

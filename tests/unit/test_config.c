@@ -714,6 +714,82 @@ test_load_file_missing(void **state)
 	    "/nonexistent/x.conf: cannot open: No such file or directory");
 }
 
+/*
+ * Regression: config_load_file() read whatever it was given. A symlink,
+ * a file its group or others may write, or one owned by another user
+ * lets that user choose the destinations, keys and listeners.
+ */
+struct unsafe_row {
+	const char	*name;
+	mode_t		 mode;
+	bool		 symlink;
+	uid_t		 owner;		/* 0: as created; else chown (root) */
+	const char	*err;		/* NULL: loads */
+};
+
+static void
+test_load_file_unsafe(void **state)
+{
+	static const struct unsafe_row rows[] = {
+		{ "644", 0644, false, 0, NULL },
+		{ "600", 0600, false, 0, NULL },
+		{ "symlink", 0644, true, 0,
+		    "is a symbolic link; name the file itself" },
+		{ "group-writable 664", 0664, false, 0,
+		    "writable by its group; chmod go-w it" },
+		{ "other-writable 646", 0646, false, 0,
+		    "writable by others; chmod go-w it" },
+		{ "owned by 65534", 0644, false, 65534,
+		    "owned by uid 65534" },
+	};
+	char		dir[] = "/tmp/mpsocks-config-XXXXXX";
+	char		path[64], real[64], want[160];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(real, sizeof(real), "%s/real.conf", dir);
+	snprintf(path, sizeof(path), "%s/t.conf", dir);
+	for (size_t i = 0; i < NELEM(rows); i++) {
+		static struct config	 c;
+		const struct unsafe_row	*r = &rows[i];
+		struct errs		 e = { 0 };
+		FILE			*f;
+
+		print_message("row %s\n", r->name);
+		if (r->owner != 0 && geteuid() != 0) {
+			print_message("  skipped: chown needs root\n");
+			continue;
+		}
+		assert_non_null(f = fopen(real, "w"));
+		fputs("[server]\nidle_timeout = 7\n", f);
+		fclose(f);
+		assert_int_equal(chmod(real, r->mode), 0);
+		if (r->owner != 0)
+			assert_int_equal(chown(real, r->owner, r->owner), 0);
+		if (r->symlink)
+			assert_int_equal(symlink(real, path), 0);
+		else
+			assert_int_equal(rename(real, path), 0);
+		config_defaults(&c, CONFIG_SERVER);
+		if (r->err == NULL) {
+			assert_int_equal(config_load_file(&c, path,
+			    collect_cb, &e), 0);
+			assert_int_equal(c.idle_timeout, 7);
+		} else {
+			assert_int_equal(config_load_file(&c, path,
+			    collect_cb, &e), 1);
+			assert_int_equal(e.n, 1);
+			/* names the file, then the reason */
+			snprintf(want, sizeof(want), "%s: %s", path, r->err);
+			assert_true(strncmp(e.s[0], want, strlen(want)) == 0);
+			assert_int_equal(c.idle_timeout, 300);
+		}
+		unlink(path);
+		unlink(real);
+	}
+	rmdir(dir);
+}
+
 /* The command line */
 
 struct set_row {
@@ -1005,6 +1081,7 @@ main(void)
 		cmocka_unit_test(test_nul_byte_in_file),
 		cmocka_unit_test(test_listen_too_long_not_cut),
 		cmocka_unit_test(test_load_file_missing),
+		cmocka_unit_test(test_load_file_unsafe),
 		cmocka_unit_test(test_config_set),
 		cmocka_unit_test(test_config_set_over_file),
 		cmocka_unit_test(test_config_validate),

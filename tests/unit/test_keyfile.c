@@ -1,6 +1,7 @@
 /*
  * keyfile.c: the key file format (keyfile.h), its errors and their line
- * numbers, keyset_find(), and keyfile_load()'s permission check.
+ * numbers, keyset_find(), and keyfile_load()'s checks of the file itself
+ * (mode, symlink, owner).
  */
 
 #include "testutil.h"
@@ -388,6 +389,82 @@ test_keyfile_load(void **state)
 	rmdir(dir);
 }
 
+/*
+ * Regression: keyfile_load() checked only the "other" bits. A symlink was
+ * followed, and a group-writable file or one owned by another user was
+ * loaded: whoever could write it chose the concentrator's keys.
+ */
+struct unsafe_row {
+	const char	*name;
+	mode_t		 mode;
+	bool		 symlink;
+	uid_t		 owner;		/* 0: as created; else chown (root) */
+	const char	*err;		/* NULL: loads */
+};
+
+static void
+test_keyfile_unsafe(void **state)
+{
+	static const struct unsafe_row rows[] = {
+		{ "600", 0600, false, 0, NULL },
+		{ "640", 0640, false, 0, NULL },
+		{ "symlink", 0600, true, 0,
+		    "is a symbolic link; name the file itself" },
+		{ "group-writable 660", 0660, false, 0,
+		    "writable by its group; chmod go-w it" },
+		{ "group-writable 620", 0620, false, 0,
+		    "writable by its group; chmod go-w it" },
+		{ "other-writable 602", 0602, false, 0,
+		    "writable by others; chmod go-w it" },
+		{ "other-readable 604", 0604, false, 0,
+		    "readable by others; chmod 600 (or 640) it" },
+		{ "owned by 65534", 0600, false, 65534,
+		    "owned by uid 65534" },
+	};
+	char		dir[] = "/tmp/mpsocks-keyfile-XXXXXX";
+	char		path[64], real[64], text[256];
+	struct keyset	ks;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(real, sizeof(real), "%s/real", dir);
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	expand("alice $1\n", text, sizeof(text));
+	for (size_t i = 0; i < NELEM(rows); i++) {
+		const struct unsafe_row	*r = &rows[i];
+		struct errs		 e = { 0 };
+		int			 n;
+
+		print_message("row %s\n", r->name);
+		if (r->owner != 0 && geteuid() != 0) {
+			print_message("  skipped: chown needs root\n");
+			continue;
+		}
+		write_file(real, text, r->mode);
+		if (r->owner != 0)
+			assert_int_equal(chown(real, r->owner, r->owner), 0);
+		if (r->symlink)
+			assert_int_equal(symlink(real, path), 0);
+		else
+			assert_int_equal(rename(real, path), 0);
+		n = keyfile_load(path, &ks, collect_cb, &e);
+		if (r->err == NULL) {
+			assert_int_equal(n, 0);
+			assert_int_equal(e.n, 0);
+			keyset_free(&ks);
+		} else {
+			assert_int_equal(n, 1);
+			assert_int_equal(e.n, 1);
+			assert_int_equal(e.line[0], 0);
+			assert_non_null(strstr(e.msg[0], r->err));
+			assert_null(ks.keys);
+		}
+		unlink(path);
+		unlink(real);
+	}
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -397,6 +474,7 @@ main(void)
 		cmocka_unit_test(test_line_length),
 		cmocka_unit_test(test_keyset_find),
 		cmocka_unit_test(test_keyfile_load),
+		cmocka_unit_test(test_keyfile_unsafe),
 	};
 
 	return cmocka_run_group_tests_name("keyfile", tests, NULL, NULL);
