@@ -310,6 +310,31 @@ direct_start(struct outbound_req *o)
 
 static bool	direct_resolve(struct outbound_req *);
 
+/*
+ * An address rule decided on the name's first address: of the others,
+ * try only those the same rule sends direct too, so that a name whose
+ * addresses fall under different rules never leaves by the way one of
+ * them forbids. (A domain rule decides for every address.)
+ */
+static void
+keep_same_verdict(struct outbound_req *o, const struct policy_verdict *v)
+{
+	struct policy_verdict	vi;
+	size_t			kept = 1;
+
+	for (size_t i = 1; i < o->addrs.n; i++) {
+		policy_match(o->ob->policy, &o->t,
+		    (struct sockaddr *)&o->addrs.addrs[i], false, &vi);
+		if (vi.action == POLICY_DIRECT && strcmp(vi.rule, v->rule) == 0)
+			o->addrs.addrs[kept++] = o->addrs.addrs[i];
+		else
+			log_debug("s=%08x event=direct_skip addr=%zu rule=%s "
+			    "action=%s", o->id, i + 1, vi.rule,
+			    policy_action_str(vi.action));
+	}
+	o->addrs.n = kept;
+}
+
 /* Acts on a verdict; false (o->status, o->why set) if that failed at
  * once. */
 static bool
@@ -330,6 +355,8 @@ req_act(struct outbound_req *o, const struct policy_verdict *v)
 		o->pin = *v->pin;
 		if (o->t.atyp == TARGET_DOMAIN && !o->have_addr)
 			return direct_resolve(o);
+		if (o->t.atyp == TARGET_DOMAIN)
+			keep_same_verdict(o, v);
 		return direct_start(o);
 	case POLICY_BOND:
 	default:
