@@ -15,6 +15,9 @@
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP	262
+/* TCP_NODELAY (also on MPTCP sockets); failures are ignored. */
+void	mptcp_set_nodelay(int fd);
+
 #endif
 
 /*
@@ -59,5 +62,8 @@ struct mptcp_subflow_stats {
 };
 /* Subflow totals from MPTCP_TCPINFO; false on a TCP socket. */
 bool	mptcp_subflow_stats(int fd, struct mptcp_subflow_stats *);
+
+/* TCP_NODELAY (also on MPTCP sockets); failures are ignored. */
+void	mptcp_set_nodelay(int fd);
 
 #endif

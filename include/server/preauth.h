@@ -14,7 +14,7 @@
  * the same address, when the connection authenticates or closes.
  *
  * Per-source counts live in an open-addressing table of 2 * sources
- * slots (power of two, 16 bytes each), rounded up: 32 KiB by default.
+ * slots (power of two, 16 bytes each), rounded up: 64 KiB by default.
  * A source with no connection left has no entry. When `sources`
  * distinct sources hold connections, a new source is refused
  * (PREAUTH_DROP_TABLE: fail closed, no eviction); with sources >= total,
@@ -31,12 +31,14 @@
 struct sockaddr;
 struct preauth;
 
-/* Defaults: what a small concentrator needs, ready to be config keys. */
-#define PREAUTH_TOTAL		1024	/* pre-auth connections in all */
-#define PREAUTH_EARLY_START	256	/* random early drop from here */
+/* Defaults, the same as the config keys' (common/config.c): a home's
+ * burst of new tunnels, pre-auth for a round trip, must fit one source's
+ * share (the conns bench opens 200 at once). */
+#define PREAUTH_TOTAL		2048	/* pre-auth connections in all */
+#define PREAUTH_EARLY_START	1024	/* random early drop from here */
 #define PREAUTH_EARLY_RATE	30	/* % dropped at early_start */
-#define PREAUTH_PER_V4		64	/* per source IPv4 address */
-#define PREAUTH_PER_V6		64	/* per source IPv6 /64 */
+#define PREAUTH_PER_V4		256	/* per source IPv4 address */
+#define PREAUTH_PER_V6		256	/* per source IPv6 /64 */
 #define PREAUTH_SOURCES		PREAUTH_TOTAL	/* distinct sources */
 
 #define PREAUTH_MAX		(1u << 20)	/* bound of total, sources */

@@ -124,9 +124,13 @@ config_defaults(struct config *c, enum config_role role)
 	c->dns_cache_size = 1024;
 	c->dns_cache_ttl = 60;
 	c->max_connections = 65536;
-	c->preauth_max = 1024;
-	c->preauth_per_source = 64;
-	c->preauth_early_drop = 256;
+	/* A home's burst of new tunnels is pre-auth for a round trip or
+	 * so: 200 at once (a browser, the conns bench) must fit one
+	 * source's share, while a prober's silent ones hold theirs for
+	 * seconds. */
+	c->preauth_max = 2048;
+	c->preauth_per_source = 256;
+	c->preauth_early_drop = 1024;
 	c->mptcp = true;
 	c->encryption = CONFIG_ENC_TLS;
 	c->tls_cipher = CONFIG_CIPHER_AUTO;

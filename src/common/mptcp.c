@@ -143,6 +143,19 @@ mptcp_is_active(int fd)
 	return v != 0;
 }
 
+/*
+ * A handshake of many small writes (TLS records) must not wait behind
+ * Nagle for the ACK of the one before: that cost a cold TLS tunnel
+ * round trips, not bytes. Bulk writes fill whole segments anyway.
+ */
+void
+mptcp_set_nodelay(int fd)
+{
+	int	one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 void
 mptcp_set_abortive(int fd)
 {

@@ -75,6 +75,8 @@
 
 /* One read's worth; also the most a half ever holds pending. */
 #define RELAY_SCRATCH		(256 * 1024)
+/* OpenSSL's read buffer on a TLS leg, with read-ahead */
+#define RELAY_TLS_READ_BUF	(64 * 1024)
 /* Below this many bytes a direction is copied: not worth a pipe */
 #define RELAY_SPLICE_AFTER	(64 * 1024)
 
@@ -590,6 +592,11 @@ half_adopt(struct relay *r, struct half *h, struct half *peer,
 			return false;
 		}
 		h->ssl = ssl;
+		/* From here only the relay reads it: OpenSSL may read
+		 * ahead, a socket read per 64 KiB instead of two per
+		 * record; half_recv() empties what it buffers. */
+		SSL_set_default_read_buffer_len(ssl, RELAY_TLS_READ_BUF);
+		SSL_set_read_ahead(ssl, 1);
 	} else {
 		h->fd = bufferevent_getfd(bev);
 		bufferevent_setfd(bev, -1);	/* the relay closes it now */

@@ -514,6 +514,7 @@ open_attempt(struct tunnel_open *o, bool tfo,
 		goto fail_fd;
 	a->tfo = tfo && mptcp_fastopen_connect(fd);
 	if (tc->tls != NULL) {
+		mptcp_set_nodelay(fd);
 		/* The preamble goes out in the ClientHello's write (one
 		 * flight; with Fast Open, in the SYN): our BIO sends it
 		 * ahead of the first record, once the socket takes data. */

@@ -327,6 +327,7 @@ ts_start_tls(struct tsess *s)
 	}
 	if (n > 0)
 		evbuffer_remove(in, rx, n);
+	mptcp_set_nodelay(fd);		/* a flight of small records */
 	ssl = tls_server_new(s->srv->tls, fd, psk, s->key.id, rx, n);
 	util_wipe(psk, sizeof(psk));
 	free(rx);

@@ -67,12 +67,12 @@ test_limits(void **state)
 		preauth_free(p);
 	}
 	preauth_limits_default(&d);
-	assert_int_equal(d.total, 1024);
-	assert_int_equal(d.early_start, 256);
+	assert_int_equal(d.total, 2048);
+	assert_int_equal(d.early_start, 1024);
 	assert_int_equal(d.early_rate, 30);
-	assert_int_equal(d.per_v4, 64);
-	assert_int_equal(d.per_v6, 64);
-	assert_int_equal(d.sources, 1024);
+	assert_int_equal(d.per_v4, 256);
+	assert_int_equal(d.per_v6, 256);
+	assert_int_equal(d.sources, 2048);
 	p = preauth_new(&d, 0);
 	assert_non_null(p);
 	preauth_free(p);
