@@ -50,6 +50,15 @@ socks_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 
 	(void)bev;
+	if (c->state == S_CONNECT && (what & BEV_EVENT_EOF) &&
+	    !(what & BEV_EVENT_ERROR)) {
+		/* A half-close, not a hang-up: the request is in, so the
+		 * reply and the relay still happen, and the relay, reading
+		 * this socket again, sees the EOF and forwards it. The
+		 * connect has its own timeout. */
+		log_debug("s=%08x event=client_eof_before_reply", c->id);
+		return;
+	}
 	conn_close(c, c->state == S_REPLY_CLOSE ? "refused" :
 	    what & BEV_EVENT_EOF ? "client closed" : "client error");
 }

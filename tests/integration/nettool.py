@@ -15,14 +15,14 @@ namespace via "ip netns exec". Subcommands:
           - "client-first": read to EOF, then reply "got N sha256=H\\n", close
           - "server-first" (first byte "S"): send "hello\\n", SHUT_WR, read to
             EOF, log "server-first got N sha256=H" to LOGFILE, close
-  socks-halfclose PROXY_ADDR PROXY_PORT DST_ADDR DST_PORT client-first|server-first
+  socks-halfclose PROXY_ADDR PROXY_PORT DST_ADDR DST_PORT client-first|server-first|before-reply
         SOCKS5 CONNECT through the proxy, then exercise a half-close:
           client-first: send 100000 bytes, SHUT_WR, expect the server's
                         "got 100000 sha256=..." reply, then EOF
           server-first: send "S", read "hello" and EOF, then send 1 MB more
                         and SHUT_WR; exit 0 once the proxy closes
         prints what it saw; exit 0 on success
-  socks-request [--user NAME:PASS] PROXY_ADDR PROXY_PORT CMD ATYP ADDR PORT
+  socks-request [--user NAME:PASS] [--rsv N] PROXY_ADDR PROXY_PORT CMD ATYP ADDR PORT
         raw SOCKS5: greeting (method 0, or 2 with --user), then a request
         with command CMD and address type ATYP (decimal). ADDR is an IPv4
         address (ATYP 1), a name (3), an IPv6 address (4), or hex bytes
@@ -220,6 +220,8 @@ def socks_connect(paddr, pport, daddr, dport):
 
 def socks_halfclose(args):
     paddr, pport, daddr, dport, mode = args
+    if mode == "before-reply":
+        return socks_halfclose_early(paddr, pport, daddr, dport)
     s = socks_connect(paddr, pport, daddr, dport)
     if mode == "client-first":
         data = os.urandom(100000)
@@ -258,6 +260,33 @@ def socks_halfclose(args):
     return 0 if rest == b"" else 1
 
 
+def socks_halfclose_early(paddr, pport, daddr, dport):
+    """Greeting, request and data in one go, then FIN, all before any
+    reply: the proxy must still answer, relay, and forward the EOF."""
+    s = socket.create_connection((paddr, int(pport)), timeout=20)
+    data = os.urandom(20000)
+    s.sendall(b"\x05\x01\x00" + b"\x05\x01\x00\x01" +
+              socket.inet_aton(daddr) + int(dport).to_bytes(2, "big") + data)
+    s.shutdown(socket.SHUT_WR)
+    try:
+        m = recv_exact(s, 2)
+        rep = recv_exact(s, 10)
+    except (EOFError, OSError) as e:
+        print("before-reply: no SOCKS reply (%s)" % e)
+        return 1
+    print("before-reply method=0x%02x rep=0x%02x" % (m[1], rep[1]))
+    got = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        got += b
+    want = b"got %d sha256=%s\n" % (len(data),
+                                     hashlib.sha256(data).hexdigest().encode())
+    print("before-reply reply=%r" % got)
+    return 0 if rep[1] == 0 and got == want else 1
+
+
 def hexbytes(h):
     return bytes.fromhex(h) if h else b""
 
@@ -291,9 +320,11 @@ def encode_addr(atyp, addr):
 
 
 def socks_request(args):
-    user = None
+    user, rsv = None, 0
     if args[0] == "--user":
         user, args = args[1], args[2:]
+    if args[0] == "--rsv":
+        rsv, args = int(args[1], 0), args[2:]
     paddr, pport, cmd, atyp, addr, dport = args
     cmd, atyp = int(cmd), int(atyp)
     s = socket.create_connection((paddr, int(pport)), timeout=30)
@@ -318,7 +349,7 @@ def socks_request(args):
             return 1
     elif m[1] != 0x00:
         return 1
-    s.sendall(b"\x05" + bytes([cmd, 0, atyp]) + encode_addr(atyp, addr) +
+    s.sendall(b"\x05" + bytes([cmd, rsv, atyp]) + encode_addr(atyp, addr) +
               int(dport).to_bytes(2, "big"))
     t0 = time.monotonic()
     try:
