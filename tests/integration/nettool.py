@@ -29,6 +29,14 @@ namespace via "ip netns exec". Subcommands:
         for any other ATYP. Prints "method=0xMM", "auth=0xSS", "rep=0xRR",
         then how the proxy ended it ("then=eof|reset|open"); exit 0 if a
         reply came, 2 if the method was refused, 1 otherwise
+  hold ADDR PORT N SECONDS [HEX]
+        open N connections (sending HEX on each, if given), wait 1.5 s,
+        print "opened=O failed=F closed_early=C"; hold the rest open for
+        SECONDS, then print "still_open=K" and close them all
+  drip ADDR PORT MAXWAIT
+        connect and send an HTTP request head one byte every 0.5 s,
+        never finishing it; print "closed after=S" once the peer closes
+        (exit 0), or "open after=MAXWAIT" (exit 1)
   send-close ADDR PORT HEX
         connect, send the bytes HEX (may be ""), close at once
   silent-server ADDR PORT LOGFILE
@@ -365,6 +373,65 @@ def socks_request(args):
     return 0
 
 
+def peer_closed(s):
+    """True if the peer has closed or reset s (non-blocking peek)."""
+    s.settimeout(0)		# else recv waits out the timeout first
+    try:
+        return s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def hold(args):
+    import resource
+    addr, port, n, secs = args[0], int(args[1]), int(args[2]), float(args[3])
+    data = hexbytes(args[4]) if len(args) > 4 else b""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    socks, failed = [], 0
+    for _ in range(n):
+        try:
+            s = socket.create_connection((addr, port), timeout=3)
+            if data:
+                s.sendall(data)
+            socks.append(s)
+        except OSError:
+            failed += 1
+    time.sleep(1.5)
+    early = [s for s in socks if peer_closed(s)]
+    print("opened=%d failed=%d closed_early=%d" % (len(socks), failed,
+                                                  len(early)), flush=True)
+    time.sleep(secs)
+    print("still_open=%d" % sum(1 for s in socks if not peer_closed(s)),
+          flush=True)
+    for s in socks:
+        s.close()
+
+
+def drip(args):
+    addr, port, maxwait = args[0], int(args[1]), float(args[2])
+    head = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Drip: " + \
+        b"a" * 4000
+    s = socket.create_connection((addr, port), timeout=5)
+    t0 = time.monotonic()
+    i = 0
+    while time.monotonic() - t0 < maxwait:
+        if peer_closed(s):
+            print("closed after=%.1f" % (time.monotonic() - t0))
+            return 0
+        try:
+            s.send(head[i % len(head):i % len(head) + 1])
+        except OSError:
+            print("closed after=%.1f" % (time.monotonic() - t0))
+            return 0
+        i += 1
+        time.sleep(0.5)
+    print("open after=%.1f" % (time.monotonic() - t0))
+    return 1
+
+
 def send_close(args):
     addr, port, h = args
     s = socket.create_connection((addr, int(port)), timeout=10)
@@ -691,6 +758,10 @@ def main():
         return socks_halfclose(args)
     elif cmd == "socks-request":
         return socks_request(args)
+    elif cmd == "hold":
+        hold(args)
+    elif cmd == "drip":
+        return drip(args)
     elif cmd == "send-close":
         send_close(args)
     elif cmd == "silent-server":
