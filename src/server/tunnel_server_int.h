@@ -17,6 +17,7 @@
 #include "common/keyfile.h"
 #include "common/log.h"
 #include "common/relay.h"
+#include "proto/cidr.h"
 #include "proto/reply.h"
 #include "proto/tunnel_proto.h"
 #include "proto/util.h"
@@ -83,6 +84,10 @@ struct tunnel_server {
 	/* every pre-auth line, auth failures and drops at accept alike: at
 	 * most 2 * (TS_PREAUTH_LOG_PER_S + 1) lines in any second */
 	struct log_rl		 rl_preauth;
+	/* this host's own addresses, refused as destinations (no loops):
+	 * getifaddrs() at start and every TS_SELF_REFRESH_S */
+	struct cidr_list	 self;
+	struct event		*self_ev;
 };
 
 /* tunnel_server.c */
