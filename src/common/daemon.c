@@ -95,6 +95,25 @@ daemon_raise_nofile(void)
 	}
 }
 
+size_t
+daemon_conn_budget(size_t max, unsigned fds_each, const char *what)
+{
+	struct rlimit	rl;
+	size_t		n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return max;
+	n = rl.rlim_cur > DAEMON_FD_RESERVE + fds_each ?
+	    (size_t)(rl.rlim_cur - DAEMON_FD_RESERVE) / fds_each : 1;
+	if (n >= max)
+		return max;
+	log_warnx("event=fd_budget nofile=%llu %s=%zu max_connections=%zu: "
+	    "at most %zu %s at once, so that the control port keeps "
+	    "descriptors; raise the limit (LimitNOFILE=) for more",
+	    (unsigned long long)rl.rlim_cur, what, n, max, n, what);
+	return n;
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {

@@ -12,6 +12,7 @@
 #include "server/tunnel_server.h"
 #include "tunnel_server_int.h"
 #include "common/dns.h"
+#include "common/daemon.h"
 #include "common/linger.h"
 #include "common/listener.h"
 #include "common/log.h"
@@ -471,11 +472,12 @@ ts_accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 		close(fd);
 		return;
 	}
-	if (srv->n_sessions >= srv->cfg->max_connections ||
+	if (srv->n_sessions >= srv->max_sessions ||
 	    (s = calloc(1, sizeof(*s))) == NULL) {
 		log_warnx_rl(&srv->rl_preauth, "event=accept_drop why=%s",
-		    srv->n_sessions >= srv->cfg->max_connections ?
-		    "max_connections" : "no_memory");
+		    srv->n_sessions < srv->max_sessions ? "no_memory" :
+		    srv->max_sessions < srv->cfg->max_connections ?
+		    "fd_budget" : "max_connections");
 		(void)preauth_release(srv->preauth, sa);
 		mptcp_set_abortive(fd);
 		close(fd);
@@ -587,6 +589,9 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
 	srv->rl_preauth.per_sec = TS_PREAUTH_LOG_PER_S;
 	srv->base = base;
 	srv->cfg = cfg;
+	/* a tunnel and its destination */
+	srv->max_sessions = daemon_conn_budget(cfg->max_connections, 2,
+	    "tunnels");
 	srv->keys = *keys;
 	memset(keys, 0, sizeof(*keys));
 	if ((srv->tls = tls_ctx_new(true, (enum tls_cipher)cfg->tls_cipher)) ==

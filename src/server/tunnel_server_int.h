@@ -80,6 +80,8 @@ struct tunnel_server {
 	struct listeners	*listeners;
 	TAILQ_HEAD(, tsess)	 sessions;
 	size_t			 n_sessions;
+	size_t			 max_sessions;	/* max_connections, or fewer
+						 * if descriptors are short */
 	uint32_t		 next_id;
 	/* every pre-auth line, auth failures and drops at accept alike: at
 	 * most 2 * (TS_PREAUTH_LOG_PER_S + 1) lines in any second */
