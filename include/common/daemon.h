@@ -47,13 +47,14 @@ void	daemon_config_err(void *arg, const char *file, unsigned line,
 void	daemon_raise_nofile(void);
 /*
  * The descriptors a daemon keeps apart from its connections: listeners,
- * the control port and its connections (64), the resolver, logs.
+ * the control port and its connections (64), the resolver, logs; a
+ * quarter of the limit when that is less.
  */
 #define DAEMON_FD_RESERVE	96
 /*
  * How many connections of fds_each descriptors fit under the descriptor
- * limit with DAEMON_FD_RESERVE kept; at most max, at least 1. Logged
- * once (warn) when it is below max. what names the connections.
+ * limit with the reserve kept; at most max, at least 1. Logged once
+ * (warn) when it is below max. what names the connections.
  */
 size_t	daemon_conn_budget(size_t max, unsigned fds_each, const char *what);
 /*

@@ -2,6 +2,7 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "proto/util.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -99,12 +100,13 @@ size_t
 daemon_conn_budget(size_t max, unsigned fds_each, const char *what)
 {
 	struct rlimit	rl;
-	size_t		n;
+	size_t		n, reserve;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
 		return max;
-	n = rl.rlim_cur > DAEMON_FD_RESERVE + fds_each ?
-	    (size_t)(rl.rlim_cur - DAEMON_FD_RESERVE) / fds_each : 1;
+	reserve = MIN(DAEMON_FD_RESERVE, (size_t)rl.rlim_cur / 4);
+	n = rl.rlim_cur > reserve + fds_each ?
+	    (size_t)(rl.rlim_cur - reserve) / fds_each : 1;
 	if (n >= max)
 		return max;
 	log_warnx("event=fd_budget nofile=%llu %s=%zu max_connections=%zu: "
