@@ -68,6 +68,7 @@ struct config {
 	char			server[CONFIG_ADDR_MAX];	/* local */
 	char			key_file[PATH_MAX];
 	struct cidr_list	allow;		/* server: destinations */
+	struct cidr_list	deny;		/* server: refused, wins */
 	struct cidr_list	allow_clients;	/* local */
 	struct config_user	users[CONFIG_MAX_USERS];	/* local */
 	size_t			n_users;

@@ -57,6 +57,18 @@ void	daemon_drop_privileges(const struct config *, uint64_t keep);
 /* Raises the soft descriptor limit to the hard one. */
 void	daemon_raise_nofile(void);
 /*
+ * The descriptors a daemon keeps apart from its connections: listeners,
+ * the control port and its connections (64), the resolver, logs; a
+ * quarter of the limit when that is less.
+ */
+#define DAEMON_FD_RESERVE	96
+/*
+ * How many connections of fds_each descriptors fit under the descriptor
+ * limit with the reserve kept; at most max, at least 1. Logged once
+ * (warn) when it is below max. what names the connections.
+ */
+size_t	daemon_conn_budget(size_t max, unsigned fds_each, const char *what);
+/*
  * The event loop, with the clock read at each timer arming instead of
  * once per loop turn: after a long burst of accepts a cached time is
  * stale by a second or more, and deadlines armed from it fire that much

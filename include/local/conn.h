@@ -50,6 +50,7 @@ struct conn {
 	struct relay		*relay;
 	struct monitor_conn	*tk;		/* while relaying */
 	uint64_t		 start_ms, up, down;
+	uint64_t		 request_ms;	/* when the request was in */
 	unsigned		 subflows;	/* most seen open at once */
 	unsigned		 requests;	/* HTTP */
 	int			 mptcp;		/* of the tunnel: 1, 0, -1 */

@@ -46,6 +46,16 @@ bool	util_split_hostport(const char *, char *host, size_t hostlen,
 /* Numeric address and port into a sockaddr; false if not numeric. */
 bool	util_parse_sockaddr(const char *, struct sockaddr_storage *,
 	    socklen_t *);
+/*
+ * Would a connection to t reach the listener bound to own? Yes if the
+ * ports match and either the addresses do, or own is a wildcard (0.0.0.0;
+ * :: also takes IPv4) and t_local says t's address is this host's.
+ * IPv4-mapped IPv6 addresses count as IPv4. UTIL_REACH_IF_LOCAL: only
+ * if t's address is this host's (the caller asks, then calls again).
+ */
+enum util_reach { UTIL_REACH_NO, UTIL_REACH_YES, UTIL_REACH_IF_LOCAL };
+enum util_reach	util_sockaddr_reaches(const struct sockaddr *t,
+		    const struct sockaddr *own);
 /* "[::1]:80" or "1.2.3.4:80" */
 const char *util_sockaddr_str(const struct sockaddr *, char *, size_t);
 #define UTIL_ADDRSTRLEN	64

@@ -52,6 +52,7 @@ static const struct config_key keys[] = {
 	{ S, "server", "listen", CK_LISTEN, 0, 0, OFF(listen), NULL },
 	{ S, "server", "key_file", CK_PATH, 0, 0, OFF(key_file), NULL },
 	{ S, "server", "allow", CK_CIDR, 0, 0, OFF(allow), NULL },
+	{ S, "server", "deny", CK_CIDR, 0, 0, OFF(deny), NULL },
 	{ S, "server", "handshake_timeout", CK_UINT, 1, 300,
 	    OFF(handshake_timeout), NULL },
 	{ S, "server", "idle_timeout", CK_UINT, 1, 86400, OFF(idle_timeout), NULL },

@@ -2,6 +2,7 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "proto/util.h"
 
 #include <event2/event.h>
 #include <errno.h>
@@ -188,6 +189,26 @@ daemon_drop_privileges(const struct config *cfg, uint64_t keep)
 	log_info("event=privileges run_as=%s uid=%u gid=%u caps=%#llx",
 	    pw->pw_name, (unsigned)uid, (unsigned)gid,
 	    (unsigned long long)keep);
+}
+
+size_t
+daemon_conn_budget(size_t max, unsigned fds_each, const char *what)
+{
+	struct rlimit	rl;
+	size_t		n, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return max;
+	reserve = MIN(DAEMON_FD_RESERVE, (size_t)rl.rlim_cur / 4);
+	n = rl.rlim_cur > reserve + fds_each ?
+	    (size_t)(rl.rlim_cur - reserve) / fds_each : 1;
+	if (n >= max)
+		return max;
+	log_warnx("event=fd_budget nofile=%llu %s=%zu max_connections=%zu: "
+	    "at most %zu %s at once, so that the control port keeps "
+	    "descriptors; raise the limit (LimitNOFILE=) for more",
+	    (unsigned long long)rl.rlim_cur, what, n, max, n, what);
+	return n;
 }
 
 static void

@@ -10,6 +10,7 @@
 #include "local/monitor.h"
 #include "local/outbound.h"
 #include "local/socks_session.h"
+#include "common/daemon.h"
 #include "common/listener.h"
 #include "common/log.h"
 #include "common/mptcp.h"
@@ -40,6 +41,8 @@ struct conns {
 	struct listeners	*listeners;
 	TAILQ_HEAD(, conn)	 all;
 	size_t			 n;
+	size_t			 max;	/* max_connections, or fewer
+					 * if descriptors are short */
 	uint32_t		 next_id;
 	struct log_rl		 rl_accept, rl_auth;
 };
@@ -208,11 +211,11 @@ accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 		close(fd);
 		return;
 	}
-	if (set->n >= set->cfg->max_connections ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
+	if (set->n >= set->max || (c = calloc(1, sizeof(*c))) == NULL) {
 		log_warnx_rl(&set->rl_accept, "event=accept_drop why=%s",
-		    set->n >= set->cfg->max_connections ?
-		    "max_connections" : "no_memory");
+		    set->n < set->max ? "no_memory" :
+		    set->max < set->cfg->max_connections ? "fd_budget" :
+		    "max_connections");
 		close(fd);
 		return;
 	}
@@ -262,6 +265,9 @@ conns_start(struct event_base *base, const struct config *cfg,
 	set->cfg = cfg;
 	set->out = out;
 	set->mon = mon;
+	/* an app connection and its tunnel or direct leg */
+	set->max = daemon_conn_budget(cfg->max_connections, 2,
+	    "app connections");
 	set->listeners = listeners_open(base,
 	    (const char (*)[CONFIG_ADDR_MAX])cfg->listen, cfg->n_listen, false,
 	    "proxy (SOCKS5, SOCKS4, HTTP)", accept_cb, set);

@@ -28,6 +28,7 @@ struct outbound {
 	struct tunnel_client	*tc;
 	struct policy		*policy;
 	struct dns		*dns;
+	struct log_rl		 rl_self;
 };
 
 struct outbound_req {
@@ -182,6 +183,93 @@ direct_addrs(struct outbound_req *o)
 	}
 }
 
+/* Is sa's address this host's: loopback, or an interface's? */
+static bool
+host_has_addr(const struct sockaddr *sa)
+{
+	struct ifaddrs	*ifa;
+	struct cidr	 lo4, lo6;
+	bool		 found = false;
+
+	cidr_parse("127.0.0.0/8", &lo4);
+	cidr_parse("::1/128", &lo6);
+	if (cidr_contains(&lo4, sa) || cidr_contains(&lo6, sa))
+		return true;
+	if (getifaddrs(&ifa) == -1)
+		return true;	/* cannot tell: refusing is the safe side */
+	for (struct ifaddrs *i = ifa; i != NULL && !found; i = i->ifa_next) {
+		struct cidr	c = { 0 };
+		size_t		len;
+
+		if (i->ifa_addr == NULL)
+			continue;
+		c.family = i->ifa_addr->sa_family;
+		if (c.family == AF_INET) {
+			memcpy(c.addr, &((struct sockaddr_in *)(void *)
+			    i->ifa_addr)->sin_addr, len = 4);
+		} else if (c.family == AF_INET6) {
+			memcpy(c.addr, &((struct sockaddr_in6 *)(void *)
+			    i->ifa_addr)->sin6_addr, len = 16);
+		} else
+			continue;
+		c.prefix = (unsigned)len * 8;
+		found = cidr_contains(&c, sa);
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+/*
+ * Would a connection to sa (address and port) come back into this
+ * process, to a proxy listener or the control port? A nested CONNECT to
+ * ourselves costs descriptors per hop, and a chain of them only ends at
+ * the descriptor limit.
+ */
+static bool
+ob_is_self(const struct outbound *ob, const struct sockaddr *sa)
+{
+	const struct config	*cfg = ob->cfg;
+	int			 local = -1;	/* not asked yet */
+
+	for (size_t i = 0; i <= cfg->n_listen; i++) {
+		const char		*own = i < cfg->n_listen ?
+					    cfg->listen[i] : cfg->control_listen;
+		struct sockaddr_storage	 ss;
+		socklen_t		 sl;
+
+		if (own[0] == '\0' || !util_parse_sockaddr(own, &ss, &sl))
+			continue;
+		switch (util_sockaddr_reaches(sa, (struct sockaddr *)&ss)) {
+		case UTIL_REACH_YES:
+			return true;
+		case UTIL_REACH_IF_LOCAL:
+			if (local == -1)
+				local = host_has_addr(sa);
+			if (local)
+				return true;
+			break;
+		case UTIL_REACH_NO:
+			break;
+		}
+	}
+	return false;
+}
+
+/* true (o->status, o->why set, logged) if sa is this process. */
+static bool
+req_refuse_self(struct outbound_req *o, const struct sockaddr *sa)
+{
+	char	as[UTIL_ADDRSTRLEN];
+
+	if (!ob_is_self(o->ob, sa))
+		return false;
+	log_warnx_rl(&o->ob->rl_self, "s=%08x event=refuse why=self "
+	    "target=%s", o->id, util_sockaddr_str(sa, as, sizeof(as)));
+	o->status = REPLY_NOT_ALLOWED;
+	o->why = "the target is this proxy itself";
+	return true;
+}
+
 /* Keeps a resolver's answer: all of it to connect, the first for the
  * policy. */
 static void
@@ -207,6 +295,8 @@ direct_connect_one(struct outbound_req *o)
 	struct timeval		 tv;
 	int			 fd;
 
+	if (req_refuse_self(o, (const struct sockaddr *)ss))
+		return false;		/* a name that resolved to us */
 	o->status = REPLY_GENERAL;
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
@@ -452,6 +542,17 @@ outbound_connect(struct outbound *ob, uint32_t id, const struct target *t,
 	o->t = *t;
 	o->cb = cb;
 	o->arg = arg;
+	if (t->atyp != TARGET_DOMAIN) {
+		/* the literal, with its port: what direct_addrs() makes */
+		direct_addrs(o);
+		if (req_refuse_self(o, (const struct sockaddr *)
+		    &o->addrs.addrs[0])) {
+			/* bonded too: the concentrator's own address may be
+			 * a different host, but no app means it */
+			req_fail_later(o, o->status, o->why);
+			return o;
+		}
+	}
 	req_decide(o, false);
 	return o;
 }

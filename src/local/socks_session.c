@@ -21,6 +21,9 @@
 
 #define SOCKS_LINGER_S	5		/* to flush an error reply */
 #define SOCKS_EARLY_MAX	(64 * 1024)	/* app bytes held before the reply */
+/* An EOF this soon after the request is a half-close (printf | nc -N);
+ * later it is an app giving up (a browser's cancel is a FIN too). */
+#define SOCKS_HALFCLOSE_MS	500
 
 enum socks_state {
 	S_GREETING, S_AUTH, S_REQUEST, S_SOCKS4, S_CONNECT, S_REPLY_CLOSE,
@@ -50,6 +53,18 @@ socks_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 
 	(void)bev;
+	if (c->state == S_CONNECT && (what & BEV_EVENT_EOF) &&
+	    !(what & BEV_EVENT_ERROR) &&
+	    util_now_ms() - c->request_ms <= SOCKS_HALFCLOSE_MS) {
+		/* The request is in and the app shut its write side with
+		 * it: the reply and the relay still happen, and the relay,
+		 * reading this socket again, sees the EOF and forwards it.
+		 * XXX on the wire a FIN cannot tell a half-close from a
+		 * close; the time since the request does, for the apps that
+		 * do either (scripts at once, browsers after a timeout). */
+		log_debug("s=%08x event=client_eof_before_reply", c->id);
+		return;
+	}
 	conn_close(c, c->state == S_REPLY_CLOSE ? "refused" :
 	    what & BEV_EVENT_EOF ? "client closed" : "client error");
 }
@@ -132,6 +147,7 @@ socks_connect(struct conn *c, const struct target *t)
 	 * and its tunnel abandoned, not kept until the concentrator answers */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, SOCKS_EARLY_MAX);
 	evtimer_del(c->timer);		/* the connect has its own */
+	c->request_ms = util_now_ms();
 	socks_set_state(c, S_CONNECT);
 	c->open = outbound_connect(c->out, c->id, t, connected_cb, c);
 	if (c->open == NULL)

@@ -103,7 +103,11 @@ socks5_parse_request(const uint8_t *buf, size_t len,
 		return PARSE_NEED_MORE;
 	if (out->cmd != SOCKS5_CMD_CONNECT)
 		return request_err(out, REPLY_CMD_UNSUPPORTED);
-	if (!cur_u8(&c, &rsv) || !cur_u8(&c, &atyp))
+	if (!cur_u8(&c, &rsv))
+		return PARSE_NEED_MORE;
+	if (rsv != 0x00)	/* RFC 1928 section 4 fixes RSV at X'00' */
+		return request_err(out, REPLY_GENERAL);
+	if (!cur_u8(&c, &atyp))
 		return PARSE_NEED_MORE;
 	out->target.atyp = atyp;
 	switch (atyp) {

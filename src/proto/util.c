@@ -178,6 +178,55 @@ util_parse_sockaddr(const char *s, struct sockaddr_storage *ss,
 	return false;
 }
 
+/* The address bytes (4 for IPv4, also when mapped) and the port. */
+static bool
+reach_parts(const struct sockaddr *sa, const uint8_t **a, size_t *len,
+    uint16_t *port)
+{
+	static const uint8_t	mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		*a = (const uint8_t *)&sin->sin_addr;
+		*len = 4;
+		*port = ntohs(sin->sin_port);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		*a = sin6->sin6_addr.s6_addr;
+		*len = 16;
+		*port = ntohs(sin6->sin6_port);
+		if (memcmp(*a, mapped, 12) == 0) {
+			*a += 12;
+			*len = 4;
+		}
+		return true;
+	}
+	return false;
+}
+
+enum util_reach
+util_sockaddr_reaches(const struct sockaddr *t, const struct sockaddr *own)
+{
+	static const uint8_t	zero[16];
+	const uint8_t		*ta, *oa;
+	size_t			 tl, ol;
+	uint16_t		 tp, op;
+
+	if (!reach_parts(t, &ta, &tl, &tp) || !reach_parts(own, &oa, &ol, &op) ||
+	    tp != op)
+		return UTIL_REACH_NO;
+	if (tl == ol && memcmp(ta, oa, tl) == 0)
+		return UTIL_REACH_YES;
+	/* 0.0.0.0 takes IPv4 only; :: (not V6ONLY) takes both */
+	if (memcmp(oa, zero, ol) == 0 && (ol == 16 || tl == 4))
+		return UTIL_REACH_IF_LOCAL;
+	return UTIL_REACH_NO;
+}
+
 const char *
 util_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 {

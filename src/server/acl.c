@@ -88,3 +88,18 @@ acl_check(const struct cidr_list *allow, const struct sockaddr *sa)
 	return allow != NULL && cidr_list_contains_raw(allow, family, addr) ?
 	    NULL : why;
 }
+
+const char *
+acl_check_lists(const struct acl_lists *l, const struct sockaddr *sa)
+{
+	int		 family;
+	const uint8_t	*addr;
+
+	if (!cidr_sockaddr_raw(sa, &family, &addr))
+		return "unknown-family";
+	if (l->deny != NULL && cidr_list_contains(l->deny, sa))
+		return "deny";
+	if (l->self != NULL && cidr_list_contains(l->self, sa))
+		return "self";
+	return acl_check(l->allow, sa);
+}

@@ -37,6 +37,8 @@ usage(FILE *f)
 "                             lines, or one key\n"
 "  -a, --allow CIDR           permit destinations in this network although\n"
 "                             it is private/loopback/link-local (repeatable)\n"
+"      --deny CIDR            refuse destinations in this network, even if\n"
+"                             allowed (repeatable)\n"
 "      --handshake-timeout S  seconds to authenticate (default 10)\n"
 "      --idle-timeout S       close relays idle this long (default 300)\n"
 "      --connect-timeout S    seconds to reach a destination (default 10)\n"
@@ -99,7 +101,7 @@ reload_keys(void *arg)
 }
 
 enum { OPT_GENKEY = 256, OPT_VERSION, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
-    OPT_CONTROL, OPT_SPLICE, OPT_REQUIRE_TLS, OPT_RUN_AS };
+    OPT_CONTROL, OPT_SPLICE, OPT_REQUIRE_TLS, OPT_RUN_AS, OPT_DENY };
 
 /* The concentrator's /api/status: who it is and how long it has run;
  * its connections are in /metrics. */
@@ -121,6 +123,7 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "allow", required_argument, NULL, 'a' },
+		{ "deny", required_argument, NULL, OPT_DENY },
 		{ "handshake-timeout", required_argument, NULL, OPT_HS },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
@@ -154,6 +157,7 @@ main(int argc, char **argv)
 		case 'l': key = "listen"; break;
 		case 'k': key = "key_file"; break;
 		case 'a': key = "allow"; break;
+		case OPT_DENY: key = "deny"; break;
 		case OPT_HS: key = "handshake_timeout"; break;
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;
@@ -221,8 +225,8 @@ main(int argc, char **argv)
 		log_info("TCP Fast Open is off for servers here "
 		    "(net.ipv4.tcp_fastopen lacks 2): tunnel headers wait for "
 		    "the handshake; set it to 3 (docs/deployment.md)");
-	log_info("event=start version=%s allow=%zu", MPSOCKS_VERSION,
-	    ctx.cfg.allow.n);
+	log_info("event=start version=%s allow=%zu deny=%zu", MPSOCKS_VERSION,
+	    ctx.cfg.allow.n, ctx.cfg.deny.n);
 	event_base_dispatch(base);
 	control_free(ctl);
 	tunnel_server_free(ctx.srv);

@@ -12,6 +12,7 @@
 #include "server/tunnel_server.h"
 #include "tunnel_server_int.h"
 #include "common/dns.h"
+#include "common/daemon.h"
 #include "common/linger.h"
 #include "common/listener.h"
 #include "common/log.h"
@@ -29,6 +30,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <ifaddrs.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -475,11 +477,12 @@ ts_accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 		close(fd);
 		return;
 	}
-	if (srv->n_sessions >= srv->cfg->max_connections ||
+	if (srv->n_sessions >= srv->max_sessions ||
 	    (s = calloc(1, sizeof(*s))) == NULL) {
 		log_warnx_rl(&srv->rl_preauth, "event=accept_drop why=%s",
-		    srv->n_sessions >= srv->cfg->max_connections ?
-		    "max_connections" : "no_memory");
+		    srv->n_sessions < srv->max_sessions ? "no_memory" :
+		    srv->max_sessions < srv->cfg->max_connections ?
+		    "fd_budget" : "max_connections");
 		(void)preauth_release(srv->preauth, sa);
 		mptcp_set_abortive(fd);
 		close(fd);
@@ -511,6 +514,72 @@ ts_accept_cb(void *arg, int fd, struct sockaddr *sa, int salen)
 	ts_arm_preauth(s, rnd);
 }
 
+#define TS_SELF_REFRESH_S	10	/* addresses come and go (DHCP, VPNs) */
+
+static void
+self_add(struct cidr_list *l, const struct sockaddr *sa, bool *full)
+{
+	struct cidr	c = { .family = sa->sa_family };
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(c.addr, &((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr, 4);
+		c.prefix = 32;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(c.addr, &((const struct sockaddr_in6 *)(const void *)sa)->
+		    sin6_addr, 16);
+		c.prefix = 128;
+	} else
+		return;
+	if (l->n == CIDR_LIST_MAX) {
+		*full = true;
+		return;
+	}
+	l->v[l->n++] = c;
+}
+
+/* This host's addresses, and the tunnel's own listen addresses (one
+ * may be bound without being on an interface): never a destination. */
+static void
+ts_self_refresh(struct tunnel_server *srv)
+{
+	struct cidr_list	 l = { .n = 0 };
+	struct ifaddrs		*ifa;
+	bool			 full = false;
+
+	if (getifaddrs(&ifa) == -1) {
+		log_warn("getifaddrs: keeping the %zu own addresses known",
+		    srv->self.n);
+		return;
+	}
+	for (struct ifaddrs *i = ifa; i != NULL; i = i->ifa_next)
+		if (i->ifa_addr != NULL)
+			self_add(&l, i->ifa_addr, &full);
+	freeifaddrs(ifa);
+	for (size_t i = 0; i < srv->cfg->n_listen; i++) {
+		struct sockaddr_storage	ss;
+		socklen_t		sl;
+
+		if (util_parse_sockaddr(srv->cfg->listen[i], &ss, &sl))
+			self_add(&l, (struct sockaddr *)&ss, &full);
+	}
+	if (full && srv->self.n < CIDR_LIST_MAX)
+		log_warnx("more than %d own addresses: the rest are not "
+		    "refused as destinations; add them to [server] deny",
+		    CIDR_LIST_MAX);
+	if (l.n != srv->self.n)
+		log_info("event=own_addresses n=%zu", l.n);
+	srv->self = l;
+}
+
+static void
+ts_self_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ts_self_refresh(arg);
+}
+
 struct tunnel_server *
 tunnel_server_new(struct event_base *base, const struct config *cfg,
     struct keyset *keys)
@@ -525,6 +594,9 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
 	srv->rl_preauth.per_sec = TS_PREAUTH_LOG_PER_S;
 	srv->base = base;
 	srv->cfg = cfg;
+	/* a tunnel and its destination */
+	srv->max_sessions = daemon_conn_budget(cfg->max_connections, 2,
+	    "tunnels");
 	srv->keys = *keys;
 	memset(keys, 0, sizeof(*keys));
 	if ((srv->tls = tls_ctx_new(true, (enum tls_cipher)cfg->tls_cipher)) ==
@@ -551,6 +623,12 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
 	    "tunnel", ts_accept_cb, srv);
 	if (srv->listeners == NULL)
 		goto fail;
+	srv->self_ev = event_new(base, -1, EV_PERSIST, ts_self_cb, srv);
+	if (srv->self_ev == NULL)
+		goto fail;
+	ts_self_refresh(srv);
+	evtimer_add(srv->self_ev,
+	    (&(struct timeval){ TS_SELF_REFRESH_S, 0 }));
 	return srv;
 fail:
 	tunnel_server_free(srv);
@@ -575,6 +653,8 @@ tunnel_server_free(struct tunnel_server *srv)
 	if (srv == NULL)
 		return;
 	listeners_free(srv->listeners);
+	if (srv->self_ev != NULL)
+		event_free(srv->self_ev);
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL) {
 		if (s->relay != NULL)
 			relay_stop(s->relay, "shutdown");	/* frees s */

@@ -17,6 +17,7 @@
 #include "common/keyfile.h"
 #include "common/log.h"
 #include "common/relay.h"
+#include "proto/cidr.h"
 #include "proto/reply.h"
 #include "proto/tunnel_proto.h"
 #include "proto/util.h"
@@ -79,10 +80,16 @@ struct tunnel_server {
 	struct listeners	*listeners;
 	TAILQ_HEAD(, tsess)	 sessions;
 	size_t			 n_sessions;
+	size_t			 max_sessions;	/* max_connections, or fewer
+						 * if descriptors are short */
 	uint32_t		 next_id;
 	/* every pre-auth line, auth failures and drops at accept alike: at
 	 * most 2 * (TS_PREAUTH_LOG_PER_S + 1) lines in any second */
 	struct log_rl		 rl_preauth;
+	/* this host's own addresses, refused as destinations (no loops):
+	 * getifaddrs() at start and every TS_SELF_REFRESH_S */
+	struct cidr_list	 self;
+	struct event		*self_ev;
 };
 
 /* tunnel_server.c */

@@ -162,6 +162,8 @@ ts_resolved(struct tsess *s, const struct dns_result *res)
 	const char	*why = NULL;
 	size_t		 kept = 0;
 	uint16_t	 port = htons(s->req.target.port);
+	struct acl_lists acl = { &s->srv->cfg->allow, &s->srv->cfg->deny,
+			    &s->srv->self };
 
 	if (res->err != 0) {
 		ts_fail(s, REPLY_HOST_UNREACH, false,
@@ -171,7 +173,7 @@ ts_resolved(struct tsess *s, const struct dns_result *res)
 	s->addrs = *res;
 	for (size_t i = 0; i < res->n; i++) {
 		struct sockaddr *sa = (struct sockaddr *)&s->addrs.addrs[i];
-		const char *w = acl_check(&s->srv->cfg->allow, sa);
+		const char *w = acl_check_lists(&acl, sa);
 
 		if (w != NULL) {
 			why = w;

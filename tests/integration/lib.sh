@@ -710,7 +710,8 @@ bed_keys() {
 # by default).
 bed_server_start() {
 	[ -n "${BED_KEY_SRV-}" ] || bed_keys
-	bed_spawn server "$NS_SRV" "$BED_TMP/server.log" \
+	# shellcheck disable=SC2086 # BED_WRAP: words, e.g. "prlimit --nofile=64"
+	bed_spawn server "$NS_SRV" "$BED_TMP/server.log" ${BED_WRAP-} \
 	    "$BED_BUILD/mpsocks-server" --listen "$BED_PUB:$BED_SRV_PORT" \
 	    --key-file "$BED_KEY_SRV" --allow "$BED_DST_NET" \
 	    --handshake-timeout 2 -v "$@"
@@ -729,11 +730,14 @@ bed_local_conf() {
 	    >"$BED_LOCAL_CONF"
 }
 
-# bed_local_start [ARGS...]: the SOCKS5 proxy on 127.0.0.1:$BED_LOCAL_PORT
+# bed_local_start [ARGS...]: the SOCKS5 proxy on 127.0.0.1:$BED_LOCAL_PORT.
+# Both start functions put $BED_WRAP (words, e.g. "prlimit --nofile=64",
+# which execs: the pid stays the daemon's) before the daemon.
 bed_local_start() {
 	[ -n "${BED_KEY_CLI-}" ] || bed_keys
 	[ -n "${BED_LOCAL_CONF-}" ] || bed_local_conf
-	bed_spawn local "$NS_CLI" "$BED_TMP/local.log" \
+	# shellcheck disable=SC2086
+	bed_spawn local "$NS_CLI" "$BED_TMP/local.log" ${BED_WRAP-} \
 	    "$BED_BUILD/mpsocks-local" --listen "127.0.0.1:$BED_LOCAL_PORT" \
 	    --server "$BED_PUB:$BED_SRV_PORT" --key-file "$BED_KEY_CLI" \
 	    -c "$BED_LOCAL_CONF" -v "$@"

@@ -15,20 +15,28 @@ namespace via "ip netns exec". Subcommands:
           - "client-first": read to EOF, then reply "got N sha256=H\\n", close
           - "server-first" (first byte "S"): send "hello\\n", SHUT_WR, read to
             EOF, log "server-first got N sha256=H" to LOGFILE, close
-  socks-halfclose PROXY_ADDR PROXY_PORT DST_ADDR DST_PORT client-first|server-first
+  socks-halfclose PROXY_ADDR PROXY_PORT DST_ADDR DST_PORT client-first|server-first|before-reply
         SOCKS5 CONNECT through the proxy, then exercise a half-close:
           client-first: send 100000 bytes, SHUT_WR, expect the server's
                         "got 100000 sha256=..." reply, then EOF
           server-first: send "S", read "hello" and EOF, then send 1 MB more
                         and SHUT_WR; exit 0 once the proxy closes
         prints what it saw; exit 0 on success
-  socks-request [--user NAME:PASS] PROXY_ADDR PROXY_PORT CMD ATYP ADDR PORT
+  socks-request [--user NAME:PASS] [--rsv N] PROXY_ADDR PROXY_PORT CMD ATYP ADDR PORT
         raw SOCKS5: greeting (method 0, or 2 with --user), then a request
         with command CMD and address type ATYP (decimal). ADDR is an IPv4
         address (ATYP 1), a name (3), an IPv6 address (4), or hex bytes
         for any other ATYP. Prints "method=0xMM", "auth=0xSS", "rep=0xRR",
         then how the proxy ended it ("then=eof|reset|open"); exit 0 if a
         reply came, 2 if the method was refused, 1 otherwise
+  hold ADDR PORT N SECONDS [HEX]
+        open N connections (sending HEX on each, if given), wait 1.5 s,
+        print "opened=O failed=F closed_early=C"; hold the rest open for
+        SECONDS, then print "still_open=K" and close them all
+  drip ADDR PORT MAXWAIT
+        connect and send an HTTP request head one byte every 0.5 s,
+        never finishing it; print "closed after=S" once the peer closes
+        (exit 0), or "open after=MAXWAIT" (exit 1)
   send-close ADDR PORT HEX
         connect, send the bytes HEX (may be ""), close at once
   silent-server ADDR PORT LOGFILE
@@ -220,6 +228,8 @@ def socks_connect(paddr, pport, daddr, dport):
 
 def socks_halfclose(args):
     paddr, pport, daddr, dport, mode = args
+    if mode == "before-reply":
+        return socks_halfclose_early(paddr, pport, daddr, dport)
     s = socks_connect(paddr, pport, daddr, dport)
     if mode == "client-first":
         data = os.urandom(100000)
@@ -258,6 +268,33 @@ def socks_halfclose(args):
     return 0 if rest == b"" else 1
 
 
+def socks_halfclose_early(paddr, pport, daddr, dport):
+    """Greeting, request and data in one go, then FIN, all before any
+    reply: the proxy must still answer, relay, and forward the EOF."""
+    s = socket.create_connection((paddr, int(pport)), timeout=20)
+    data = os.urandom(20000)
+    s.sendall(b"\x05\x01\x00" + b"\x05\x01\x00\x01" +
+              socket.inet_aton(daddr) + int(dport).to_bytes(2, "big") + data)
+    s.shutdown(socket.SHUT_WR)
+    try:
+        m = recv_exact(s, 2)
+        rep = recv_exact(s, 10)
+    except (EOFError, OSError) as e:
+        print("before-reply: no SOCKS reply (%s)" % e)
+        return 1
+    print("before-reply method=0x%02x rep=0x%02x" % (m[1], rep[1]))
+    got = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        got += b
+    want = b"got %d sha256=%s\n" % (len(data),
+                                     hashlib.sha256(data).hexdigest().encode())
+    print("before-reply reply=%r" % got)
+    return 0 if rep[1] == 0 and got == want else 1
+
+
 def hexbytes(h):
     return bytes.fromhex(h) if h else b""
 
@@ -291,9 +328,11 @@ def encode_addr(atyp, addr):
 
 
 def socks_request(args):
-    user = None
+    user, rsv = None, 0
     if args[0] == "--user":
         user, args = args[1], args[2:]
+    if args[0] == "--rsv":
+        rsv, args = int(args[1], 0), args[2:]
     paddr, pport, cmd, atyp, addr, dport = args
     cmd, atyp = int(cmd), int(atyp)
     s = socket.create_connection((paddr, int(pport)), timeout=30)
@@ -318,7 +357,7 @@ def socks_request(args):
             return 1
     elif m[1] != 0x00:
         return 1
-    s.sendall(b"\x05" + bytes([cmd, 0, atyp]) + encode_addr(atyp, addr) +
+    s.sendall(b"\x05" + bytes([cmd, rsv, atyp]) + encode_addr(atyp, addr) +
               int(dport).to_bytes(2, "big"))
     t0 = time.monotonic()
     try:
@@ -332,6 +371,65 @@ def socks_request(args):
         how, secs = wait_close(s, 10)
         print("then=%s after=%.2f" % (how, secs))
     return 0
+
+
+def peer_closed(s):
+    """True if the peer has closed or reset s (non-blocking peek)."""
+    s.settimeout(0)		# else recv waits out the timeout first
+    try:
+        return s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def hold(args):
+    import resource
+    addr, port, n, secs = args[0], int(args[1]), int(args[2]), float(args[3])
+    data = hexbytes(args[4]) if len(args) > 4 else b""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    socks, failed = [], 0
+    for _ in range(n):
+        try:
+            s = socket.create_connection((addr, port), timeout=3)
+            if data:
+                s.sendall(data)
+            socks.append(s)
+        except OSError:
+            failed += 1
+    time.sleep(1.5)
+    early = [s for s in socks if peer_closed(s)]
+    print("opened=%d failed=%d closed_early=%d" % (len(socks), failed,
+                                                  len(early)), flush=True)
+    time.sleep(secs)
+    print("still_open=%d" % sum(1 for s in socks if not peer_closed(s)),
+          flush=True)
+    for s in socks:
+        s.close()
+
+
+def drip(args):
+    addr, port, maxwait = args[0], int(args[1]), float(args[2])
+    head = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Drip: " + \
+        b"a" * 4000
+    s = socket.create_connection((addr, port), timeout=5)
+    t0 = time.monotonic()
+    i = 0
+    while time.monotonic() - t0 < maxwait:
+        if peer_closed(s):
+            print("closed after=%.1f" % (time.monotonic() - t0))
+            return 0
+        try:
+            s.send(head[i % len(head):i % len(head) + 1])
+        except OSError:
+            print("closed after=%.1f" % (time.monotonic() - t0))
+            return 0
+        i += 1
+        time.sleep(0.5)
+    print("open after=%.1f" % (time.monotonic() - t0))
+    return 1
 
 
 def send_close(args):
@@ -660,6 +758,10 @@ def main():
         return socks_halfclose(args)
     elif cmd == "socks-request":
         return socks_request(args)
+    elif cmd == "hold":
+        hold(args)
+    elif cmd == "drip":
+        return drip(args)
     elif cmd == "send-close":
         send_close(args)
     elif cmd == "silent-server":

@@ -4,6 +4,10 @@
 #     destination replies only after reading EOF; the reply must arrive.
 #   server-first: the destination sends a line and shuts its write side;
 #     the client, after seeing EOF, still sends 1 MB that must arrive whole.
+#   before-reply: the client sends greeting, request and data and shuts
+#     its write side before any SOCKS reply; the session must not be
+#     dropped: reply 0, the data and the EOF reach the destination, and
+#     its answer comes back (mpsocks-local used to close "client closed").
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -29,6 +33,11 @@ client() {
 out=$(client client-first 2>&1) && rc=0 || rc=$?
 say "measured: client-first: exit $rc: $out"
 bed_expect "client-first: reply arrives after the client's FIN" [ "$rc" -eq 0 ]
+
+out=$(client before-reply 2>&1) && rc=0 || rc=$?
+say "measured: before-reply: exit $rc: $out"
+bed_expect "before-reply: FIN before the SOCKS reply, reply and relay still happen" \
+    [ "$rc" -eq 0 ]
 
 out=$(client server-first 2>&1) && rc=0 || rc=$?
 say "measured: server-first: exit $rc: $out"

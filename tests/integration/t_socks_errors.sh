@@ -10,6 +10,7 @@
 #     with --connect-timeout 2 on the server           -> not 0, in time
 #   - BIND, UDP ASSOCIATE                              -> 0x07
 #   - address type 9                                   -> 0x08
+#   - RSV not 0x00 (RFC 1928 fixes it)                 -> 0x01
 #   - username/password (--user alice:secret): right credentials work,
 #     a wrong password is rejected and nothing reaches the destination, no
 #     credentials gets "no acceptable method" (0xFF)
@@ -139,10 +140,11 @@ unreach "silent host $silent_ip" "http://$silent_ip:$BED_HTTP_PORT/"
 # raw DESC WANT_REP CMD ATYP ADDR PORT: the proxy replies WANT_REP and then
 # closes the connection
 raw() {
-	local desc=$1 want=$2 out rc=0 rep
+	local desc=$1 want=$2 out rc=0 rep opts=()
 	shift 2
+	if [ "$1" = --rsv ]; then opts=("$1" "$2"); shift 2; fi
 	out=$(timeout 40 ip netns exec "$NS_CLI" "$PY" \
-	    "$BED_LIB_DIR/nettool.py" socks-request 127.0.0.1 \
+	    "$BED_LIB_DIR/nettool.py" socks-request "${opts[@]}" 127.0.0.1 \
 	    "$BED_LOCAL_PORT" "$@" 2>&1) || rc=$?
 	say "measured: raw $desc: exit $rc: ${out//$'\n'/ }"
 	rep=$(printf '%s\n' "$out" | sed -n 's/^rep=\(0x[0-9a-f]*\).*/\1/p')
@@ -154,6 +156,8 @@ raw() {
 raw "BIND (cmd 2)" 0x07 2 1 "$BED_DST_IP" "$BED_HTTP_PORT"
 raw "UDP ASSOCIATE (cmd 3)" 0x07 3 1 "$BED_DST_IP" "$BED_HTTP_PORT"
 raw "address type 9" 0x08 1 9 0a0b0c0d "$BED_HTTP_PORT"
+# RFC 1928 fixes RSV at 0x00: anything else is refused, not connected
+raw "RSV 0xff" 0x01 --rsv 0xff 1 1 "$BED_DST_IP" "$BED_HTTP_PORT"
 # control: the same raw client gets 0x00 for a good CONNECT
 out=$(timeout 40 ip netns exec "$NS_CLI" "$PY" "$BED_LIB_DIR/nettool.py" \
     socks-request 127.0.0.1 "$BED_LOCAL_PORT" 1 1 "$BED_DST_IP" \

@@ -179,6 +179,69 @@ test_acl_check(void **state)
 	}
 }
 
+struct lists_row {
+	const char	*name;
+	const char	*allow[2], *deny[2], *self[2];
+	const char	*addr;
+	const char	*want;		/* NULL: allowed */
+};
+
+static const struct lists_row lists_rows[] = {
+	{ "public, no lists", { NULL }, { NULL }, { NULL }, "8.8.8.8", NULL },
+	{ "public, denied", { NULL }, { "8.8.8.0/24" }, { NULL }, "8.8.8.8",
+	    "deny" },
+	{ "deny wins over allow", { "10.0.0.0/8" }, { "10.1.0.0/16" },
+	    { NULL }, "10.1.2.3", "deny" },
+	{ "allow beside a deny", { "10.0.0.0/8" }, { "10.1.0.0/16" },
+	    { NULL }, "10.2.0.1", NULL },
+	{ "v4 deny covers the mapped form", { NULL }, { "8.8.8.8/32" },
+	    { NULL }, "::ffff:8.8.8.8", "deny" },
+	{ "v6 deny", { NULL }, { "2001:db8::/32" }, { NULL }, "2001:db8::5",
+	    "deny" },
+	{ "own public address", { NULL }, { NULL }, { "203.0.113.7/32" },
+	    "203.0.113.7", "self" },
+	{ "own address, mapped", { NULL }, { NULL }, { "203.0.113.7/32" },
+	    "::ffff:203.0.113.7", "self" },
+	{ "own address beats allow", { "10.0.0.0/8" }, { NULL },
+	    { "10.9.0.1/32" }, "10.9.0.1", "self" },
+	{ "neighbour of own address", { NULL }, { NULL },
+	    { "203.0.113.7/32" }, "203.0.113.8", NULL },
+	{ "deny named before self", { NULL }, { "203.0.113.0/24" },
+	    { "203.0.113.7/32" }, "203.0.113.7", "deny" },
+	{ "default deny still applies", { NULL }, { "8.8.8.0/24" },
+	    { "203.0.113.7/32" }, "127.0.0.1", "loopback" },
+};
+
+static void
+test_acl_check_lists(void **state)
+{
+	static struct cidr_list	allow, deny, self;	/* off the stack */
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(lists_rows); i++) {
+		const struct lists_row	*r = &lists_rows[i];
+		struct acl_lists	 l = { &allow, &deny, &self };
+		struct sockaddr_storage	 ss;
+		const char		*got;
+
+		allow.n = deny.n = self.n = 0;
+		for (size_t k = 0; k < 2 && r->allow[k]; k++)
+			CHECK(r->name, cidr_list_add(&allow, r->allow[k]));
+		for (size_t k = 0; k < 2 && r->deny[k]; k++)
+			CHECK(r->name, cidr_list_add(&deny, r->deny[k]));
+		for (size_t k = 0; k < 2 && r->self[k]; k++)
+			CHECK(r->name, cidr_list_add(&self, r->self[k]));
+		fill_sockaddr(r->addr, &ss);
+		got = acl_check_lists(&l, (struct sockaddr *)&ss);
+		if (r->want == NULL)
+			CHECK(r->name, got == NULL);
+		else {
+			CHECK(r->name, got != NULL);
+			CHECK_STR(r->name, got, r->want);
+		}
+	}
+}
+
 static void
 test_acl_check_other_family(void **state)
 {
@@ -231,6 +294,7 @@ main(void)
 		cmocka_unit_test(test_default_deny),
 		cmocka_unit_test(test_acl_check),
 		cmocka_unit_test(test_acl_check_other_family),
+		cmocka_unit_test(test_acl_check_lists),
 		cmocka_unit_test(test_cidr_list),
 	};
 

@@ -209,8 +209,10 @@ struct request_row {
 static const struct request_row request_rows[] = {
 	{ "ipv4", "05 01 00 01 7f000001 0050", PARSE_OK, 0, 10,
 	    TARGET_IPV4, "7f000001", "", 80 },
-	{ "ipv4 rsv ignored", "05 01 ff 01 08080808 01bb", PARSE_OK, 0, 10,
-	    TARGET_IPV4, "08080808", "", 443 },
+	{ "rsv ff", "05 01 ff 01 08080808 01bb", PARSE_ERROR,
+	    REPLY_GENERAL, 0, 0, "", "", 0 },
+	{ "rsv 01, cut after it", "05 01 01", PARSE_ERROR,
+	    REPLY_GENERAL, 0, 0, "", "", 0 },
 	{ "ipv6", "05 01 00 04 20010db8000000000000000000000001 ffff",
 	    PARSE_OK, 0, 22, TARGET_IPV6, "20010db8000000000000000000000001",
 	    "", 65535 },

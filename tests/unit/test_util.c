@@ -175,6 +175,41 @@ test_parse_sockaddr(void **state)
 	}
 }
 
+static const struct reach_row {
+	const char		*t, *own;
+	enum util_reach		 want;
+} reach_rows[] = {
+	{ "127.0.0.1:1080", "127.0.0.1:1080", UTIL_REACH_YES },
+	{ "127.0.0.1:1081", "127.0.0.1:1080", UTIL_REACH_NO },
+	{ "127.0.0.2:1080", "127.0.0.1:1080", UTIL_REACH_NO },
+	{ "[::ffff:127.0.0.1]:1080", "127.0.0.1:1080", UTIL_REACH_YES },
+	{ "127.0.0.1:1080", "[::ffff:127.0.0.1]:1080", UTIL_REACH_YES },
+	{ "[::1]:1080", "[::1]:1080", UTIL_REACH_YES },
+	{ "[::1]:1080", "127.0.0.1:1080", UTIL_REACH_NO },
+	{ "192.0.2.9:1080", "0.0.0.0:1080", UTIL_REACH_IF_LOCAL },
+	{ "192.0.2.9:1081", "0.0.0.0:1080", UTIL_REACH_NO },
+	{ "[2001:db8::1]:1080", "0.0.0.0:1080", UTIL_REACH_NO },
+	{ "[2001:db8::1]:1080", "[::]:1080", UTIL_REACH_IF_LOCAL },
+	{ "192.0.2.9:1080", "[::]:1080", UTIL_REACH_IF_LOCAL },
+	{ "0.0.0.0:1080", "0.0.0.0:1080", UTIL_REACH_YES },
+};
+
+static void
+test_sockaddr_reaches(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NELEM(reach_rows); i++) {
+		const struct reach_row	*r = &reach_rows[i];
+		struct sockaddr_storage	 t, own;
+		socklen_t		 sl;
+
+		CHECK(r->t, util_parse_sockaddr(r->t, &t, &sl));
+		CHECK(r->own, util_parse_sockaddr(r->own, &own, &sl));
+		CHECK_EQ(r->t, util_sockaddr_reaches((struct sockaddr *)&t,
+		    (struct sockaddr *)&own), r->want);
+	}
+}
+
 static void
 test_sockaddr_str_other_family(void **state)
 {
@@ -454,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_split_hostport_hostlen),
 		cmocka_unit_test(test_parse_sockaddr),
 		cmocka_unit_test(test_sockaddr_str_other_family),
+		cmocka_unit_test(test_sockaddr_reaches),
 		cmocka_unit_test(test_parse_cidr),
 		cmocka_unit_test(test_cidr_contains),
 		cmocka_unit_test(test_cidr_contains_v4_net_v4_addr_only),
