@@ -36,10 +36,10 @@ struct http_response_info {
 /*
  * Parses the head at the start of buf (flags say what the request was)
  * and writes the head for the client into out: the status line as
- * "HTTP/1.1 CODE REASON" with our reason phrase, the fields minus Connection and what it names,
- * Keep-Alive, Proxy-Connection, TE, Trailer and (except with 101)
- * Upgrade, and Content-Length and Transfer-Encoding where RFC 9110 forbids
- * them), then "Via: 1.1 mpsocks" and "Connection: keep-alive" when
+ * "HTTP/1.1 CODE REASON" with our reason phrase, the fields minus
+ * Connection and what it names (never the framing fields), Keep-Alive,
+ * Proxy-Connection, TE, Trailer, Upgrade (except with 101), and
+ * Content-Length and Transfer-Encoding where RFC 9110 forbids them, then "Via: 1.1 mpsocks" and "Connection: keep-alive" when
  * HTTP_RESP_KEEP and the body is self-delimited, "upgrade" for 101, else
  * "close". NEED_MORE: no end of head yet within head_max. ERROR: not a
  * strict HTTP/1.x head (bare LF, obs-fold, control bytes, repeated or
