@@ -33,7 +33,7 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 # into an archive, and a binary links its own folder plus common and
 # proto: the linker takes from an archive only the modules it needs, so
 # mpsocks-server carries no SOCKS, HTTP or policy code.
-PROTO	:= util cidr target socks5 socks4 pac http_proxy http_rewrite \
+PROTO	:= util cidr target socks5 socks4 pac http_proxy http_rewrite http_frame \
 	   http_response tunnel_proto control_proto status subflow metrics \
 	   reply
 COMMON	:= log config keyfile secfile stats mptcp relay daemon listener \

@@ -34,7 +34,7 @@ struct http_header {
 
 struct http_request {
 	size_t		 used;		/* OK: head bytes, last CRLF included */
-	int		 status;	/* ERROR: 400, 414, 431, 501 or 505 */
+	int		 status;	/* ERROR: 400, 405, 414, 431, 501, 505 */
 	const char	*why;		/* ERROR: static reason, for logs */
 	unsigned	 method;	/* http-parser's enum http_method */
 	bool		 is_connect;	/* CONNECT host:port */

@@ -12,7 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/http_frame.h"
 #include "proto/util.h"
+
+/* http_response_rewrite() flags: what the request was */
+#define HTTP_RESP_HEAD		0x01	/* a HEAD: no body */
+#define HTTP_RESP_KEEP		0x02	/* the client keeps alive */
+#define HTTP_RESP_UPGRADE	0x04	/* it asked to upgrade: 101 allowed */
 
 struct http_response_info {
 	size_t	used;		/* bytes of the origin's head */
@@ -23,21 +29,27 @@ struct http_response_info {
 	 * connection can be kept after it */
 	bool	self_delimited;
 	bool	origin_keep_alive;	/* the origin connection can be reused */
+	enum http_body_kind body;	/* how the body ends */
+	uint64_t length;		/* LENGTH: its bytes */
 };
 
 /*
- * Parses the head at the start of buf (the request was HEAD if is_head)
+ * Parses the head at the start of buf (flags say what the request was)
  * and writes the head for the client into out: the status line as
- * "HTTP/1.1 CODE REASON", the fields minus Connection and what it names,
- * Keep-Alive, Proxy-Connection, TE, Trailer and (except with 101)
- * Upgrade, then "Via: 1.1 mpsocks" and "Connection: keep-alive" when
- * client_keep_alive and the body is self-delimited, "upgrade" for 101,
- * else "close". NEED_MORE: no end of head yet within head_max. ERROR: not
- * an HTTP/1.x response, or out too small; answer 502.
+ * "HTTP/1.1 CODE REASON" with our reason phrase, the fields minus
+ * Connection and what it names (never the framing fields), Keep-Alive,
+ * Proxy-Connection, TE, Trailer, Upgrade (except with 101), and
+ * Content-Length and Transfer-Encoding where RFC 9110 forbids them, then "Via: 1.1 mpsocks" and "Connection: keep-alive" when
+ * HTTP_RESP_KEEP and the body is self-delimited, "upgrade" for 101, else
+ * "close". NEED_MORE: no end of head yet within head_max. ERROR: not a
+ * strict HTTP/1.x head (bare LF, obs-fold, control bytes, repeated or
+ * conflicting Content-Length, Content-Length with Transfer-Encoding, a
+ * final coding other than chunked on a persistent connection, a 101 not
+ * asked for), or out too small; answer 502 and close.
  */
 enum parse_result http_response_rewrite(const uint8_t *buf, size_t len,
-	    size_t head_max, bool is_head, bool client_keep_alive, char *out,
-	    size_t outlen, size_t *outn, struct http_response_info *info);
+	    size_t head_max, unsigned flags, char *out, size_t outlen,
+	    size_t *outn, struct http_response_info *info);
 
 /*
  * A whole response: "HTTP/1.1 <status> <reason>", Content-Type if given,

@@ -12,10 +12,17 @@
  * its message as the framing gives it, so that the app's connection can
  * take its next request (maybe for another origin, over another tunnel)
  * and the response head can be rewritten on its way.
+ *
+ * Framing is proto/http_frame.c's, strict, for both bodies; the response
+ * head is read by http_response_rewrite(), never by http-parser, so that
+ * a body the origin announces where none may be (HEAD, 1xx, 204, 304)
+ * is never taken for one: bytes after such a head end the origin
+ * connection and never reach the app.
  */
 
 #include "local/http_session.h"
 #include "local/conn.h"
+#include "proto/http_frame.h"
 #include "proto/http_proxy.h"
 #include "proto/http_rewrite.h"
 #include "proto/http_response.h"
@@ -65,10 +72,12 @@ struct http_session {
 	struct monitor_conn		*tk;		/* up's subflows */
 	struct event			*timer;
 	/* the exchange under way */
-	http_parser			 reqp, resp;
+	struct http_body		 reqb, respb;
+	struct http_head_seek		 seek, rseek;	/* heads so far */
 	char				*head;		/* rewritten request */
 	size_t				 head_len;
 	bool				 is_connect, is_head, keep_alive;
+	bool				 upgrade_asked;
 	bool				 req_done, resp_head_done, resp_done;
 	bool				 resp_self_delimited, origin_keep;
 	bool				 answered;	/* bytes sent to app */
@@ -82,30 +91,6 @@ struct http_session {
 
 static void	hs_next(struct http_session *);
 static void	hs_app_read_cb(struct bufferevent *, void *);
-
-static int
-on_message_complete(http_parser *p)
-{
-	http_parser_pause(p, 1);	/* the next message is not ours yet */
-	return 0;
-}
-
-static int
-on_resp_headers_complete(http_parser *p)
-{
-	const struct http_session	*hs = p->data;
-
-	return hs->is_head ? 1 : 0;	/* a HEAD response has no body */
-}
-
-static const http_parser_settings req_settings = {
-	.on_message_complete = on_message_complete,
-};
-
-static const http_parser_settings resp_settings = {
-	.on_headers_complete = on_resp_headers_complete,
-	.on_message_complete = on_message_complete,
-};
 
 static void
 hs_set_state(struct http_session *hs, enum hs_state new)
@@ -273,37 +258,85 @@ hs_check_done(struct http_session *hs)
 	hs_next(hs);
 }
 
+/*
+ * Moves what the framing b says is its body from in to out, without
+ * linearising in. Returns the framing's verdict; *n: bytes moved.
+ */
+static enum parse_result
+hs_body_move(struct http_body *b, struct evbuffer *in, struct evbuffer *out,
+    size_t *n)
+{
+	struct evbuffer_iovec	 v[16];
+	struct evbuffer_ptr	 pos;
+	enum parse_result	 r = b->done ? PARSE_OK : PARSE_NEED_MORE;
+	size_t			 used;
+	int			 nv;
+
+	*n = 0;
+	while (r == PARSE_NEED_MORE && *n < evbuffer_get_length(in)) {
+		evbuffer_ptr_set(in, &pos, *n, EVBUFFER_PTR_SET);
+		nv = evbuffer_peek(in, -1, &pos, v, (int)NELEM(v));
+		for (int i = 0; i < MIN(nv, (int)NELEM(v)) &&
+		    r == PARSE_NEED_MORE; i++) {
+			r = http_body_feed(b, v[i].iov_base, v[i].iov_len,
+			    &used);
+			*n += used;
+		}
+	}
+	if (*n > 0 && evbuffer_remove_buffer(in, out, *n) != (int)*n)
+		return PARSE_ERROR;
+	return r;
+}
+
 /* Moves request body bytes the framing says are ours to the origin. */
 static void
 hs_pump_request(struct http_session *hs)
 {
 	struct evbuffer	*in = bufferevent_get_input(hs->app);
-	size_t		 len = evbuffer_get_length(in), n;
-	const char	*data;
+	size_t		 n;
+	enum parse_result r;
 
-	if (hs->req_done || len == 0)
+	if (hs->req_done || evbuffer_get_length(in) == 0)
 		return;
-	data = (const char *)evbuffer_pullup(in, (ssize_t)len);
-	n = http_parser_execute(&hs->reqp, &req_settings, data, len);
-	if (HTTP_PARSER_ERRNO(&hs->reqp) == HPE_PAUSED)
-		hs->req_done = true;
-	else if (HTTP_PARSER_ERRNO(&hs->reqp) != HPE_OK) {
-		hs_fail(hs, 400, http_errno_name(HTTP_PARSER_ERRNO(
-		    &hs->reqp)));
+	r = hs_body_move(&hs->reqb, in, bufferevent_get_output(hs->up), &n);
+	if (r == PARSE_ERROR) {
+		hs_fail(hs, 400, hs->reqb.why != NULL ? hs->reqb.why :
+		    "out of memory");
 		return;
 	}
-	hs->up_bytes += n;
-	if (evbuffer_remove_buffer(in, bufferevent_get_output(hs->up), n) !=
-	    (int)n) {
-		hs_fail(hs, 502, "out of memory");
-		return;
-	}
+	hs->req_done = r == PARSE_OK;
 	if (hs->req_done)
 		bufferevent_disable(hs->app, EV_READ);	/* next one waits */
 	else if (evbuffer_get_length(bufferevent_get_output(hs->up)) >=
 	    HS_HIGH_WM)
 		bufferevent_disable(hs->app, EV_READ);
 	hs_check_done(hs);
+}
+
+/*
+ * Feeds the bytes of in not yet seen to the head seeker: true when a
+ * head parser should look (a head may be complete, or is malformed, or
+ * max bytes are in). Each byte is looked at once however the head
+ * trickles in; nothing is linearised or allocated before that.
+ */
+static bool
+hs_head_ready(struct http_head_seek *s, struct evbuffer *in, size_t max)
+{
+	struct evbuffer_iovec	v[16];
+	struct evbuffer_ptr	pos;
+	size_t			len = MIN(evbuffer_get_length(in), max);
+	int			nv;
+
+	while (s->off < len) {
+		evbuffer_ptr_set(in, &pos, s->off, EVBUFFER_PTR_SET);
+		nv = evbuffer_peek(in, (ssize_t)(len - s->off), &pos, v,
+		    (int)NELEM(v));
+		for (int i = 0; i < MIN(nv, (int)NELEM(v)); i++)
+			if (http_head_seek(s, v[i].iov_base,
+			    MIN(v[i].iov_len, len - s->off)))
+				return true;
+	}
+	return len >= max;
 }
 
 /* The origin's response head: rewritten, then the body is relayed. */
@@ -315,15 +348,20 @@ hs_response_head(struct http_session *hs, struct evbuffer *in)
 	char				*out;
 	struct http_response_info	 info;
 	enum parse_result		 r;
-	const uint8_t			*buf = evbuffer_pullup(in,
-					    (ssize_t)len);
+	const uint8_t			*buf;
 
+	if (!hs_head_ready(&hs->rseek, in, HS_RESP_HEAD_MAX))
+		return false;
+	buf = evbuffer_pullup(in, (ssize_t)len);
 	if ((out = malloc(len + 256)) == NULL) {
 		hs_fail(hs, 502, "out of memory");
 		return false;
 	}
-	r = http_response_rewrite(buf, len, HS_RESP_HEAD_MAX, hs->is_head,
-	    hs->keep_alive, out, len + 256, &outn, &info);
+	r = http_response_rewrite(buf, len, HS_RESP_HEAD_MAX,
+	    (hs->is_head ? HTTP_RESP_HEAD : 0) |
+	    (hs->keep_alive ? HTTP_RESP_KEEP : 0) |
+	    (hs->upgrade_asked ? HTTP_RESP_UPGRADE : 0), out, len + 256,
+	    &outn, &info);
 	if (r == PARSE_NEED_MORE) {
 		free(out);
 		return false;
@@ -351,20 +389,15 @@ hs_response_head(struct http_session *hs, struct evbuffer *in)
 		hs_hand_over(hs, hs->app, up);
 		return false;
 	}
-	/* the framing parser reads the head too, to know the body */
-	http_parser_execute(&hs->resp, &resp_settings, (const char *)buf,
-	    info.used);
 	evbuffer_drain(in, info.used);
-	if (info.informational) {	/* 100 Continue: the real one follows */
-		http_parser_init(&hs->resp, HTTP_RESPONSE);
-		hs->resp.data = hs;
+	memset(&hs->rseek, 0, sizeof(hs->rseek));	/* offsets moved */
+	if (info.informational)		/* 100 Continue: the real one follows */
 		return true;
-	}
 	hs->resp_head_done = true;
 	hs->resp_self_delimited = info.self_delimited;
 	hs->origin_keep = info.origin_keep_alive;
-	if (HTTP_PARSER_ERRNO(&hs->resp) == HPE_PAUSED)
-		hs->resp_done = true;
+	http_body_init(&hs->respb, info.body, info.length);
+	hs->resp_done = hs->respb.done;
 	return true;
 }
 
@@ -372,23 +405,24 @@ static void
 hs_pump_response(struct http_session *hs)
 {
 	struct evbuffer	*in = bufferevent_get_input(hs->up);
-	size_t		 len, n;
+	size_t		 n;
 
 	while (!hs->resp_head_done && evbuffer_get_length(in) > 0)
 		if (!hs_response_head(hs, in))
 			return;		/* needs more, or hs is gone */
-	len = evbuffer_get_length(in);
-	if (!hs->resp_done && len > 0) {
-		n = http_parser_execute(&hs->resp, &resp_settings,
-		    (const char *)evbuffer_pullup(in, (ssize_t)len), len);
-		if (HTTP_PARSER_ERRNO(&hs->resp) == HPE_PAUSED)
-			hs->resp_done = true;
-		else if (HTTP_PARSER_ERRNO(&hs->resp) != HPE_OK) {
+	if (!hs->resp_done && evbuffer_get_length(in) > 0) {
+		enum parse_result r = hs_body_move(&hs->respb, in,
+		    bufferevent_get_output(hs->app), &n);
+
+		hs->down_bytes += n;
+		if (r == PARSE_ERROR) {	/* the head is out: only a close */
+			log_info("s=%08x event=http_fail target=%s why=\"%s\"",
+			    hs->id, hs->target_str, hs->respb.why != NULL ?
+			    hs->respb.why : "out of memory");
 			hs_free(hs, "bad response body", true);
 			return;
 		}
-		hs->down_bytes += n;
-		evbuffer_remove_buffer(in, bufferevent_get_output(hs->app), n);
+		hs->resp_done = r == PARSE_OK;
 	}
 	if (hs->resp_done && evbuffer_get_length(in) > 0)
 		hs->origin_keep = false;	/* bytes beyond the response */
@@ -444,17 +478,17 @@ hs_up_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if ((what & BEV_EVENT_EOF) && hs->resp_head_done && !hs->resp_done) {
 		/* a body that ends with the connection */
-		http_parser_execute(&hs->resp, &resp_settings, NULL, 0);
-		if (HTTP_PARSER_ERRNO(&hs->resp) == HPE_PAUSED ||
-		    HTTP_PARSER_ERRNO(&hs->resp) == HPE_OK) {
-			hs->resp_done = hs->resp_self_delimited == false;
-			hs->origin_keep = false;
-			hs_drop_up(hs);
-			if (hs->resp_done) {
-				hs->req_done = true;	/* nowhere to send */
-				hs_check_done(hs);
-				return;
-			}
+		hs->origin_keep = false;
+		hs_drop_up(hs);
+		if (hs->respb.kind == HTTP_BODY_CLOSE) {
+			hs->resp_done = true;
+			hs->req_done = true;	/* nowhere to send */
+			hs_check_done(hs);
+			return;
+		}
+		if (hs->answered) {	/* cut short: the app must see it */
+			hs_free(hs, "origin closed mid-body", true);
+			return;
 		}
 	}
 	hs_fail(hs, 502, what & BEV_EVENT_EOF ? "origin closed early" :
@@ -585,11 +619,13 @@ hs_request(struct http_session *hs, struct http_request *req)
 	hs->keep_alive = req->keep_alive;
 	hs->is_connect = req->is_connect;
 	hs->is_head = req->method == HTTP_HEAD;
+	hs->upgrade_asked = req->websocket_upgrade;
 	if (cfg->n_users > 0 && (!req->has_basic_auth ||
 	    !config_user_ok(cfg, req->user, strlen(req->user), req->pass,
 	    strlen(req->pass)))) {
-		log_warnx("s=%08x event=auth_fail proto=http user=\"%.64s\"",
-		    hs->id, req->has_basic_auth ? req->user : "");
+		log_warnx_rl(hs->c->rl_auth, "s=%08x event=auth_fail "
+		    "proto=http user=\"%.64s\"", hs->id,
+		    req->has_basic_auth ? req->user : "");
 		hs_respond(hs, 407, "Proxy-Authenticate: Basic "
 		    "realm=\"mpsocks\"\r\n", NULL, NULL, false);
 		return;
@@ -654,8 +690,9 @@ hs_app_read_cb(struct bufferevent *bev, void *arg)
 		hs_pump_request(hs);
 		return;
 	}
-	if (hs->state != HS_HEAD || len == 0)
-		return;
+	if (hs->state != HS_HEAD || len == 0 ||
+	    !hs_head_ready(&hs->seek, in, max))
+		return;			/* no head end yet: nothing to parse */
 	if ((req = malloc(sizeof(*req))) == NULL) {
 		hs_free(hs, "out of memory", true);
 		return;
@@ -673,19 +710,12 @@ hs_app_read_cb(struct bufferevent *bev, void *arg)
 		free(req);
 		return;
 	}
-	/* the framing parser starts at the head, to know the body */
-	http_parser_init(&hs->reqp, HTTP_REQUEST);
-	http_parser_init(&hs->resp, HTTP_RESPONSE);
-	hs->reqp.data = hs->resp.data = hs;
-	http_parser_execute(&hs->reqp, &req_settings, (const char *)buf,
-	    req->used);
-	hs->req_done = HTTP_PARSER_ERRNO(&hs->reqp) == HPE_PAUSED;
-	if (!hs->req_done && HTTP_PARSER_ERRNO(&hs->reqp) != HPE_OK) {
-		util_wipe(req, sizeof(*req));
-		free(req);
-		hs_respond(hs, 400, NULL, NULL, NULL, false);
-		return;
-	}
+	/* http_parse_request() refused ambiguous framing already */
+	http_body_init(&hs->reqb, req->chunked ? HTTP_BODY_CHUNKED :
+	    req->has_content_length ? HTTP_BODY_LENGTH : HTTP_BODY_NONE,
+	    req->content_length);
+	hs->req_done = hs->reqb.done;
+	memset(&hs->rseek, 0, sizeof(hs->rseek));
 	hs_request(hs, req);	/* may free hs; req stays ours */
 	util_wipe(req, sizeof(*req));
 	free(req);
@@ -699,6 +729,7 @@ hs_next(struct http_session *hs)
 
 	hs->req_done = hs->resp_done = hs->resp_head_done = false;
 	hs->answered = false;
+	memset(&hs->seek, 0, sizeof(hs->seek));
 	bufferevent_setwatermark(hs->app, EV_READ, 0, 0);
 	hs->status = 0;
 	hs->target_str[0] = '\0';
@@ -706,7 +737,9 @@ hs_next(struct http_session *hs)
 	if (hs->up != NULL)		/* notice an idle origin closing */
 		bufferevent_enable(hs->up, EV_READ);
 	bufferevent_enable(hs->app, EV_READ | EV_WRITE);
-	hs_arm(hs, hs->cfg->idle_timeout);
+	/* the next head, once begun, must come as fast as a first one:
+	 * an idle connection is closed by the same timer (hs_timeout_cb) */
+	hs_arm(hs, hs->cfg->handshake_timeout);
 	/* a pipelined request is already here: no read event will come */
 	if (evbuffer_get_length(in) > 0)
 		bufferevent_trigger(hs->app, EV_READ,

@@ -713,6 +713,10 @@ http_parse_request(const uint8_t *buf, size_t len, size_t head_max,
 	/* scan_head() checked the text; this is the parser's reading */
 	if (out->http_major != 1 || out->http_minor > 1)
 		return req_err(out, 505, "HTTP version not 1.0 or 1.1");
+	/* TRACE echoes the request back, fields and all (cross-site
+	 * tracing); a proxy that forwarded it would also owe Max-Forwards */
+	if (out->method == HTTP_TRACE)
+		return req_err(out, 405, "TRACE refused");
 	if ((r = check_fields(out)) != PARSE_OK ||
 	    (r = parse_target(f.url, f.url_len, out)) != PARSE_OK)
 		return r;

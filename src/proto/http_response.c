@@ -1,7 +1,10 @@
 /*
- * Origin response heads (RFC 9112 section 6, RFC 9110 section 7.6.1 for
- * the hop-by-hop fields). http-parser tokenises and decides the framing;
- * the head is rebuilt field by field.
+ * Origin response heads (RFC 9112 sections 4 to 6, RFC 9110 section 7.6.1
+ * for the hop-by-hop fields). Read here, not by http-parser, which takes
+ * bare LF, obs-fold and a body on 204: whatever two readers could take
+ * differently is refused, and the head is rebuilt field by field with
+ * our own reason phrase, so none of the origin's bytes reach the client
+ * unread.
  */
 
 #include "proto/http_response.h"
@@ -22,49 +25,8 @@ struct field {
 struct resp_ctx {
 	struct field	f[MAX_FIELDS];
 	size_t		n;
-	bool		overflow, is_head;
+	int		status, minor;
 };
-
-static int
-on_field(http_parser *p, const char *at, size_t len)
-{
-	struct resp_ctx	*x = p->data;
-
-	/* a field name split across calls cannot happen: one buffer */
-	if (x->n >= MAX_FIELDS) {
-		x->overflow = true;
-		return 1;
-	}
-	x->f[x->n].name = at;
-	x->f[x->n].name_len = len;
-	x->f[x->n].value = "";
-	x->f[x->n].value_len = 0;
-	x->n++;
-	return 0;
-}
-
-static int
-on_value(http_parser *p, const char *at, size_t len)
-{
-	struct resp_ctx	*x = p->data;
-
-	if (x->n == 0)
-		return 1;
-	x->f[x->n - 1].value = at;
-	x->f[x->n - 1].value_len = len;
-	return 0;
-}
-
-static int
-on_headers_complete(http_parser *p)
-{
-	struct resp_ctx	*x = p->data;
-
-	/* stop here: the caller relays the body; 1 tells the parser that a
-	 * HEAD response has none */
-	http_parser_pause(p, 1);
-	return x->is_head ? 1 : 0;
-}
 
 static bool
 name_is(const struct field *f, const char *name)
@@ -73,32 +35,36 @@ name_is(const struct field *f, const char *name)
 	    strncasecmp(f->name, name, f->name_len) == 0;
 }
 
+/* Is tok listed in the comma list of field f? */
+static bool
+value_lists(const struct field *f, const char *tok, size_t tlen)
+{
+	const char	*v = f->value;
+	size_t		 vl = f->value_len, k = 0;
+
+	while (k < vl) {
+		size_t s, e;
+
+		while (k < vl && (v[k] == ' ' || v[k] == '\t' || v[k] == ','))
+			k++;
+		s = k;
+		while (k < vl && v[k] != ',' && v[k] != ' ' && v[k] != '\t')
+			k++;
+		e = k;
+		if (e > s && e - s == tlen && strncasecmp(v + s, tok, tlen) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Is name listed in a Connection field's value (a comma list)? */
 static bool
-listed_in_connection(const struct resp_ctx *x, const struct field *f)
+listed_in_connection(const struct resp_ctx *x, const char *name, size_t n)
 {
-	for (size_t i = 0; i < x->n; i++) {
-		const char	*v = x->f[i].value;
-		size_t		 vl = x->f[i].value_len, k = 0;
-
-		if (!name_is(&x->f[i], "connection"))
-			continue;
-		while (k < vl) {
-			size_t s, e;
-
-			while (k < vl && (v[k] == ' ' || v[k] == '\t' ||
-			    v[k] == ','))
-				k++;
-			s = k;
-			while (k < vl && v[k] != ',' && v[k] != ' ' &&
-			    v[k] != '\t')
-				k++;
-			e = k;
-			if (e > s && e - s == f->name_len &&
-			    strncasecmp(v + s, f->name, e - s) == 0)
-				return true;
-		}
-	}
+	for (size_t i = 0; i < x->n; i++)
+		if (name_is(&x->f[i], "connection") &&
+		    value_lists(&x->f[i], name, n))
+			return true;
 	return false;
 }
 
@@ -115,25 +81,239 @@ hop_by_hop(const struct resp_ctx *x, const struct field *f, bool upgrade)
 			return true;
 	if (name_is(f, "upgrade"))	/* 101 names it in Connection too */
 		return !upgrade;
-	return listed_in_connection(x, f);
+	/* framing stays even if named: the body is relayed as framed */
+	if (name_is(f, "content-length") || name_is(f, "transfer-encoding"))
+		return false;
+	return listed_in_connection(x, f->name, f->name_len);
+}
+
+static bool
+is_tchar(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= 'A' && ch <= 'Z') ||
+	    (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+static bool
+bad_byte(uint8_t ch)
+{
+	return (ch < 0x20 && ch != '\t') || ch == 0x7f;
+}
+
+/*
+ * "HTTP/1.x DDD[ reason]": the reason is checked (no control bytes) and
+ * then thrown away: the client gets ours.
+ */
+static bool
+status_line(const char *s, size_t n, struct resp_ctx *x)
+{
+	if (n < 12 || memcmp(s, "HTTP/1.", 7) != 0 ||
+	    (s[7] != '0' && s[7] != '1') || s[8] != ' ' ||
+	    s[9] < '1' || s[9] > '5' || s[10] < '0' || s[10] > '9' ||
+	    s[11] < '0' || s[11] > '9' || (n > 12 && s[12] != ' '))
+		return false;
+	for (size_t i = 12; i < n; i++)
+		if (bad_byte((uint8_t)s[i]))
+			return false;
+	x->minor = s[7] - '0';
+	x->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+	return true;
+}
+
+/* "name: value", a token name, no whitespace before the colon, no
+ * control bytes but HT in the value, which is stored trimmed. */
+static bool
+field_line(const char *s, size_t n, struct resp_ctx *x)
+{
+	const char	*colon = memchr(s, ':', n), *v, *e = s + n;
+	struct field	*f;
+
+	if (colon == NULL || colon == s || x->n >= MAX_FIELDS)
+		return false;
+	for (const char *p = s; p < colon; p++)
+		if (!is_tchar(*p))	/* also obs-fold: a leading space */
+			return false;
+	for (v = colon + 1; v < e; v++)
+		if (bad_byte((uint8_t)*v))
+			return false;
+	for (v = colon + 1; v < e && (*v == ' ' || *v == '\t'); v++)
+		;
+	while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	f = &x->f[x->n++];
+	f->name = s;
+	f->name_len = (size_t)(colon - s);
+	f->value = v;
+	f->value_len = (size_t)(e - v);
+	return true;
+}
+
+/* Splits the head (CRLF lines only) into the status line and fields. */
+static bool
+split_head(const uint8_t *buf, size_t used, struct resp_ctx *x)
+{
+	const char	*s = (const char *)buf, *end = s + used - 2;
+	bool		 first = true;
+
+	while (s < end) {
+		const char *cr = memchr(s, '\r', (size_t)(end - s));
+
+		if (cr == NULL || cr[1] != '\n')
+			return false;		/* CR alone, or bare LF */
+		if (memchr(s, '\n', (size_t)(cr - s)) != NULL ||
+		    memchr(s, '\0', (size_t)(cr - s)) != NULL)
+			return false;
+		if (first ? !status_line(s, (size_t)(cr - s), x) :
+		    !field_line(s, (size_t)(cr - s), x))
+			return false;
+		first = false;
+		s = cr + 2;
+	}
+	return !first;
+}
+
+static bool
+parse_length(const struct field *f, uint64_t *v)
+{
+	*v = 0;
+	if (f->value_len == 0)
+		return false;
+	for (size_t i = 0; i < f->value_len; i++)
+		if (f->value[i] < '0' || f->value[i] > '9' ||
+		    __builtin_mul_overflow(*v, 10, v) ||
+		    __builtin_add_overflow(*v, (uint64_t)(f->value[i] - '0'),
+		    v))
+			return false;
+	return true;
+}
+
+/* The last coding of the Transfer-Encoding fields; chunked only last. */
+static bool
+te_final_chunked(const struct resp_ctx *x, bool *chunked)
+{
+	bool	seen = false;
+
+	*chunked = false;
+	for (size_t i = 0; i < x->n; i++) {
+		const char	*v = x->f[i].value;
+		size_t		 vl = x->f[i].value_len, k = 0;
+
+		if (!name_is(&x->f[i], "transfer-encoding"))
+			continue;
+		while (k < vl) {
+			size_t s;
+
+			while (k < vl && (v[k] == ' ' || v[k] == '\t' ||
+			    v[k] == ','))
+				k++;
+			if (k == vl)
+				break;
+			if (*chunked)
+				return false;	/* a coding after chunked */
+			s = k;
+			while (k < vl && v[k] != ',')
+				k++;
+			while (k > s && (v[k - 1] == ' ' || v[k - 1] == '\t'))
+				k--;
+			*chunked = k - s == 7 && strncasecmp(v + s,
+			    "chunked", 7) == 0;
+			seen = true;
+			while (k < vl && v[k] != ',')
+				k++;
+		}
+	}
+	return seen;
+}
+
+/* RFC 9112 9.3: 1.1 persists unless "close"; 1.0 only on "keep-alive". */
+static bool
+origin_persists(const struct resp_ctx *x)
+{
+	if (listed_in_connection(x, "close", 5))
+		return false;
+	return x->minor == 1 || listed_in_connection(x, "keep-alive", 10);
+}
+
+/*
+ * RFC 9112 6.3: the framing, refusing whatever two readers could take
+ * differently: repeated or list Content-Length, Content-Length with
+ * Transfer-Encoding, Transfer-Encoding in HTTP/1.0, a final coding other
+ * than chunked unless the origin closes after this response anyway.
+ * HEAD, 1xx, 204 and 304 have no body whatever the fields say.
+ */
+static bool
+framing(const struct resp_ctx *x, bool is_head,
+    struct http_response_info *info)
+{
+	size_t		ncl = 0, nte = 0;
+	uint64_t	cl = 0;
+	bool		chunked = false, te_ok;
+
+	for (size_t i = 0; i < x->n; i++) {
+		if (name_is(&x->f[i], "content-length")) {
+			if (++ncl > 1 || !parse_length(&x->f[i], &cl))
+				return false;
+		} else if (name_is(&x->f[i], "transfer-encoding"))
+			nte++;
+	}
+	te_ok = nte == 0 || te_final_chunked(x, &chunked);
+	if (!te_ok || (ncl > 0 && nte > 0) || (nte > 0 && x->minor == 0))
+		return false;
+	info->origin_keep_alive = origin_persists(x);
+	if (is_head || x->status < 200 || x->status == 204 ||
+	    x->status == 304) {
+		info->body = HTTP_BODY_NONE;
+		/* a 1xx or 204 announcing a body is lying: do not reuse */
+		if ((x->status < 200 || x->status == 204) && (ncl || nte))
+			info->origin_keep_alive = false;
+	} else if (chunked) {
+		info->body = HTTP_BODY_CHUNKED;
+	} else if (nte > 0) {
+		if (info->origin_keep_alive)
+			return false;	/* where would it end? */
+		info->body = HTTP_BODY_CLOSE;
+	} else if (ncl > 0) {
+		info->body = HTTP_BODY_LENGTH;
+		info->length = cl;
+	} else {
+		info->body = HTTP_BODY_CLOSE;
+	}
+	return true;
+}
+
+/* Framing fields the client must not see: none on 1xx and 204 (RFC
+ * 9110 8.6, 6.1), and no Transfer-Encoding where there is no body. */
+static bool
+drop_framing(const struct http_response_info *info, const struct field *f)
+{
+	if (info->body != HTTP_BODY_NONE)
+		return false;
+	if (name_is(f, "transfer-encoding"))
+		return true;
+	return name_is(f, "content-length") &&
+	    (info->status < 200 || info->status == 204);
+}
+
+static bool
+has_bare_lf(const uint8_t *buf, size_t n)
+{
+	for (const uint8_t *lf = memchr(buf, '\n', n); lf != NULL;
+	    lf = memchr(lf + 1, '\n', n - (size_t)(lf + 1 - buf)))
+		if (lf == buf || lf[-1] != '\r')
+			return true;
+	return false;
 }
 
 enum parse_result
 http_response_rewrite(const uint8_t *buf, size_t len, size_t head_max,
-    bool is_head, bool client_keep_alive, char *out, size_t outlen,
-    size_t *outn, struct http_response_info *info)
+    unsigned flags, char *out, size_t outlen, size_t *outn,
+    struct http_response_info *info)
 {
-	static const http_parser_settings settings = {
-		.on_header_field = on_field,
-		.on_header_value = on_value,
-		.on_headers_complete = on_headers_complete,
-	};
 	static struct resp_ctx	 x0;
 	struct resp_ctx		 x = x0;
-	http_parser		 p;
 	const uint8_t		*end;
-	const char		*reason, *eol;
-	char			 line[64];
+	char			 line[80];
 	size_t			 scan = MIN(len, head_max);
 	struct wbuf		 w = { .p = out, .cap = outlen };
 	bool			 keep;
@@ -142,42 +322,31 @@ http_response_rewrite(const uint8_t *buf, size_t len, size_t head_max,
 	memset(info, 0, sizeof(*info));
 	*outn = 0;
 	end = memmem(buf, scan, "\r\n\r\n", 4);
+	/* a bare LF, where no end is seen yet, is an error already */
+	if (end == NULL && has_bare_lf(buf, scan))
+		return PARSE_ERROR;
 	if (end == NULL)
 		return len >= head_max ? PARSE_ERROR : PARSE_NEED_MORE;
 	info->used = (size_t)(end - buf) + 4;
-	/* http-parser forgives odd status lines; a proxy need not */
-	if (info->used < 12 || memcmp(buf, "HTTP/1.", 7) != 0)
+	if (!split_head(buf, info->used, &x) ||
+	    !framing(&x, (flags & HTTP_RESP_HEAD) != 0, info))
 		return PARSE_ERROR;
-	x.is_head = is_head;
-	http_parser_init(&p, HTTP_RESPONSE);
-	p.data = &x;
-	http_parser_execute(&p, &settings, (const char *)buf, info->used);
-	if (HTTP_PARSER_ERRNO(&p) != HPE_PAUSED || x.overflow ||
-	    p.http_major != 1 || p.status_code < 100)
-		return PARSE_ERROR;
-	info->status = p.status_code;
-	info->upgrade = p.status_code == 101;
-	info->informational = p.status_code >= 100 && p.status_code < 200 &&
+	info->status = x.status;
+	info->upgrade = x.status == 101;
+	if (info->upgrade && !(flags & HTTP_RESP_UPGRADE))
+		return PARSE_ERROR;	/* nobody asked to switch */
+	info->informational = x.status < 200 && !info->upgrade;
+	info->self_delimited = info->body != HTTP_BODY_CLOSE &&
 	    !info->upgrade;
-	info->self_delimited = is_head || info->informational ||
-	    p.status_code == 204 || p.status_code == 304 ||
-	    (p.flags & (F_CHUNKED | F_CONTENTLENGTH)) != 0;
-	info->origin_keep_alive = info->self_delimited &&
-	    http_should_keep_alive(&p) && !info->upgrade;
-	keep = client_keep_alive && info->self_delimited;
+	info->origin_keep_alive &= info->self_delimited;
+	keep = (flags & HTTP_RESP_KEEP) && info->self_delimited;
 
-	/* the reason phrase as sent, after "HTTP/1.x NNN ", on line one */
-	eol = memchr(buf, '\r', info->used);	/* found: the head ends so */
-	reason = memchr(buf, ' ', (size_t)(eol - (const char *)buf));
-	reason = reason != NULL ? memchr(reason + 1, ' ',
-	    (size_t)(eol - reason - 1)) : NULL;
-	snprintf(line, sizeof(line), "HTTP/1.1 %d ", p.status_code);
+	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", x.status,
+	    http_status_reason(x.status));
 	wbuf_str(&w, line);
-	if (reason != NULL)
-		wbuf_put(&w, reason + 1, (size_t)(eol - reason - 1));
-	wbuf_str(&w, "\r\n");
 	for (size_t i = 0; i < x.n; i++) {
-		if (hop_by_hop(&x, &x.f[i], info->upgrade))
+		if (hop_by_hop(&x, &x.f[i], info->upgrade) ||
+		    drop_framing(info, &x.f[i]))
 			continue;
 		wbuf_put(&w, x.f[i].name, x.f[i].name_len);
 		wbuf_str(&w, ": ");

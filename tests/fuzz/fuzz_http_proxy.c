@@ -136,7 +136,8 @@ check_error(const struct http_request *req)
 
 	FUZZ_CHECK(req->used == 0 && req->why != NULL);
 	FUZZ_CHECK(req->status == 400 || req->status == 414 ||
-	    req->status == 431 || req->status == 501 || req->status == 505);
+	    req->status == 405 || req->status == 431 || req->status == 501 ||
+	    req->status == 505);
 	n = http_build_response(req->status, NULL, "text/plain", req->why,
 	    strlen(req->why), false, out, sizeof(out));
 	FUZZ_CHECK(n > 0);

@@ -113,6 +113,8 @@ static const struct parse_row parse_rows[] = {
 	OK_ROW("value whitespace, obs-text, empty value",
 	    GET_A "X-A: \t one two \t\r\nX-B: caf\xc3\xa9\r\nX-C:\r\n\r\n",
 	    HTTP_GET, 1, KA, DN, "a.example", 80, "/"),
+	ERR_ROW("TRACE is refused", "TRACE http://a.example/ HTTP/1.1\r\n\r\n",
+	    405),
 	OK_ROW("pac file",
 	    "GET /proxy.pac HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
 	    HTTP_GET, 1, PAC | KA, 0, "", 0, "/proxy.pac"),
