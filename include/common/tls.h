@@ -52,6 +52,16 @@ struct ssl_st	*tls_server_new(struct ssl_ctx_st *, int fd,
  * the relay that took it over. -1 if ssl has no BIO of ours.
  */
 int		 tls_detach_fd(struct ssl_st *);
+/*
+ * From now on, the records of ssl gather in our BIO (up to 256 KiB) and
+ * leave with tls_flush(): one write() for many records, where OpenSSL
+ * would make one per record. For the relay, which flushes after each
+ * SSL_write() and when the socket takes more.
+ */
+void		 tls_coalesce(struct ssl_st *, bool on);
+/* Writes what gathered: 0 all of it, 1 some is left for when the socket
+ * takes more, -1 an error (errno). */
+int		 tls_flush(struct ssl_st *);
 /* Bytes OpenSSL or our BIO hold that the socket will not signal. */
 bool		 tls_has_pending(struct ssl_st *);
 /* "TLS_AES_128_GCM_SHA256", ... once the handshake is done. */

@@ -100,6 +100,7 @@ struct half {
 	/* TLS: OpenSSL wants the other direction of the socket first */
 	bool		 read_wants_write, write_wants_read;
 	bool		 shut_pending;	/* close_notify not out yet */
+	bool		 tls_pending;	/* records gathered, not yet written */
 };
 
 struct relay {
@@ -211,10 +212,20 @@ half_xmit(struct half *h, const uint8_t *buf, size_t len)
 		while (n == -1 && errno == EINTR);
 		return n;
 	}
-	if (SSL_write_ex(h->ssl, buf, len, &done) == 1)
+	if (SSL_write_ex(h->ssl, buf, len, &done) == 1) {
+		/* the records wait in our BIO: one write for all of them */
+		switch (tls_flush(h->ssl)) {
+		case -1:
+			return -1;
+		case 1:
+			h->tls_pending = true;	/* the rest when writable */
+			break;
+		}
 		return (ssize_t)done;
+	}
 	switch (SSL_get_error(h->ssl, 0)) {
 	case SSL_ERROR_WANT_WRITE:
+		h->tls_pending = true;	/* our BIO is full: flush first */
 		errno = EAGAIN;
 		return -1;
 	case SSL_ERROR_WANT_READ:
@@ -252,7 +263,8 @@ relay_done(const struct relay *r)
 static bool
 half_shut(struct half *h)
 {
-	if (h->shut || h->pend_len > 0 || h->pipe_len > 0 || !h->peer->eof)
+	if (h->shut || h->pend_len > 0 || h->pipe_len > 0 || h->tls_pending ||
+	    !h->peer->eof)
 		return true;
 	/*
 	 * TLS: close_notify ends our direction; the other one keeps going.
@@ -281,6 +293,20 @@ half_shut(struct half *h)
 	if (h->ssl != NULL && h->shut_pending) {
 		h->shut_pending = false;
 		event_del(h->wev);
+	}
+	/* the close_notify (and anything before it) leaves our BIO first */
+	if (h->ssl != NULL) {
+		int f = tls_flush(h->ssl);
+
+		if (f == -1) {
+			half_error(h, "write", errno);
+			return false;
+		}
+		if (f == 1) {
+			h->tls_pending = true;
+			event_add(h->wev, NULL);
+			return true;
+		}
 	}
 	/* FIN only once the pending bytes are out, or their tail is lost */
 	if (shutdown(h->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
@@ -322,8 +348,13 @@ half_send(struct half *h, const uint8_t *buf, size_t len)
 		}
 		if (n == -1)
 			n = 0;
-		if ((size_t)n == len)
+		if ((size_t)n == len) {
+			if (h->tls_pending) {	/* in our BIO: wait for it */
+				half_reading(h->peer, false);
+				event_add(h->wev, NULL);
+			}
 			return true;
+		}
 	}
 	uint8_t *p = realloc(h->pend, h->pend_len + len - (size_t)n);
 	if (p == NULL) {
@@ -477,6 +508,21 @@ relay_write_cb(evutil_socket_t fd, short what, void *arg)
 		half_shut(h);				/* may free */
 		return;
 	}
+	if (h->tls_pending) {		/* gathered records first */
+		int f = tls_flush(h->ssl);
+
+		if (f == -1) {
+			half_error(h, "write", errno);
+			return;
+		}
+		if (f == 1)
+			return;			/* still full: wait */
+		h->tls_pending = false;
+		if (h->pend_len == 0 && h->pipe_len == 0) {
+			half_drained(h);		/* may free */
+			return;
+		}
+	}
 	if (h->pipe_len > 0) {	/* never both: the source waits for either */
 		if (half_splice_out(h) && h->pipe_len == 0)
 			half_drained(h);			/* may free */
@@ -597,6 +643,7 @@ half_adopt(struct relay *r, struct half *h, struct half *peer,
 		 * record; half_recv() empties what it buffers. */
 		SSL_set_default_read_buffer_len(ssl, RELAY_TLS_READ_BUF);
 		SSL_set_read_ahead(ssl, 1);
+		tls_coalesce(ssl, true);
 	} else {
 		h->fd = bufferevent_getfd(bev);
 		bufferevent_setfd(bev, -1);	/* the relay closes it now */

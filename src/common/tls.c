@@ -28,6 +28,9 @@
 #include <sys/auxv.h>
 #endif
 
+/* Most bytes of records coalescing gathers before a write */
+#define TBIO_OUT_MAX		(256 * 1024)
+
 #define TLS_SUITES_AES		"TLS_AES_128_GCM_SHA256:" \
 				    "TLS_CHACHA20_POLY1305_SHA256"
 #define TLS_SUITES_CHACHA	"TLS_CHACHA20_POLY1305_SHA256:" \
@@ -40,6 +43,10 @@ struct tbio {
 	size_t		 tx_off, tx_len;
 	uint8_t		*rx;		/* read before TLS began */
 	size_t		 rx_off, rx_len;
+	/* tls_coalesce(): records gathered, written by tls_flush() */
+	bool		 coalesce;
+	uint8_t		*out;
+	size_t		 out_len, out_cap;
 	uint8_t		 psk[TUNNEL_PSK_LEN];
 	uint8_t		 identity[TUNNEL_KEYID_LEN];
 };
@@ -55,6 +62,30 @@ again(int err)
 	    err == ENOTCONN;	/* MPTCP before the handshake completes */
 }
 
+/* Writes what coalescing gathered: 0 all of it, 1 some is left (the
+ * socket is full), -1 an error (errno). */
+static int
+tbio_flush_out(struct tbio *d)
+{
+	ssize_t	n;
+	size_t	done = 0;
+
+	while (done < d->out_len) {
+		do
+			n = write(d->fd, d->out + done, d->out_len - done);
+		while (n == -1 && errno == EINTR);
+		if (n == -1) {
+			if (!again(errno))
+				return -1;
+			break;
+		}
+		done += (size_t)n;
+	}
+	memmove(d->out, d->out + done, d->out_len - done);
+	d->out_len -= done;
+	return d->out_len > 0 ? 1 : 0;
+}
+
 static int
 tbio_write(BIO *b, const char *buf, int len)
 {
@@ -62,6 +93,27 @@ tbio_write(BIO *b, const char *buf, int len)
 	ssize_t		 n;
 
 	BIO_clear_retry_flags(b);
+	if (d->coalesce && d->tx_len == 0) {
+		if (d->out_len + (size_t)len > TBIO_OUT_MAX) {
+			if (tbio_flush_out(d) == -1)
+				return -1;
+			if (d->out_len + (size_t)len > TBIO_OUT_MAX) {
+				BIO_set_retry_write(b);
+				return -1;
+			}
+		}
+		if (d->out_len + (size_t)len > d->out_cap) {
+			uint8_t *p = realloc(d->out, TBIO_OUT_MAX);
+
+			if (p == NULL)
+				return -1;
+			d->out = p;
+			d->out_cap = TBIO_OUT_MAX;
+		}
+		memcpy(d->out + d->out_len, buf, (size_t)len);
+		d->out_len += (size_t)len;
+		return len;
+	}
 	if (d->tx_len > 0) {		/* the prefix and this record: one write */
 		struct iovec	iov[2] = {
 			{ d->tx + d->tx_off, d->tx_len },
@@ -148,7 +200,7 @@ tbio_ctrl(BIO *b, int cmd, long num, void *ptr)
 	case BIO_CTRL_PENDING:
 		return (long)d->rx_len;
 	case BIO_CTRL_WPENDING:
-		return (long)d->tx_len;
+		return (long)(d->tx_len + d->out_len);
 	case BIO_CTRL_FLUSH:
 		return 1;
 	case BIO_CTRL_GET_CLOSE:
@@ -175,6 +227,7 @@ tbio_destroy(BIO *b)
 	if (d != NULL) {
 		free(d->tx);
 		free(d->rx);
+		free(d->out);
 		OPENSSL_cleanse(d, sizeof(*d));
 		free(d);
 		BIO_set_data(b, NULL);
@@ -423,4 +476,21 @@ tls_cipher_name(SSL *ssl)
 	const SSL_CIPHER	*c = SSL_get_current_cipher(ssl);
 
 	return c != NULL ? SSL_CIPHER_get_name(c) : "-";
+}
+
+void
+tls_coalesce(SSL *ssl, bool on)
+{
+	struct tbio	*d = tbio_of(ssl);
+
+	if (d != NULL)
+		d->coalesce = on;
+}
+
+int
+tls_flush(SSL *ssl)
+{
+	struct tbio	*d = tbio_of(ssl);
+
+	return d == NULL || d->out_len == 0 ? 0 : tbio_flush_out(d);
 }
