@@ -246,6 +246,15 @@ ts_reject(struct tsess *s, const char *reason)
 	linger_drain(s->cli, ts_cli_event_cb, s);
 }
 
+/* v2, the request in: the app's early bytes wait, up to a cap. */
+static void
+ts_early_cb(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	if (evbuffer_get_length(bufferevent_get_input(bev)) >= TS_PREAUTH_MAX)
+		bufferevent_disable(bev, EV_READ);
+}
+
 /* v2: the request, the first bytes inside TLS. */
 static void
 ts_inner_cb(struct bufferevent *bev, void *arg)
@@ -268,11 +277,14 @@ ts_inner_cb(struct bufferevent *bev, void *arg)
 	evbuffer_drain(in, inner.used);
 	s->req.target = inner.target;
 	s->req.cmd = inner.cmd;
-	bufferevent_setcb(bev, NULL, NULL, ts_cli_event_cb, s);
-	/* Early bytes wait in OpenSSL for the relay, which looks there first.
-	 * Reading on would fill the input to its high watermark, and libevent
-	 * 2.1's TLS bufferevent then spins while OpenSSL holds more. */
-	bufferevent_disable(bev, EV_READ);
+	/* Reading goes on, so that a client giving up (a reset) ends the
+	 * lookup and connect; its early bytes wait for the relay, up to a
+	 * cap. Not by a high watermark: libevent 2.1's TLS bufferevent spins
+	 * at one while OpenSSL holds more. Past the cap reading stops, and
+	 * the relay finds the rest in OpenSSL. */
+	bufferevent_setwatermark(bev, EV_READ, 0, 0);
+	bufferevent_setcb(bev, ts_early_cb, NULL, ts_cli_event_cb, s);
+	ts_early_cb(bev, s);
 	target_str(&s->req.target, s->target, sizeof(s->target));
 	log_debug("c=%08x event=request client=%s target=%s early=%zu",
 	    s->id, s->key.name, s->target, evbuffer_get_length(in));
