@@ -53,6 +53,29 @@ tunnel_key_init(struct tunnel_key *k, const char *name,
 	memcpy(k->id, mac, TUNNEL_KEYID_LEN);
 }
 
+/* The fixed part every version shares; returns TUNNEL_FIXED_LEN. */
+static size_t
+put_fixed(uint8_t *out, uint8_t version, uint8_t cmd, uint16_t hdr_len,
+    const struct tunnel_key *k, uint64_t now_ms,
+    const uint8_t nonce[TUNNEL_NONCE_LEN])
+{
+	size_t	o = 0;
+
+	out[o++] = version;
+	out[o++] = cmd;
+	put_u16be(out + o, hdr_len);
+	o += 2;
+	put_u16be(out + o, 0);				/* flags */
+	o += 2;
+	put_u64be(out + o, now_ms);
+	o += 8;
+	memcpy(out + o, nonce, TUNNEL_NONCE_LEN);
+	o += TUNNEL_NONCE_LEN;
+	memcpy(out + o, k->id, TUNNEL_KEYID_LEN);
+	o += TUNNEL_KEYID_LEN;
+	return o;
+}
+
 int
 tunnel_encode_request(const struct tunnel_key *k, uint8_t cmd,
     const struct target *t, uint64_t now_ms,
@@ -66,18 +89,8 @@ tunnel_encode_request(const struct tunnel_key *k, uint8_t cmd,
 	total = TUNNEL_FIXED_LEN + tlen + 2 + TUNNEL_MAC_LEN;
 	if (total > TUNNEL_MAX_HDR || total > outlen)
 		return -1;
-	out[o++] = TUNNEL_VERSION;
-	out[o++] = cmd;
-	put_u16be(out + o, (uint16_t)total);
-	o += 2;
-	put_u16be(out + o, 0);				/* flags */
-	o += 2;
-	put_u64be(out + o, now_ms);
-	o += 8;
-	memcpy(out + o, nonce, TUNNEL_NONCE_LEN);
-	o += TUNNEL_NONCE_LEN;
-	memcpy(out + o, k->id, TUNNEL_KEYID_LEN);
-	o += TUNNEL_KEYID_LEN;
+	o = put_fixed(out, TUNNEL_VERSION, cmd, (uint16_t)total, k, now_ms,
+	    nonce);
 	if (t != NULL) {
 		if (t->port == 0)
 			return -1;
@@ -306,18 +319,8 @@ tunnel_encode_preamble(const struct tunnel_key *k, uint8_t cmd,
 {
 	size_t	o = 0;
 
-	out[o++] = TUNNEL_VERSION_TLS;
-	out[o++] = cmd;
-	put_u16be(out + o, TUNNEL_PREAMBLE_LEN);
-	o += 2;
-	put_u16be(out + o, 0);				/* flags */
-	o += 2;
-	put_u64be(out + o, now_ms);
-	o += 8;
-	memcpy(out + o, nonce, TUNNEL_NONCE_LEN);
-	o += TUNNEL_NONCE_LEN;
-	memcpy(out + o, k->id, TUNNEL_KEYID_LEN);
-	o += TUNNEL_KEYID_LEN;
+	o = put_fixed(out, TUNNEL_VERSION_TLS, cmd, TUNNEL_PREAMBLE_LEN, k,
+	    now_ms, nonce);
 	hmac256(k->key, out, o, NULL, 0, out + o);
 	return (int)(o + TUNNEL_MAC_LEN);
 }
