@@ -719,14 +719,6 @@ test_load_file_missing(void **state)
  * a file its group or others may write, or one owned by another user
  * lets that user choose the destinations, keys and listeners.
  */
-struct unsafe_row {
-	const char	*name;
-	mode_t		 mode;
-	bool		 symlink;
-	uid_t		 owner;		/* 0: as created; else chown (root) */
-	const char	*err;		/* NULL: loads */
-};
-
 static void
 test_load_file_unsafe(void **state)
 {
@@ -753,23 +745,10 @@ test_load_file_unsafe(void **state)
 		static struct config	 c;
 		const struct unsafe_row	*r = &rows[i];
 		struct errs		 e = { 0 };
-		FILE			*f;
 
-		print_message("row %s\n", r->name);
-		if (r->owner != 0 && geteuid() != 0) {
-			print_message("  skipped: chown needs root\n");
+		if (!unsafe_file_place(r, real, path,
+		    "[server]\nidle_timeout = 7\n"))
 			continue;
-		}
-		assert_non_null(f = fopen(real, "w"));
-		fputs("[server]\nidle_timeout = 7\n", f);
-		fclose(f);
-		assert_int_equal(chmod(real, r->mode), 0);
-		if (r->owner != 0)
-			assert_int_equal(chown(real, r->owner, r->owner), 0);
-		if (r->symlink)
-			assert_int_equal(symlink(real, path), 0);
-		else
-			assert_int_equal(rename(real, path), 0);
 		config_defaults(&c, CONFIG_SERVER);
 		if (r->err == NULL) {
 			assert_int_equal(config_load_file(&c, path,

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -84,6 +86,44 @@ hex_decode(const char *s, uint8_t *out, size_t outlen)
  * Exact-size heap copy, so ASan sees any read past the end (cmocka's
  * test_malloc() pads with guard bytes, which would hide it). free() it.
  */
+/*
+ * A file as an unsafe-file row sets it up (secfile's checks on key and
+ * config files): text written to real with mode, chowned, then placed at
+ * path directly or behind a symlink.
+ */
+struct unsafe_row {
+	const char	*name;
+	mode_t		 mode;
+	bool		 symlink;
+	uid_t		 owner;		/* 0: as created; else chown (root) */
+	const char	*err;		/* NULL: loads */
+};
+
+/* false (said) when the row needs root and this is not. */
+static inline bool
+unsafe_file_place(const struct unsafe_row *r, const char *real,
+    const char *path, const char *text)
+{
+	FILE	*f;
+
+	print_message("row %s\n", r->name);
+	if (r->owner != 0 && geteuid() != 0) {
+		print_message("  skipped: chown needs root\n");
+		return false;
+	}
+	assert_non_null(f = fopen(real, "w"));
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(real, r->mode), 0);
+	if (r->owner != 0)
+		assert_int_equal(chown(real, r->owner, r->owner), 0);
+	if (r->symlink)
+		assert_int_equal(symlink(real, path), 0);
+	else
+		assert_int_equal(rename(real, path), 0);
+	return true;
+}
+
 static inline uint8_t *
 dup_exact(const uint8_t *p, size_t n)
 {
