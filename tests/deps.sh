@@ -8,7 +8,8 @@ libevent-dev libssl-dev libinih-dev libcmocka-dev libhttp-parser-dev
 libjansson-dev prometheus libmaxminddb-dev libmaxmind-db-writer-perl
 libmnl-dev
 iproute2 procps curl wget nginx-light python3 iperf3 mptcpize ca-certificates
-openssl chromium fonts-dejavu-core shadowsocks-libev tcpdump"
+openssl chromium fonts-dejavu-core shadowsocks-libev tcpdump
+linux-perf"
 
 missing=""
 for p in $PKGS; do
