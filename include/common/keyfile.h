@@ -20,6 +20,7 @@
 struct keyset {
 	struct tunnel_key	*keys;
 	size_t			 n;
+	size_t			 cap;	/* slots allocated */
 };
 
 /* Called once per error, with the 1-based line (0: the file as a whole). */

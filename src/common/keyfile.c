@@ -44,6 +44,32 @@ name_valid(const char *s)
 	return true;
 }
 
+/*
+ * Room for one more key. The array grows by doubling rather than being
+ * sized for KEYFILE_MAX_KEYS up front: a home's file holds one key and a
+ * concentrator's a few, and the set lives as long as the daemon. Not
+ * realloc(): the old array holds keys, and is wiped before it is freed.
+ */
+static bool
+keyset_grow(struct keyset *ks)
+{
+	size_t			 cap = ks->cap ? ks->cap * 2 : 4;
+	struct tunnel_key	*keys;
+
+	if (cap > KEYFILE_MAX_KEYS)
+		cap = KEYFILE_MAX_KEYS;
+	if ((keys = calloc(cap, sizeof(*keys))) == NULL)
+		return false;
+	if (ks->keys != NULL) {
+		memcpy(keys, ks->keys, ks->n * sizeof(*keys));
+		util_wipe(ks->keys, ks->cap * sizeof(*ks->keys));
+		free(ks->keys);
+	}
+	ks->keys = keys;
+	ks->cap = cap;
+	return true;
+}
+
 /* Parses one line that holds something; returns false on error. */
 static bool
 parse_line(char *line, unsigned lineno, struct keyset *ks,
@@ -111,6 +137,10 @@ parse_line(char *line, unsigned lineno, struct keyset *ks,
 		cb(arg, lineno, "too many keys");
 		goto out;
 	}
+	if (ks->n == ks->cap && !keyset_grow(ks)) {
+		cb(arg, lineno, "out of memory");
+		goto out;
+	}
 	tunnel_key_init(&ks->keys[ks->n], name, raw);
 	ks->keys[ks->n++].require_tls = flag != NULL;
 	ok = true;
@@ -130,11 +160,6 @@ keyfile_parse(const char *text, size_t len, struct keyset *out,
 	int		 errors = 0;
 
 	memset(out, 0, sizeof(*out));
-	ks.keys = calloc(KEYFILE_MAX_KEYS, sizeof(*ks.keys));
-	if (ks.keys == NULL) {
-		cb(arg, 0, "out of memory");
-		return 1;
-	}
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
@@ -219,11 +244,12 @@ void
 keyset_free(struct keyset *ks)
 {
 	if (ks->keys != NULL) {
-		util_wipe(ks->keys, KEYFILE_MAX_KEYS * sizeof(*ks->keys));
+		util_wipe(ks->keys, ks->cap * sizeof(*ks->keys));
 		free(ks->keys);
 	}
 	ks->keys = NULL;
 	ks->n = 0;
+	ks->cap = 0;
 }
 
 const struct tunnel_key *

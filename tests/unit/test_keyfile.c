@@ -338,6 +338,55 @@ test_keyset_find(void **state)
 	assert_null(keyset_find(&ks, t.id));
 }
 
+/* The array grows as keys come: every key of a long file is kept, in
+ * order, and found by its id; one more than the maximum is refused. */
+static void
+test_many_keys(void **state)
+{
+	const size_t		 n = KEYFILE_MAX_KEYS;
+	size_t			 cap = (n + 1) * 80, len = 0;
+	char			*text = malloc(cap), b64[64], name[32];
+	uint8_t			 raw[32];
+	struct keyset		 ks;
+	struct errs		 e = { 0 };
+	struct tunnel_key	 t;
+
+	(void)state;
+	assert_non_null(text);
+	for (size_t i = 0; i <= n; i++) {
+		memset(raw, 0x5a, sizeof(raw));
+		raw[0] = (uint8_t)i;
+		raw[1] = (uint8_t)(i >> 8);
+		assert_true(util_base64_encode(raw, 32, b64, sizeof(b64)) > 0);
+		len += (size_t)snprintf(text + len, cap - len, "k%zu %s\n", i,
+		    b64);
+	}
+	/* the first n lines: all kept */
+	const char *last = strstr(text, "\nk4096 ");
+	assert_non_null(last);
+	assert_int_equal(keyfile_parse(text, (size_t)(last - text) + 1, &ks,
+	    collect_cb, &e), 0);
+	assert_int_equal(ks.n, n);
+	assert_true(ks.cap >= ks.n && ks.cap <= KEYFILE_MAX_KEYS);
+	for (size_t i = 0; i < n; i += 97) {
+		memset(raw, 0x5a, sizeof(raw));
+		raw[0] = (uint8_t)i;
+		raw[1] = (uint8_t)(i >> 8);
+		tunnel_key_init(&t, "x", raw);
+		snprintf(name, sizeof(name), "k%zu", i);
+		assert_ptr_equal(keyset_find(&ks, t.id), &ks.keys[i]);
+		assert_string_equal(ks.keys[i].name, name);
+	}
+	keyset_free(&ks);
+	assert_int_equal(ks.cap, 0);
+	/* one more: refused, on its own line */
+	assert_int_not_equal(keyfile_parse(text, len, &ks, collect_cb, &e), 0);
+	assert_null(ks.keys);
+	assert_int_equal(e.line[0], n + 1);
+	assert_string_equal(e.msg[0], "too many keys");
+	free(text);
+}
+
 static void
 write_file(const char *path, const char *text, mode_t mode)
 {
@@ -455,6 +504,7 @@ main(void)
 		cmocka_unit_test(test_bare_key_with_flag),
 		cmocka_unit_test(test_line_length),
 		cmocka_unit_test(test_keyset_find),
+		cmocka_unit_test(test_many_keys),
 		cmocka_unit_test(test_keyfile_load),
 		cmocka_unit_test(test_keyfile_unsafe),
 	};
