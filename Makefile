@@ -7,7 +7,8 @@ DESTDIR	?=
 CC	?= cc
 FUZZCC	?= clang
 FUZZ_RUNS	?= 20000	# per target in `make check`
-FUZZ_SECONDS	?= 300	# per target in `make fuzz`
+FUZZ_LONG_RUNS	?= 10000000	# per target in `make fuzz`
+FUZZ_JOBS	?= 1	# targets side by side in `make fuzz`
 
 B	:= build
 # Both daemons: event loop, crypto, config files, JSON. Only mpsocks-local
@@ -211,12 +212,8 @@ bench: deps all $(B)/linkem
 
 fuzz: deps
 	@$(MAKE) --no-print-directory $(addprefix $(B)/fuzz/,$(FUZZ))
-	@for f in $(FUZZ); do \
-	    mkdir -p $(B)/fuzz-corpus/$$f; \
-	    $(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
-	        -dict=tests/fuzz/$$f.dict $(B)/fuzz-corpus/$$f \
-	        tests/fuzz/corpus/$$f || exit 1; \
-	done
+	@FUZZ_LONG_RUNS=$(FUZZ_LONG_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) \
+	    bash tests/fuzz/long.sh
 
 install: $(B)/mpsocks-server $(B)/mpsocks-local
 	install -d $(DESTDIR)$(BINDIR)
