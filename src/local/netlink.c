@@ -315,6 +315,12 @@ netlink_next(const uint8_t *buf, size_t len, size_t *off,
 	if (left < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) ||
 	    nlh->nlmsg_len > left)
 		return -1;
+	/* libmnl walks attributes up to the message's aligned end: a
+	 * length of 37 at the end of 39 bytes let an attribute be read
+	 * past the buffer (found by fuzz_netlink). The kernel pads every
+	 * message, so an unpadded last one is not from it. */
+	if (MNL_ALIGN(nlh->nlmsg_len) > left)
+		return -1;
 	memset(out, 0, sizeof(*out));
 	out->kind = NL_OTHER;
 	out->seq = nlh->nlmsg_seq;

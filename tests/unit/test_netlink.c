@@ -250,6 +250,11 @@ test_hostile(void **state)
 	assert_int_equal(parse1(n, NETLINK_PROTO_ROUTE, &m), -1);
 	nlh->nlmsg_len = 0xfffffffd;
 	assert_int_equal(parse1(n, NETLINK_PROTO_ROUTE, &m), -1);
+	/* an unpadded length at the end of the bytes: libmnl would walk
+	 * the address attribute up to the aligned end, past the buffer
+	 * (fuzz_netlink, under ASan) */
+	nlh->nlmsg_len = (uint32_t)n - 3;
+	assert_int_equal(parse1(n - 3, NETLINK_PROTO_ROUTE, &m), -1);
 	/* unaligned buffer */
 	off = 0;
 	assert_int_equal(netlink_next(buf + 1, n, &off, NETLINK_PROTO_ROUTE,
