@@ -99,6 +99,12 @@ struct config {
 	/* started as root: switch to this user once the sockets are open
 	 * (daemon_drop_privileges); "" keeps root */
 	char			run_as[CONFIG_ACCOUNT_MAX];
+	/* local: the warm pool; 0 = pool_max turns it off */
+	unsigned		pool_min, pool_max, pool_refresh;
+	bool			strict_replies;			/* local */
+	/* server: how long a pooled tunnel waits for its request, and how
+	 * many one key may hold */
+	unsigned		pool_idle_timeout, pool_max_per_key;
 };
 
 void	config_defaults(struct config *, enum config_role);

@@ -43,5 +43,11 @@ void	stats_subflow_failed(const char *uplink);
 /* Refills the per-uplink open-subflow gauge. */
 void	stats_subflows_open_reset(void);
 void	stats_subflows_open(const char *uplink, unsigned n);
+/* server: a pooled tunnel started (+1) or stopped (-1) waiting */
+void	stats_idle_tunnels(int delta);
+/* local: the warm pool now, and one take from it */
+void	stats_pool(unsigned ready, unsigned opening, unsigned target,
+	    unsigned subflows);
+void	stats_pool_take(bool hit);
 
 #endif

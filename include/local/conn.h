@@ -45,6 +45,8 @@ struct conn {
 	 * or the HTTP session owns it */
 	struct bufferevent	*bev;
 	struct event		*timer;		/* the driver's deadlines */
+	struct event		*early_ev;	/* optimistic: first bytes */
+	bool			 optimistic;	/* answered before the tunnel */
 	struct outbound_req	*open;		/* a connect in progress */
 	struct http_session	*http;
 	struct relay		*relay;

@@ -42,12 +42,26 @@ void			 outbound_free(struct outbound *);
 void			 outbound_set_policy(struct outbound *,
 			    struct policy *p);
 /*
+ * Optimistic replies: called (with the same arg) when the policy has
+ * decided to bond and the tunnel is opening. The driver answers its app
+ * now and hands the app's first bytes to outbound_send() (none is fine);
+ * the request leaves with them, and cb still runs with the outcome.
+ */
+typedef void outbound_pending_cb(void *arg);
+
+/*
  * Decides for t and opens: cb runs once, later (never inside this call),
- * with the outcome; reject is REPLY_NOT_ALLOWED. id is the connection's,
- * for the log. NULL if nothing could be started.
+ * with the outcome; reject is REPLY_NOT_ALLOWED. pending (NULL: strict
+ * replies) runs before, as above, if the connection bonds. id is the
+ * connection's, for the log. NULL if nothing could be started.
  */
 struct outbound_req	*outbound_connect(struct outbound *, uint32_t id,
-			    const struct target *, outbound_cb *, void *arg);
+			    const struct target *, outbound_pending_cb *pending,
+			    outbound_cb *, void *arg);
+/* After pending: the request, and early (up to TUNNEL_EARLY_MAX bytes)
+ * right behind it, in one write. False if that could not be done. */
+bool			 outbound_send(struct outbound_req *,
+			    const void *early, size_t len);
 /* Abandons an open in progress; its callback will not run. */
 void			 outbound_cancel(struct outbound_req *);
 

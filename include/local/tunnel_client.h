@@ -17,6 +17,8 @@ struct bufferevent;
 struct config_uplinks;
 struct event_base;
 struct monitor;
+struct pool;
+struct sockaddr_storage;
 struct tunnel_client;
 struct tunnel_open;
 
@@ -36,11 +38,37 @@ struct tunnel_client	*tunnel_client_new(struct event_base *,
 			    const struct config_uplinks *ups,
 			    const struct tunnel_key *, struct monitor *mon);
 void			 tunnel_client_free(struct tunnel_client *);
-/* Starts opening a tunnel to t; NULL if that failed at once. */
+/*
+ * Starts opening a tunnel to t: a ready one from the warm pool if there
+ * is one (a hit), else a new connection (a miss). With TUNNEL_OPEN_HOLD
+ * the request waits for tunnel_open_send(), so that the app's first
+ * bytes leave in the same write. NULL if that failed at once.
+ */
+#define TUNNEL_OPEN_HOLD	0x1
 struct tunnel_open	*tunnel_open(struct tunnel_client *,
-			    const struct target *, tunnel_open_cb *,
-			    void *arg);
+			    const struct target *, unsigned flags,
+			    tunnel_open_cb *, void *arg);
+/* A held open's request goes, with early (up to TUNNEL_EARLY_MAX bytes,
+ * copied; may be empty) right behind it. False if o was not held, early
+ * is longer, or the write failed (the open then fails through its
+ * callback or timeout). */
+bool			 tunnel_open_send(struct tunnel_open *,
+			    const void *early, size_t len);
 /* Abandons an open in progress; its callback will not run. */
 void			 tunnel_open_cancel(struct tunnel_open *);
+
+/* For the warm pool (pool.h): a new v2 connection, preamble and
+ * ClientHello on their way, still handshaking; NULL on failure. */
+struct bufferevent	*tunnel_client_dial(struct tunnel_client *,
+			    const struct sockaddr_storage *src, bool tfo,
+			    bool *mptcp, bool *used_tfo);
+/* An address of ifname in family that none of the n in used has. */
+bool			 tunnel_uplink_source(const char *ifname, int family,
+			    const struct sockaddr_storage *used, size_t n,
+			    struct sockaddr_storage *out);
+struct pool		*tunnel_client_pool(struct tunnel_client *);
+const struct config_uplinks *tunnel_client_uplinks(
+			    const struct tunnel_client *);
+int			 tunnel_client_family(const struct tunnel_client *);
 
 #endif

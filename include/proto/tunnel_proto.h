@@ -37,6 +37,10 @@
 #define TUNNEL_INNER_REPLY_MAX	(1 + 2 + 255)
 /* Small enough to ride in a SYN with TCP Fast Open. */
 #define TUNNEL_MAX_HDR		1024
+/* The app's first bytes a client sends right behind its request, before
+ * the concentrator's answer; the concentrator holds at least this much
+ * for the relay (docs/protocol.md, "Optimistic replies"). */
+#define TUNNEL_EARLY_MAX	(16 * 1024)
 #define TUNNEL_REPLY_FIXED	4
 #define TUNNEL_MAX_REPLY	256
 

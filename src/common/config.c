@@ -75,6 +75,10 @@ static const struct config_key keys[] = {
 	{ S, "server", "tls_cipher", CK_ENUM, 0, 0, OFF(tls_cipher),
 	    cipher_names },
 	{ S, "server", "run_as", CK_ACCOUNT, 0, 0, OFF(run_as), NULL },
+	{ S, "server", "pool_idle_timeout", CK_UINT, 5, 3600,
+	    OFF(pool_idle_timeout), NULL },
+	{ S, "server", "pool_max_per_key", CK_UINT, 0, 1u << 16,
+	    OFF(pool_max_per_key), NULL },
 	{ S, "dns", "cache_size", CK_UINT, 0, 65536, OFF(dns_cache_size), NULL },
 	{ S, "dns", "cache_ttl", CK_UINT, 1, 86400, OFF(dns_cache_ttl), NULL },
 
@@ -101,6 +105,12 @@ static const struct config_key keys[] = {
 	    OFF(http_head_max), NULL },
 	{ L, "local", "log_level", CK_LOGLEVEL, 0, 0, OFF(log_level), NULL },
 	{ L, "local", "run_as", CK_ACCOUNT, 0, 0, OFF(run_as), NULL },
+	{ L, "local", "pool_min", CK_UINT, 0, 1024, OFF(pool_min), NULL },
+	{ L, "local", "pool_max", CK_UINT, 0, 1024, OFF(pool_max), NULL },
+	{ L, "local", "pool_refresh", CK_UINT, 5, 3600, OFF(pool_refresh),
+	    NULL },
+	{ L, "local", "strict_replies", CK_BOOL, 0, 0, OFF(strict_replies),
+	    NULL },
 
 	{ S | L, "control", "listen", CK_CONTROL, 0, 0, OFF(control_listen), NULL },
 	{ S | L, "control", "token", CK_TOKEN, 0, 0, OFF(control_token), NULL },
@@ -142,6 +152,15 @@ config_defaults(struct config *c, enum config_role role)
 		strcpy(c->control_listen, CONFIG_CONTROL_DEFAULT);
 	c->manage_uplinks = true;
 	c->uplink_table_base = 7100;
+	/* The warm pool (docs/protocol.md, "Pooled tunnels"): a home keeps
+	 * 2 to 16 tunnels ready and renews each after 30 s, well inside
+	 * the concentrator's 90 s wait for a pooled tunnel's request. */
+	c->pool_min = 2;
+	c->pool_max = 16;
+	c->pool_refresh = 30;
+	c->pool_idle_timeout = 90;
+	c->pool_max_per_key = 64;
+	c->strict_replies = false;
 }
 
 bool
@@ -660,6 +679,9 @@ config_validate(struct config *c, config_err_cb *cb, void *arg)
 	}
 	if (c->server[0] == '\0')
 		err(&x, "no concentrator (--server or local.server)");
+	if (c->pool_max > 0 && c->pool_min > c->pool_max)
+		err(&x, "local.pool_min (%u) cannot exceed local.pool_max (%u)",
+		    c->pool_min, c->pool_max);
 	if (c->n_listen == 0)
 		snprintf(c->listen[c->n_listen++], CONFIG_ADDR_MAX,
 		    "127.0.0.1:1080");

@@ -17,13 +17,16 @@ struct stats_state {
 	int		 up_tx, up_rx, conc_tx, conc_rx, relay_bytes;
 	int		 sf_open, sf_failed;
 	int		 uptime;
+	int		 idle;				/* server */
+	int		 pool, pool_target, pool_sf, pool_takes;	/* local */
 };
 
 /* every family undefined: its hooks do nothing */
 #define STATS_NONE { .open = -1, .total = -1, .failed = -1,		\
 	.fallback = -1, .auth = -1, .dns = -1, .connect = -1, .up_tx = -1, \
 	.up_rx = -1, .conc_tx = -1, .conc_rx = -1, .relay_bytes = -1,	\
-	.sf_open = -1, .sf_failed = -1, .uptime = -1 }
+	.sf_open = -1, .sf_failed = -1, .uptime = -1, .idle = -1,	\
+	.pool = -1, .pool_target = -1, .pool_sf = -1, .pool_takes = -1 }
 
 static struct stats_state	st = STATS_NONE;
 
@@ -71,6 +74,10 @@ stats_init(enum config_role role)
 		st.dns = metrics_define(m, "mpsocks_dns_seconds",
 		    METRIC_HISTOGRAM, "Time to resolve a destination name.",
 		    NULL, lat_buckets, NELEM(lat_buckets));
+		st.idle = metrics_define(m, "mpsocks_idle_tunnels",
+		    METRIC_GAUGE, "Tunnels homes opened ahead of need (their "
+		    "pools), waiting for a request; part of "
+		    "mpsocks_connections_open.", NULL, NULL, 0);
 		return;
 	}
 	st.up_tx = metrics_define(m, "mpsocks_uplink_sent_bytes_total",
@@ -92,6 +99,18 @@ stats_init(enum config_role role)
 	st.sf_failed = metrics_define(m, "mpsocks_subflows_failed_total",
 	    METRIC_COUNTER, "Subflows that closed while their connection "
 	    "stayed open, per uplink.", "uplink", NULL, 0);
+	st.pool = metrics_define(m, "mpsocks_pool_tunnels", METRIC_GAUGE,
+	    "Warm pool: tunnels ready for a request, and tunnels opening.",
+	    "state", NULL, 0);
+	st.pool_target = metrics_define(m, "mpsocks_pool_target",
+	    METRIC_GAUGE, "Warm pool: the size it keeps now (follows the "
+	    "connection rate between pool_min and pool_max).", NULL, NULL, 0);
+	st.pool_sf = metrics_define(m, "mpsocks_pool_subflows", METRIC_GAUGE,
+	    "Warm pool: MPTCP subflows of the ready tunnels, all together.",
+	    NULL, NULL, 0);
+	st.pool_takes = metrics_define(m, "mpsocks_pool_takes_total",
+	    METRIC_COUNTER, "Tunnels asked of the warm pool: hit (a ready "
+	    "one taken) or miss (a cold open).", "result", NULL, 0);
 }
 
 void
@@ -201,4 +220,26 @@ void
 stats_subflows_open(const char *uplink, unsigned n)
 {
 	metrics_add(st.m, st.sf_open, uplink, n);
+}
+
+void
+stats_idle_tunnels(int delta)
+{
+	metrics_add(st.m, st.idle, NULL, delta);
+}
+
+void
+stats_pool(unsigned ready, unsigned opening, unsigned target,
+    unsigned subflows)
+{
+	metrics_set(st.m, st.pool, "ready", ready);
+	metrics_set(st.m, st.pool, "opening", opening);
+	metrics_set(st.m, st.pool_target, NULL, target);
+	metrics_set(st.m, st.pool_sf, NULL, subflows);
+}
+
+void
+stats_pool_take(bool hit)
+{
+	metrics_add(st.m, st.pool_takes, hit ? "hit" : "miss", 1);
 }

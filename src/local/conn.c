@@ -67,6 +67,8 @@ conn_close(struct conn *c, const char *reason)
 		bufferevent_free(c->bev);
 	if (c->timer != NULL)
 		event_free(c->timer);
+	if (c->early_ev != NULL)
+		event_free(c->early_ev);
 	free(c);
 }
 

@@ -669,7 +669,8 @@ hs_request(struct http_session *hs, struct http_request *req)
 	hs_drop_up(hs);
 	hs_set_state(hs, HS_OPEN);
 	hs_arm(hs, cfg->connect_timeout + cfg->handshake_timeout + 1);
-	hs->open = outbound_connect(hs->rt, hs->id, &req->target, hs_tunnel_cb, hs);
+	hs->open = outbound_connect(hs->rt, hs->id, &req->target, NULL,
+	    hs_tunnel_cb, hs);
 	if (hs->open == NULL)
 		hs_fail(hs, 502, "cannot open a tunnel");
 }

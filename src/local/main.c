@@ -51,6 +51,13 @@ usage(FILE *f)
 "      --no-mptcp             use plain TCP to the concentrator\n"
 "      --encryption tls|none  the tunnel: TLS 1.3 (default) or protocol v1\n"
 "                             in clear (docs/security.md)\n"
+"      --strict-replies       answer the app only once the concentrator has\n"
+"                             reached the destination, with the real\n"
+"                             SOCKS5/HTTP error code; the default answers\n"
+"                             at once and resets the app's connection if\n"
+"                             the destination fails (docs/protocol.md)\n"
+"      --no-pool              no warm pool: every connection opens its\n"
+"                             tunnel cold (pool_max = 0)\n"
 "      --fast-open            send the tunnel header in the SYN (TCP Fast\n"
 "                             Open; experimental, off by default: see\n"
 "                             docs/protocol.md)\n"
@@ -92,7 +99,8 @@ usage(FILE *f)
 
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
     OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS, OPT_EXPLAIN, OPT_UPLINKS,
-    OPT_NOTFO, OPT_TFO, OPT_SPLICE, OPT_ENCRYPTION, OPT_RUN_AS };
+    OPT_NOTFO, OPT_TFO, OPT_SPLICE, OPT_ENCRYPTION, OPT_RUN_AS,
+    OPT_STRICT, OPT_NOPOOL };
 
 static char *
 status_json_cb(void *arg)
@@ -199,6 +207,8 @@ main(int argc, char **argv)
 		{ "fast-open", no_argument, NULL, OPT_TFO },
 		{ "splice", no_argument, NULL, OPT_SPLICE },
 		{ "encryption", required_argument, NULL, OPT_ENCRYPTION },
+		{ "strict-replies", no_argument, NULL, OPT_STRICT },
+		{ "no-pool", no_argument, NULL, OPT_NOPOOL },
 		{ "handshake-timeout", required_argument, NULL, OPT_HS },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "connect-timeout", required_argument, NULL, OPT_CONN },
@@ -252,6 +262,8 @@ main(int argc, char **argv)
 		case OPT_TFO: key = "fast_open"; val = "yes"; break;
 		case OPT_SPLICE: key = "splice"; val = "yes"; break;
 		case OPT_ENCRYPTION: key = "encryption"; break;
+		case OPT_STRICT: key = "strict_replies"; val = "yes"; break;
+		case OPT_NOPOOL: key = "pool_max"; val = "0"; break;
 		case OPT_HS: key = "handshake_timeout"; break;
 		case OPT_IDLE: key = "idle_timeout"; break;
 		case OPT_CONN: key = "connect_timeout"; break;

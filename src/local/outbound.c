@@ -36,6 +36,8 @@ struct outbound_req {
 	uint32_t		 id;
 	struct target		 t;
 	outbound_cb		*cb;
+	outbound_pending_cb	*pending;	/* optimistic: bonding */
+	struct event		*pending_ev;
 	void			*arg;
 	struct tunnel_open	*topen;		/* bond: the tunnel opening */
 	struct dns_req		*dreq;		/* waiting for the resolver */
@@ -66,6 +68,8 @@ req_free(struct outbound_req *o)
 		bufferevent_free(o->bev);
 	if (o->timer != NULL)
 		event_free(o->timer);
+	if (o->pending_ev != NULL)
+		event_free(o->pending_ev);
 	free(o);
 }
 
@@ -105,6 +109,16 @@ req_fail_later(struct outbound_req *o, enum reply_code status, const char *why)
 		return;
 	}
 	evtimer_add(o->timer, (&(struct timeval){ 0, 0 }));
+}
+
+static void
+pending_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outbound_req	*o = arg;
+
+	(void)fd;
+	(void)what;
+	o->pending(o->arg);
 }
 
 static void
@@ -450,9 +464,17 @@ req_act(struct outbound_req *o, const struct policy_verdict *v)
 		return direct_start(o);
 	case POLICY_BOND:
 	default:
-		o->topen = tunnel_open(o->ob->tc, &o->t, bond_cb, o);
 		o->status = REPLY_GENERAL;
 		o->why = "cannot open a tunnel";
+		/* optimistic: the request waits for the app's first bytes,
+		 * which the driver asks for once it has answered the app */
+		if (o->pending != NULL && (o->pending_ev = evtimer_new(
+		    o->ob->base, pending_cb, o)) == NULL)
+			return false;
+		o->topen = tunnel_open(o->ob->tc, &o->t, o->pending != NULL ?
+		    TUNNEL_OPEN_HOLD : 0, bond_cb, o);
+		if (o->topen != NULL && o->pending_ev != NULL)
+			evtimer_add(o->pending_ev, (&(struct timeval){ 0, 0 }));
 		return o->topen != NULL;
 	}
 }
@@ -531,7 +553,7 @@ req_decide(struct outbound_req *o, bool resolve_failed)
 
 struct outbound_req *
 outbound_connect(struct outbound *ob, uint32_t id, const struct target *t,
-    outbound_cb *cb, void *arg)
+    outbound_pending_cb *pending, outbound_cb *cb, void *arg)
 {
 	struct outbound_req	*o;
 
@@ -540,6 +562,7 @@ outbound_connect(struct outbound *ob, uint32_t id, const struct target *t,
 	o->ob = ob;
 	o->id = id;
 	o->t = *t;
+	o->pending = pending;
 	o->cb = cb;
 	o->arg = arg;
 	if (t->atyp != TARGET_DOMAIN) {
@@ -555,6 +578,12 @@ outbound_connect(struct outbound *ob, uint32_t id, const struct target *t,
 	}
 	req_decide(o, false);
 	return o;
+}
+
+bool
+outbound_send(struct outbound_req *o, const void *early, size_t len)
+{
+	return o->topen != NULL && tunnel_open_send(o->topen, early, len);
 }
 
 void

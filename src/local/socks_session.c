@@ -10,9 +10,11 @@
 #include "local/socks_session.h"
 #include "common/linger.h"
 #include "common/log.h"
+#include "common/mptcp.h"
 #include "common/stats.h"
 #include "proto/socks4.h"
 #include "proto/socks5.h"
+#include "proto/tunnel_proto.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -24,17 +26,22 @@
 /* An EOF this soon after the request is a half-close (printf | nc -N);
  * later it is an app giving up (a browser's cancel is a FIN too). */
 #define SOCKS_HALFCLOSE_MS	500
+/* Optimistic replies: how long the app's first bytes are waited for,
+ * after our success reply, to go with the tunnel's request. Apps that
+ * speak first (HTTP, TLS) send within a fraction of a millisecond on
+ * the LAN; for one whose server speaks first, this is all it costs. */
+#define SOCKS_EARLY_WAIT_MS	10
 
 enum socks_state {
 	S_GREETING, S_AUTH, S_REQUEST, S_SOCKS4, S_CONNECT, S_REPLY_CLOSE,
-	S_RELAY,
+	S_RELAY, S_EARLY,
 };
 
 static const char *const state_names[] = {
 	[S_GREETING] = "greeting", [S_AUTH] = "auth",
 	[S_REQUEST] = "request", [S_SOCKS4] = "socks4",
 	[S_CONNECT] = "connect", [S_REPLY_CLOSE] = "reply_close",
-	[S_RELAY] = "relay",
+	[S_RELAY] = "relay", [S_EARLY] = "early",
 };
 
 static void	socks_read_cb(struct bufferevent *, void *);
@@ -53,7 +60,8 @@ socks_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 
 	(void)bev;
-	if (c->state == S_CONNECT && (what & BEV_EVENT_EOF) &&
+	if ((c->state == S_CONNECT || c->state == S_EARLY) &&
+	    (what & BEV_EVENT_EOF) &&
 	    !(what & BEV_EVENT_ERROR) &&
 	    util_now_ms() - c->request_ms <= SOCKS_HALFCLOSE_MS) {
 		/* The request is in and the app shut its write side with
@@ -122,7 +130,22 @@ connected_cb(void *arg, enum reply_code status, struct bufferevent *leg,
 	if (status != REPLY_OK) {
 		log_info("s=%08x event=tunnel_fail target=%s rep=%u why=\"%s\"",
 		    c->id, c->target, status, why);
+		if (c->optimistic) {
+			/* the app heard success: a reset is all that is
+			 * left to tell it (strict_replies keeps the code) */
+			c->rep = status;
+			stats_conn_failed(status);
+			mptcp_set_abortive(bufferevent_getfd(app));
+			conn_close(c, "tunnel failed after an optimistic reply");
+			return;
+		}
 		request_fail(c, status, why);
+		return;
+	}
+	if (c->optimistic) {
+		socks_set_state(c, S_RELAY);
+		c->bev = NULL;
+		conn_relay(c, app, leg);	/* may free c */
 		return;
 	}
 	n = socks_build_reply(c, REPLY_OK, buf);
@@ -136,7 +159,73 @@ connected_cb(void *arg, enum reply_code status, struct bufferevent *leg,
 	conn_relay(c, app, leg);	/* may free c */
 }
 
-/* The request is parsed: connect, then answer the app. */
+/* Optimistic: the app's first bytes (or none, after the wait) go with
+ * the tunnel's request; the rest waits for the relay. */
+static void
+early_send(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	size_t		 n = MIN(evbuffer_get_length(in), TUNNEL_EARLY_MAX);
+
+	evtimer_del(c->early_ev);
+	socks_set_state(c, S_CONNECT);
+	bufferevent_setcb(c->bev, socks_read_cb, NULL, socks_event_cb, c);
+	if (!outbound_send(c->open, n > 0 ? evbuffer_pullup(in,
+	    (ssize_t)n) : NULL, n)) {
+		mptcp_set_abortive(bufferevent_getfd(c->bev));
+		conn_close(c, "cannot send the request");
+		return;
+	}
+	evbuffer_drain(in, n);
+	log_debug("s=%08x event=early bytes=%zu", c->id, n);
+}
+
+static void
+early_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	early_send(arg);
+}
+
+static void
+early_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	early_send(arg);
+}
+
+/* The policy bonds: answer success now, and let the app's first bytes
+ * leave with the request (docs/protocol.md, "Optimistic replies"). */
+static void
+pending_cb(void *arg)
+{
+	struct conn	*c = arg;
+	uint8_t		 buf[SOCKS5_REPLY_MAX];
+	size_t		 n = socks_build_reply(c, REPLY_OK, buf);
+
+	if (c->early_ev == NULL &&
+	    (c->early_ev = evtimer_new(c->base, early_timer_cb, c)) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	if (bufferevent_write(c->bev, buf, n) == -1) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	c->optimistic = true;
+	socks_set_state(c, S_EARLY);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+		early_send(c);		/* sent with its request */
+		return;
+	}
+	bufferevent_setcb(c->bev, early_read_cb, NULL, socks_event_cb, c);
+	evtimer_add(c->early_ev, (&(struct timeval){ 0,
+	    SOCKS_EARLY_WAIT_MS * 1000 }));
+}
+
+/* The request is parsed: connect, then answer the app (or, optimistic,
+ * answer as soon as the connection is known to bond). */
 static void
 socks_connect(struct conn *c, const struct target *t)
 {
@@ -149,7 +238,8 @@ socks_connect(struct conn *c, const struct target *t)
 	evtimer_del(c->timer);		/* the connect has its own */
 	c->request_ms = util_now_ms();
 	socks_set_state(c, S_CONNECT);
-	c->open = outbound_connect(c->out, c->id, t, connected_cb, c);
+	c->open = outbound_connect(c->out, c->id, t,
+	    c->cfg->strict_replies ? NULL : pending_cb, connected_cb, c);
 	if (c->open == NULL)
 		request_fail(c, REPLY_GENERAL, "cannot open a tunnel");
 }

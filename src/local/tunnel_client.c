@@ -17,6 +17,7 @@
 #include "common/tls.h"
 #include "local/monitor.h"
 #include "local/config_uplink.h"
+#include "local/pool.h"
 #include "proto/util.h"
 
 #include <errno.h>
@@ -47,6 +48,7 @@ struct tunnel_client {
 	char			 server_str[UTIL_ADDRSTRLEN];
 	bool			 warned_no_mptcp;
 	struct log_rl		 rl;
+	struct pool		*pool;		/* NULL: no warm pool */
 };
 
 /*
@@ -64,6 +66,8 @@ struct attempt {
 	bool			 tfo;		/* sent its header in the SYN */
 	bool			 checked;	/* fallback to TCP checked */
 	bool			 raced;		/* started by race_next() */
+	bool			 pooled;	/* taken from the warm pool */
+	bool			 requested;	/* its request is written */
 	struct sockaddr_storage	 src;		/* its local address */
 	uint8_t			 req_mac[TUNNEL_MAC_LEN];
 };
@@ -82,6 +86,12 @@ struct tunnel_open {
 	void			*arg;
 	uint64_t		 start_ms;
 	struct target		 target;
+	/* TUNNEL_OPEN_HOLD: the request waits for tunnel_open_send(),
+	 * which brings the app's first bytes to go in the same write */
+	bool			 held;
+	uint8_t			*early;
+	size_t			 early_len;
+	bool			 cold_retried;	/* after a dead pooled one */
 };
 
 static bool	open_attempt(struct tunnel_open *, bool tfo,
@@ -166,6 +176,16 @@ tunnel_client_new(struct event_base *base, const struct config *cfg,
 		    "and bytes in clear; every network on the way reads them "
 		    "and can change them (docs/security.md)");
 	probe_mptcp(tc);
+	/* a pooled tunnel waits for a request it does not know yet: only
+	 * v2, whose request travels inside TLS, can be opened ahead */
+	if (tc->tls != NULL && cfg->pool_max > 0 &&
+	    (tc->pool = pool_new(base, tc, cfg, ups)) == NULL) {
+		tunnel_client_free(tc);
+		return NULL;
+	}
+	if (tc->tls == NULL && cfg->pool_max > 0)
+		log_info("encryption = none: no warm pool (a v1 tunnel "
+		    "carries its destination in its first bytes)");
 	return tc;
 }
 
@@ -174,6 +194,7 @@ tunnel_client_free(struct tunnel_client *tc)
 {
 	if (tc == NULL)
 		return;
+	pool_free(tc->pool);
 	util_wipe(&tc->key, sizeof(tc->key));
 	tls_ctx_free(tc->tls);
 	free(tc);
@@ -209,6 +230,7 @@ open_free(struct tunnel_open *o)
 		event_free(o->timer);
 	if (o->race != NULL)
 		event_free(o->race);
+	free(o->early);
 	free(o);
 }
 
@@ -321,7 +343,19 @@ open_event_cb(struct bufferevent *bev, short what, void *arg)
 		    &src : NULL))
 			return;
 	}
-	attempt_drop(a, true);
+	/* A pooled tunnel that ends before its answer was, most likely,
+	 * closed by the concentrator while it sat idle (a restart, its
+	 * idle timeout) just as we took it: the request goes once more,
+	 * on a cold tunnel, rather than failing the app. */
+	if (a->pooled && !o->cold_retried) {
+		attempt_drop(a, true);
+		o->cold_retried = true;
+		log_debug("event=pool_dead server=%s: request sent again on "
+		    "a new tunnel", o->tc->server_str);
+		if (open_attempt(o, false, NULL))
+			return;
+	} else
+		attempt_drop(a, true);
 	/* another attempt still running, or another uplink to try */
 	if (attempts_alive(o) > 0 || race_next(o))
 		return;
@@ -367,9 +401,10 @@ same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
 	    sizeof(struct in6_addr)) == 0;
 }
 
-/* An address of ifname in family, not used by an attempt of o yet. */
-static bool
-uplink_source(const struct tunnel_open *o, const char *ifname, int family,
+/* An address of ifname in family, none of the n in used. */
+bool
+tunnel_uplink_source(const char *ifname, int family,
+    const struct sockaddr_storage *used, size_t n,
     struct sockaddr_storage *out)
 {
 	struct ifaddrs	*ifa0, *ifa;
@@ -386,8 +421,8 @@ uplink_source(const struct tunnel_open *o, const char *ifname, int family,
 		    &((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr))
 			continue;
 		found = true;
-		for (size_t i = 0; i < o->n_att; i++)
-			if (same_host(&o->att[i].src, ifa->ifa_addr))
+		for (size_t i = 0; i < n; i++)
+			if (same_host(&used[i], ifa->ifa_addr))
 				found = false;
 		if (found) {
 			memset(out, 0, sizeof(*out));
@@ -398,6 +433,17 @@ uplink_source(const struct tunnel_open *o, const char *ifname, int family,
 	}
 	freeifaddrs(ifa0);
 	return found;
+}
+
+static bool
+uplink_source(const struct tunnel_open *o, const char *ifname, int family,
+    struct sockaddr_storage *out)
+{
+	struct sockaddr_storage	used[TUNNEL_MAX_ATTEMPTS];
+
+	for (size_t i = 0; i < o->n_att; i++)
+		used[i] = o->att[i].src;
+	return tunnel_uplink_source(ifname, family, used, o->n_att, out);
 }
 
 /*
@@ -460,11 +506,106 @@ open_race_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * One connection attempt for o, from src if given: a fresh header
- * (timestamp, nonce), a new socket, the header on its way. With tfo, the
- * header is written before the handshake so that it leaves in the SYN;
- * what the kernel does not take then (no cookie yet: EINPROGRESS,
- * nothing queued) the bufferevent writes once the connection is up.
+ * A new v2 connection to the concentrator, from src if given: a fresh
+ * preamble (timestamp, nonce) and the TLS ClientHello on their way in
+ * one write (with tfo, in the SYN), as a TLS bufferevent still
+ * handshaking. The caller sets its callbacks and enables it. NULL if it
+ * could not be started.
+ */
+struct bufferevent *
+tunnel_client_dial(struct tunnel_client *tc,
+    const struct sockaddr_storage *src, bool tfo, bool *mptcp, bool *used_tfo)
+{
+	uint8_t			 hdr[TUNNEL_MAX_HDR], nonce[TUNNEL_NONCE_LEN];
+	uint8_t			 psk[TUNNEL_PSK_LEN];
+	struct bufferevent	*bev;
+	bool			 got_mptcp;
+	int			 fd, n;
+	SSL			*ssl;
+
+	if (tc->tls == NULL || !util_random(nonce, sizeof(nonce)))
+		return NULL;
+	n = tunnel_encode_preamble(&tc->key, TUNNEL_CMD_CONNECT,
+	    util_wall_ms(), nonce, hdr);
+	if (n < 0 || !tunnel_tls_psk(&tc->key, hdr, psk))
+		return NULL;
+	fd = mptcp_socket(tc->server.ss_family, tc->cfg->mptcp, &got_mptcp);
+	if (fd == -1)
+		goto fail_psk;
+	*mptcp = got_mptcp;
+	if (tc->cfg->mptcp && !got_mptcp)
+		warn_no_mptcp(tc);
+	if (src != NULL && bind(fd, (const struct sockaddr *)src,
+	    src->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6)) == -1)
+		goto fail_fd;
+	*used_tfo = tfo && mptcp_fastopen_connect(fd);
+	mptcp_set_nodelay(fd);
+	/* The preamble goes out in the ClientHello's write (one flight;
+	 * with Fast Open, in the SYN): our BIO sends it ahead of the first
+	 * record, once the socket takes data. */
+	if (connect(fd, (struct sockaddr *)&tc->server, tc->server_len) == -1 &&
+	    errno != EINPROGRESS)
+		goto fail_fd;
+	ssl = tls_client_new(tc->tls, fd, psk, tc->key.id, hdr, (size_t)n);
+	util_wipe(psk, sizeof(psk));
+	if (ssl == NULL)
+		goto fail_fd;
+	/* closes fd and frees ssl when it is freed */
+	bev = bufferevent_openssl_socket_new(tc->base, fd, ssl,
+	    BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		close(fd);
+	}
+	return bev;
+fail_fd:
+	close(fd);
+fail_psk:
+	util_wipe(psk, sizeof(psk));
+	return NULL;
+}
+
+/*
+ * The request of a's open, and the app's first bytes right behind it, in
+ * one write: two writes would let the kernel's scheduler send the second,
+ * small one on another subflow while the first is unacknowledged, and
+ * cost the slower uplink's round trip. In v2 the pair waits in the
+ * output buffer for the handshake and leaves right behind the client's
+ * Finished; in v1 it is the authenticated header.
+ */
+static bool
+attempt_send(struct attempt *a)
+{
+	struct tunnel_open	*o = a->o;
+	uint8_t			 req[TUNNEL_MAX_HDR + TUNNEL_EARLY_MAX];
+	uint8_t			 nonce[TUNNEL_NONCE_LEN];
+	int			 n;
+
+	if (o->tc->tls != NULL)
+		n = tunnel_encode_inner_request(TUNNEL_CMD_CONNECT, &o->target,
+		    req, TUNNEL_INNER_MAX);
+	else if (!util_random(nonce, sizeof(nonce)))
+		return false;
+	else
+		n = tunnel_encode_request(&o->tc->key, TUNNEL_CMD_CONNECT,
+		    &o->target, util_wall_ms(), nonce, req, TUNNEL_MAX_HDR,
+		    a->req_mac);
+	if (n < 0)
+		return false;
+	if (o->early_len > 0)
+		memcpy(req + n, o->early, o->early_len);
+	a->requested = true;
+	return bufferevent_write(a->bev, req, (size_t)n + o->early_len) == 0;
+}
+
+/*
+ * One connection attempt for o, from src if given: a new socket, with
+ * its request on its way unless the open is held. v1 with tfo writes its
+ * header before the handshake so that it leaves in the SYN; what the
+ * kernel does not take then (no cookie yet: EINPROGRESS, nothing queued)
+ * the bufferevent writes once the connection is up.
  */
 static bool
 open_attempt(struct tunnel_open *o, bool tfo,
@@ -473,13 +614,10 @@ open_attempt(struct tunnel_open *o, bool tfo,
 	struct tunnel_client	*tc = o->tc;
 	struct attempt		*a;
 	uint8_t			 hdr[TUNNEL_MAX_HDR], nonce[TUNNEL_NONCE_LEN];
-	uint8_t			 inner[TUNNEL_INNER_MAX];
-	uint8_t			 psk[TUNNEL_PSK_LEN];
 	bool			 got_mptcp;
 	ssize_t			 sent = 0;
 	socklen_t		 sl = sizeof(struct sockaddr_storage);
-	int			 fd, n, n_inner = 0;
-	SSL			*ssl = NULL;
+	int			 fd, n = 0;
 
 	/* slots are not reused: each remembers the address it tried */
 	if (o->n_att >= TUNNEL_MAX_ATTEMPTS)
@@ -487,21 +625,31 @@ open_attempt(struct tunnel_open *o, bool tfo,
 	a = &o->att[o->n_att];
 	memset(a, 0, sizeof(*a));
 	a->o = o;
-	if (!util_random(nonce, sizeof(nonce)))
-		return false;
 	if (tc->tls != NULL) {
-		n = tunnel_encode_preamble(&tc->key, TUNNEL_CMD_CONNECT,
-		    util_wall_ms(), nonce, hdr);
-		n_inner = tunnel_encode_inner_request(TUNNEL_CMD_CONNECT,
-		    &o->target, inner, sizeof(inner));
-		if (n_inner < 0 || !tunnel_tls_psk(&tc->key, hdr, psk))
+		a->bev = tunnel_client_dial(tc, src, tfo, &a->mptcp, &a->tfo);
+		if (a->bev == NULL)
 			return false;
-	} else
+		o->n_att++;
+		bufferevent_setcb(a->bev, open_read_cb, NULL, open_event_cb,
+		    a);
+		if (!o->held && !attempt_send(a)) {
+			attempt_drop(a, false);
+			return false;
+		}
+		fd = bufferevent_getfd(a->bev);
+		goto started;
+	}
+	/* v1: the header leaves in the SYN only if it is known now */
+	tfo = tfo && !o->held;
+	if (tfo) {
+		if (!util_random(nonce, sizeof(nonce)))
+			return false;
 		n = tunnel_encode_request(&tc->key, TUNNEL_CMD_CONNECT,
 		    &o->target, util_wall_ms(), nonce, hdr, sizeof(hdr),
 		    a->req_mac);
-	if (n < 0)
-		return false;
+		if (n < 0)
+			return false;
+	}
 	fd = mptcp_socket(tc->server.ss_family, tc->cfg->mptcp, &got_mptcp);
 	if (fd == -1)
 		return false;
@@ -513,38 +661,6 @@ open_attempt(struct tunnel_open *o, bool tfo,
 	    sizeof(struct sockaddr_in6)) == -1)
 		goto fail_fd;
 	a->tfo = tfo && mptcp_fastopen_connect(fd);
-	if (tc->tls != NULL) {
-		mptcp_set_nodelay(fd);
-		/* The preamble goes out in the ClientHello's write (one
-		 * flight; with Fast Open, in the SYN): our BIO sends it
-		 * ahead of the first record, once the socket takes data. */
-		if (connect(fd, (struct sockaddr *)&tc->server,
-		    tc->server_len) == -1 && errno != EINPROGRESS)
-			goto fail_fd;
-		ssl = tls_client_new(tc->tls, fd, psk, tc->key.id, hdr,
-		    (size_t)n);
-		util_wipe(psk, sizeof(psk));
-		if (ssl == NULL)
-			goto fail_fd;
-		/* closes fd and frees ssl when it is freed */
-		a->bev = bufferevent_openssl_socket_new(tc->base, fd, ssl,
-		    BUFFEREVENT_SSL_CONNECTING,
-		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		if (a->bev == NULL) {
-			SSL_free(ssl);
-			goto fail_fd;
-		}
-		o->n_att++;
-		bufferevent_setcb(a->bev, open_read_cb, NULL, open_event_cb,
-		    a);
-		/* the request waits for the handshake in the output buffer,
-		 * and leaves right behind the client's Finished */
-		if (bufferevent_write(a->bev, inner, (size_t)n_inner) == -1) {
-			attempt_drop(a, false);
-			return false;
-		}
-		goto started;
-	}
 	if (a->tfo) {
 		/* deferred: returns at once, the SYN leaves with the write */
 		if (connect(fd, (struct sockaddr *)&tc->server,
@@ -562,10 +678,17 @@ open_attempt(struct tunnel_open *o, bool tfo,
 		goto fail_fd;
 	o->n_att++;
 	bufferevent_setcb(a->bev, open_read_cb, NULL, open_event_cb, a);
-	if ((sent < n && bufferevent_write(a->bev, hdr + sent,
-	    (size_t)(n - sent)) == -1) || (!a->tfo &&
+	if (tfo) {
+		a->requested = true;
+		if ((sent < n && bufferevent_write(a->bev, hdr + sent,
+		    (size_t)(n - sent)) == -1) || (o->early_len > 0 &&
+		    bufferevent_write(a->bev, o->early, o->early_len) == -1)) {
+			attempt_drop(a, false);
+			return false;
+		}
+	} else if ((!o->held && !attempt_send(a)) ||
 	    bufferevent_socket_connect(a->bev, (struct sockaddr *)&tc->server,
-	    (int)tc->server_len) == -1)) {
+	    (int)tc->server_len) == -1) {
 		attempt_drop(a, false);
 		return false;
 	}
@@ -576,18 +699,43 @@ started:
 	bufferevent_enable(a->bev, EV_READ | EV_WRITE);
 	return true;
 fail_fd:
-	util_wipe(psk, sizeof(psk));
 	close(fd);
 	return false;
 }
 
+/* A tunnel from the warm pool as o's first attempt; false on a miss. */
+static bool
+pooled_attempt(struct tunnel_open *o)
+{
+	struct attempt	*a = &o->att[0];
+
+	if (o->tc->pool == NULL)
+		return false;
+	memset(a, 0, sizeof(*a));
+	a->o = o;
+	if ((a->bev = pool_take(o->tc->pool, &a->src, &a->mptcp)) == NULL)
+		return false;
+	a->pooled = true;
+	a->checked = true;	/* the pool saw its handshake */
+	o->n_att = 1;
+	bufferevent_setcb(a->bev, open_read_cb, NULL, open_event_cb, a);
+	if (!o->held && !attempt_send(a)) {
+		attempt_drop(a, true);
+		o->n_att = 0;
+		return false;
+	}
+	bufferevent_enable(a->bev, EV_READ | EV_WRITE);
+	return true;
+}
+
 struct tunnel_open *
-tunnel_open(struct tunnel_client *tc, const struct target *t,
+tunnel_open(struct tunnel_client *tc, const struct target *t, unsigned flags,
     tunnel_open_cb *cb, void *arg)
 {
 	struct tunnel_open	*o;
 	struct timeval		 tv = { .tv_sec = tc->cfg->connect_timeout +
 				    tc->cfg->handshake_timeout };
+	bool			 hit;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
@@ -596,12 +744,19 @@ tunnel_open(struct tunnel_client *tc, const struct target *t,
 	o->cb = cb;
 	o->arg = arg;
 	o->target = *t;
+	o->held = (flags & TUNNEL_OPEN_HOLD) != 0;
 	o->timer = evtimer_new(tc->base, open_timeout_cb, o);
-	if (o->timer == NULL || !open_attempt(o, tc->cfg->tfo, NULL))
+	if (o->timer == NULL)
+		goto fail;
+	hit = pooled_attempt(o);
+	if (tc->pool != NULL)
+		pool_count_take(tc->pool, hit);
+	if (!hit && !open_attempt(o, tc->cfg->tfo, NULL))
 		goto fail;
 	evtimer_add(o->timer, &tv);
-	/* racing needs other uplinks to race on */
-	if (tc->ups != NULL && tc->ups->n > 1) {
+	/* racing needs other uplinks to race on (a pooled tunnel has its
+	 * subflows up already) */
+	if (!hit && tc->ups != NULL && tc->ups->n > 1) {
 		if ((o->race = evtimer_new(tc->base, open_race_cb, o)) == NULL)
 			goto fail;
 		evtimer_add(o->race, &race_tv);
@@ -612,8 +767,45 @@ fail:
 	return NULL;
 }
 
+bool
+tunnel_open_send(struct tunnel_open *o, const void *early, size_t len)
+{
+	if (!o->held || len > TUNNEL_EARLY_MAX)
+		return false;
+	if (len > 0) {
+		if ((o->early = malloc(len)) == NULL)
+			return false;
+		memcpy(o->early, early, len);
+		o->early_len = len;
+	}
+	o->held = false;
+	for (size_t i = 0; i < o->n_att; i++)
+		if (o->att[i].bev != NULL && !o->att[i].requested &&
+		    !attempt_send(&o->att[i]))
+			return false;
+	return true;
+}
+
 void
 tunnel_open_cancel(struct tunnel_open *o)
 {
 	open_free(o);		/* every attempt reset */
+}
+
+struct pool *
+tunnel_client_pool(struct tunnel_client *tc)
+{
+	return tc->pool;
+}
+
+const struct config_uplinks *
+tunnel_client_uplinks(const struct tunnel_client *tc)
+{
+	return tc->ups;
+}
+
+int
+tunnel_client_family(const struct tunnel_client *tc)
+{
+	return tc->server.ss_family;
 }

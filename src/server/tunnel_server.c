@@ -91,11 +91,61 @@ ts_preauth_release(struct tsess *s)
 		log_warnx("c=%08x event=bug what=preauth_release", s->id);
 }
 
+/*
+ * A v2 tunnel whose TLS is up and whose request has not come: a home's
+ * pooled tunnel. It waits up to pool_idle_timeout, apart from the live
+ * ones; one key holds at most pool_max_per_key of them, and a new one
+ * past that closes that key's oldest (the home refreshes its pool), so
+ * a key holder cannot park descriptors here without bound.
+ */
+static void
+ts_idle_start(struct tsess *s)
+{
+	if (s->srv->cfg->pool_max_per_key == 0) {	/* pooling off here */
+		ts_close(s, "pooled tunnels off (pool_max_per_key = 0)", false);
+		return;
+	}
+	struct tunnel_server	*srv = s->srv;
+	struct tsess		*o, *oldest = NULL;
+	size_t			 mine = 0;
+
+	TAILQ_FOREACH(o, &srv->idle, idle_entry)
+		if (strcmp(o->key.name, s->key.name) == 0) {
+			if (oldest == NULL)
+				oldest = o;
+			mine++;
+		}
+	s->idle = true;
+	TAILQ_INSERT_TAIL(&srv->idle, s, idle_entry);
+	srv->n_idle++;
+	stats_idle_tunnels(1);
+	evtimer_del(s->timer);
+	ts_arm(s, srv->cfg->pool_idle_timeout);
+	if (mine >= srv->cfg->pool_max_per_key && oldest != NULL) {
+		log_warnx_rl(&srv->rl_idle, "c=%08x event=idle_cap client=%s "
+		    "idle=%zu max=%u: closing its oldest idle tunnel",
+		    s->id, s->key.name, mine + 1, srv->cfg->pool_max_per_key);
+		ts_close(oldest, "idle tunnels over pool_max_per_key", false);
+	}
+}
+
+static void
+ts_idle_end(struct tsess *s)
+{
+	if (!s->idle)
+		return;
+	s->idle = false;
+	TAILQ_REMOVE(&s->srv->idle, s, idle_entry);
+	s->srv->n_idle--;
+	stats_idle_tunnels(-1);
+}
+
 static void
 ts_free(struct tsess *s)
 {
 	struct tunnel_server	*srv = s->srv;
 
+	ts_idle_end(s);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->n_sessions--;
 	ts_preauth_release(s);
@@ -119,7 +169,11 @@ ts_free(struct tsess *s)
 void
 ts_close(struct tsess *s, const char *reason, bool abortive)
 {
-	if (s->key.name[0] == '\0')	/* never authenticated: a prober */
+	if (s->idle)		/* a pooled tunnel never taken: routine */
+		log_debug("c=%08x event=close reason=\"%s\" client=%s "
+		    "idle=yes ms=%" PRIu64, s->id, reason, s->key.name,
+		    util_now_ms() - s->start_ms);
+	else if (s->key.name[0] == '\0')	/* never authenticated */
 		log_debug("c=%08x event=close reason=\"%s\" peer=%s "
 		    "ms=%" PRIu64, s->id, reason, s->peer,
 		    util_now_ms() - s->start_ms);
@@ -271,8 +325,16 @@ ts_inner_cb(struct bufferevent *bev, void *arg)
 	if (r == PARSE_NEED_MORE && len < TUNNEL_INNER_MAX)
 		return;
 	if (r != PARSE_OK) {
+		ts_idle_end(s);
 		ts_fail(s, REPLY_GENERAL, false, "bad request inside TLS");
 		return;
+	}
+	if (s->idle) {		/* a pooled tunnel, taken */
+		ts_idle_end(s);
+		evtimer_del(s->timer);
+		ts_arm(s, s->srv->cfg->connect_timeout);
+		log_debug("c=%08x event=idle_taken client=%s idle_ms=%" PRIu64,
+		    s->id, s->key.name, util_now_ms() - s->step_ms);
 	}
 	evbuffer_drain(in, inner.used);
 	s->req.target = inner.target;
@@ -310,6 +372,17 @@ ts_tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			    "preamble asks for what we do not serve");
 			return;
 		}
+		/* no request behind the client's Finished: a pooled tunnel
+		 * (a cold one's request came in the same flight) */
+		if (evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+			s->step_ms = util_now_ms();
+			ts_idle_start(s);
+		}
+		return;
+	}
+	if (s->state == TS_REQUEST) {	/* TLS was up: a client closing */
+		ts_close(s, s->idle ? "idle tunnel closed by the client" :
+		    "client closed before its request", !s->idle);
 		return;
 	}
 	log_info("c=%08x event=tls_fail client=%s why=\"%s\"", s->id,
@@ -465,6 +538,13 @@ ts_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	case TS_REPLY_CLOSE:
 		ts_close(s, "refused", true);
 		return;
+	case TS_REQUEST:
+		if (s->idle) {	/* a pooled tunnel nobody took: a FIN */
+			ts_close(s, "idle", false);
+			return;
+		}
+		ts_close(s, "handshake timeout", true);
+		return;
 	default:
 		ts_close(s, "handshake timeout", true);
 		return;
@@ -603,7 +683,9 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return NULL;
 	TAILQ_INIT(&srv->sessions);
+	TAILQ_INIT(&srv->idle);
 	srv->rl_preauth.per_sec = TS_PREAUTH_LOG_PER_S;
+	srv->rl_idle.per_sec = 1;
 	srv->base = base;
 	srv->cfg = cfg;
 	/* a tunnel and its destination */

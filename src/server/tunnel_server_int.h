@@ -40,6 +40,8 @@ enum ts_state {
 
 struct tsess {
 	TAILQ_ENTRY(tsess)	 entry;
+	TAILQ_ENTRY(tsess)	 idle_entry;	/* while idle */
+	bool			 idle;	/* v2: TLS up, no request yet */
 	struct tunnel_server	*srv;
 	uint32_t		 id;
 	enum ts_state		 state;
@@ -80,12 +82,17 @@ struct tunnel_server {
 	struct listeners	*listeners;
 	TAILQ_HEAD(, tsess)	 sessions;
 	size_t			 n_sessions;
+	/* v2 tunnels a home opened ahead of need (its pool), oldest
+	 * first: TLS up, waiting for their request */
+	TAILQ_HEAD(, tsess)	 idle;
+	size_t			 n_idle;
 	size_t			 max_sessions;	/* max_connections, or fewer
 						 * if descriptors are short */
 	uint32_t		 next_id;
 	/* every pre-auth line, auth failures and drops at accept alike: at
 	 * most 2 * (TS_PREAUTH_LOG_PER_S + 1) lines in any second */
 	struct log_rl		 rl_preauth;
+	struct log_rl		 rl_idle;	/* pool_max_per_key reached */
 	/* this host's own addresses, refused as destinations (no loops):
 	 * getifaddrs() at start and every TS_SELF_REFRESH_S */
 	struct cidr_list	 self;

@@ -1,6 +1,7 @@
 #!/bin/bash
-# SOCKS5 reply codes end to end: the app sees the concentrator's real
-# result, through real curl where curl can ask for it (curl 7.88 reports the
+# SOCKS5 reply codes end to end, with --strict-replies (the default,
+# optimistic replies, answers success at once and resets on failure:
+# t_pool covers that): the app sees the concentrator's real result, through real curl where curl can ask for it (curl 7.88 reports the
 # code as "(N)" in "Can't complete SOCKS5 connection to ... (N)"), through
 # a raw SOCKS5 client (nettool.py socks-request) where it cannot:
 #   - a closed port on the destination host            -> 0x05
@@ -43,7 +44,7 @@ bed_spawn dns "$NS_SRV" "$BED_TMP/dns.log" \
 
 bed_server_start --connect-timeout "$CONNECT_TIMEOUT" \
     --allow "$BED_DST_NET6" --allow "$unrouted_net"
-bed_local_start --connect-timeout "$CONNECT_TIMEOUT"
+bed_local_start --strict-replies --connect-timeout "$CONNECT_TIMEOUT"
 proxy=127.0.0.1:$BED_LOCAL_PORT
 
 # a second proxy that requires a password
@@ -51,7 +52,7 @@ auth_port=$((BED_LOCAL_PORT + 1))
 bed_spawn localauth "$NS_CLI" "$BED_TMP/local-auth.log" \
     "$BED_BUILD/mpsocks-local" --listen "127.0.0.1:$auth_port" \
     --server "$BED_PUB:$BED_SRV_PORT" --key-file "$BED_KEY_CLI" \
-    --user alice:secret -c "$BED_LOCAL_CONF" -v
+    --user alice:secret --strict-replies -c "$BED_LOCAL_CONF" -v
 bed_wait_port "$NS_CLI" "$auth_port" 10 ||
     bed_fail "mpsocks-local --user did not start"
 
