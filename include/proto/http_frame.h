@@ -51,6 +51,7 @@ struct http_body {
 	const char		*why;	/* ERROR: static reason, for logs */
 };
 
+/* length: the Content-Length of a LENGTH body; ignored for the others. */
 void	http_body_init(struct http_body *, enum http_body_kind,
 	    uint64_t length);
 

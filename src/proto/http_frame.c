@@ -51,7 +51,9 @@ http_body_init(struct http_body *b, enum http_body_kind kind,
 {
 	memset(b, 0, sizeof(*b));
 	b->kind = kind;
-	b->left = length;
+	/* chunked sizes are shifted into left: a stray length would join
+	 * the first one ("0" after 64 read as 0x400) */
+	b->left = kind == HTTP_BODY_LENGTH ? length : 0;
 	b->st = C_SIZE;
 	b->done = kind == HTTP_BODY_NONE ||
 	    (kind == HTTP_BODY_LENGTH && length == 0);
