@@ -60,7 +60,7 @@ void	http_body_init(struct http_body *, enum http_body_kind,
  * to this body; they are to be passed on unchanged. OK: the body is
  * complete (the bytes after *used are the next message's). NEED_MORE:
  * all of buf was used. ERROR: the framing is broken or ambiguous (why);
- * answer 400 or 502 and close.
+ * answer 400 or 502 and close. Once ERROR, every later call is ERROR.
  *
  * Chunked bodies are checked strictly rather than re-chunked: the bytes
  * pass through unchanged, so the peer reads them exactly as we did as

@@ -208,6 +208,8 @@ http_body_feed(struct http_body *b, const uint8_t *buf, size_t len,
 	enum parse_result	r;
 
 	*used = 0;
+	if (b->why != NULL)	/* broken once, broken for good */
+		return PARSE_ERROR;
 	if (b->done)
 		return PARSE_OK;
 	switch (b->kind) {

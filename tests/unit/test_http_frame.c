@@ -142,6 +142,25 @@ static const struct seek_row seek_rows[] = {
 	{ "CR CR LF", "GET / HTTP/1.1\r\n\r\r\n", false, 0 },
 };
 
+/* A framing error stays: bytes that would read as a good ending after
+ * it do not turn the body whole again. */
+static void
+test_error_sticks(void **state)
+{
+	struct http_body	b;
+	size_t			used;
+
+	(void)state;
+	http_body_init(&b, HTTP_BODY_CHUNKED, 0);
+	assert_int_equal(http_body_feed(&b, (const uint8_t *)"x", 1, &used),
+	    PARSE_ERROR);
+	assert_non_null(b.why);
+	assert_int_equal(http_body_feed(&b, (const uint8_t *)"0\r\n\r\n", 5,
+	    &used), PARSE_ERROR);
+	assert_int_equal(used, 0);
+	assert_false(b.done);
+}
+
 static void
 test_head_seek(void **state)
 {
@@ -174,6 +193,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_body_rows),
+		cmocka_unit_test(test_error_sticks),
 		cmocka_unit_test(test_head_seek),
 	};
 
