@@ -30,6 +30,12 @@ struct outbound;
 struct outbound_req;
 struct relay;
 
+/* An EOF from the app this soon after its request is in, before the
+ * reply, is a half-close (printf | nc -N): the reply and the relay still
+ * happen. Later it is an app giving up (a browser's cancel is a FIN
+ * too). Both drivers use it. */
+#define CONN_HALFCLOSE_MS	500
+
 /* Plain data the drivers read and fill; conn.c owns the lifecycle. */
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;

@@ -21,9 +21,6 @@
 
 #define SOCKS_LINGER_S	5		/* to flush an error reply */
 #define SOCKS_EARLY_MAX	(64 * 1024)	/* app bytes held before the reply */
-/* An EOF this soon after the request is a half-close (printf | nc -N);
- * later it is an app giving up (a browser's cancel is a FIN too). */
-#define SOCKS_HALFCLOSE_MS	500
 
 enum socks_state {
 	S_GREETING, S_AUTH, S_REQUEST, S_SOCKS4, S_CONNECT, S_REPLY_CLOSE,
@@ -55,7 +52,7 @@ socks_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (c->state == S_CONNECT && (what & BEV_EVENT_EOF) &&
 	    !(what & BEV_EVENT_ERROR) &&
-	    util_now_ms() - c->request_ms <= SOCKS_HALFCLOSE_MS) {
+	    util_now_ms() - c->request_ms <= CONN_HALFCLOSE_MS) {
 		/* The request is in and the app shut its write side with
 		 * it: the reply and the relay still happen, and the relay,
 		 * reading this socket again, sees the EOF and forwards it.

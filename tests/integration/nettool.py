@@ -22,6 +22,12 @@ namespace via "ip netns exec". Subcommands:
           server-first: send "S", read "hello" and EOF, then send 1 MB more
                         and SHUT_WR; exit 0 once the proxy closes
         prints what it saw; exit 0 on success
+  connect-halfclose PROXY_ADDR PROXY_PORT DST_ADDR DST_PORT
+        HTTP CONNECT head, 20000 bytes and SHUT_WR in one go, before the
+        proxy's 200, to an eof-server: the proxy must still answer 200,
+        relay the bytes and the EOF, and bring back the server's "got
+        20000 sha256=..." line, then EOF. Prints the proxy's status line
+        and the reply; exit 0 on success
   socks-request [--user NAME:PASS] [--rsv N] PROXY_ADDR PROXY_PORT CMD ATYP ADDR PORT
         raw SOCKS5: greeting (method 0, or 2 with --user), then a request
         with command CMD and address type ATYP (decimal). ADDR is an IPv4
@@ -57,10 +63,11 @@ namespace via "ip netns exec". Subcommands:
         (shutdown) and at once MP_FASTCLOSE (SO_LINGER {1,0} + close), as a
         home whose app half-closed and then vanished does. Prints the
         reply status; exit 0 if it was 0
-  http-raw ADDR PORT INFILE OUTFILE MAXWAIT
-        connect, send the bytes of INFILE in one send, then read until the
-        peer closes or MAXWAIT seconds pass; the bytes received go to
-        OUTFILE. Prints "sent=N got=M then=eof|reset|open"
+  http-raw [--shut] ADDR PORT INFILE OUTFILE MAXWAIT
+        connect, send the bytes of INFILE in one send (then SHUT_WR, with
+        --shut), then read until the peer closes or MAXWAIT seconds pass;
+        the bytes received go to OUTFILE. Prints "sent=N got=M
+        then=eof|reset|open"
   http-echo ADDR PORT LOGFILE
         a small HTTP/1.1 origin, keep-alive: for every request it reads
         the body (Content-Length or chunked, answering "Expect:
@@ -293,6 +300,35 @@ def socks_halfclose_early(paddr, pport, daddr, dport):
                                      hashlib.sha256(data).hexdigest().encode())
     print("before-reply reply=%r" % got)
     return 0 if rep[1] == 0 and got == want else 1
+
+
+def connect_halfclose(args):
+    """CONNECT, tunnel bytes and FIN before the 200, as a script that
+    writes its whole input and shuts its write side does (printf | nc -N):
+    the FIN must not end the session."""
+    paddr, pport, daddr, dport = args
+    s = socket.create_connection((paddr, int(pport)), timeout=20)
+    data = os.urandom(20000)
+    s.sendall(b"CONNECT %s:%s HTTP/1.1\r\nHost: %s:%s\r\n\r\n" %
+              (daddr.encode(), dport.encode(), daddr.encode(),
+               dport.encode()) + data)
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except OSError as e:
+        print("before-200: %s after %d bytes" % (e, len(got)))
+        return 1
+    head, _, rest = got.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n")[0]
+    want = b"got %d sha256=%s\n" % (len(data),
+                                     hashlib.sha256(data).hexdigest().encode())
+    print("before-200 status=%r reply=%r" % (status, rest))
+    return 0 if status.startswith(b"HTTP/1.1 200") and rest == want else 1
 
 
 def hexbytes(h):
@@ -549,6 +585,9 @@ def tunnel_finreset(args):
 
 
 def http_raw(args):
+    shut = args[:1] == ["--shut"]
+    if shut:
+        args = args[1:]
     addr, port, infile, outfile, maxwait = args
     with open(infile, "rb") as f:
         data = f.read()
@@ -562,6 +601,8 @@ def http_raw(args):
             sent = len(data)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the proxy may answer and close before reading it all
+    if shut:
+        s.shutdown(socket.SHUT_WR)
     got = bytearray()
     how = "open"
     t0 = time.monotonic()
@@ -756,6 +797,8 @@ def main():
         eof_server(args)
     elif cmd == "socks-halfclose":
         return socks_halfclose(args)
+    elif cmd == "connect-halfclose":
+        return connect_halfclose(args)
     elif cmd == "socks-request":
         return socks_request(args)
     elif cmd == "hold":

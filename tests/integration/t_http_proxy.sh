@@ -12,6 +12,8 @@
 #   - CONNECT: https with a per-run self-signed certificate checked by
 #     curl (--cacert), curl -p for plain http, and bytes the client sends
 #     right behind the CONNECT head (in the same segment) are not lost
+#   - a forwarded GET with the client's FIN right behind it, before the
+#     tunnel is up, is still answered (200, byte-exact)
 #   - wget through the http_proxy environment variable
 #   - status codes: closed port 502, unknown name 502, the concentrator's
 #     own loopback 403 (forwarding and CONNECT), Content-Length plus
@@ -98,12 +100,12 @@ wait_log() {
 	return 1
 }
 
-# raw NAME: sends $BED_TMP/NAME.req to the proxy in one send, the reply
-# lands in $out/NAME.resp
+# raw NAME [--shut]: sends $BED_TMP/NAME.req to the proxy in one send
+# (and a FIN right behind it), the reply lands in $out/NAME.resp
 raw() {
 	local r
 	r=$(timeout 30 ip netns exec "$NS_CLI" "$PY" "$BED_LIB_DIR/nettool.py" \
-	    http-raw 127.0.0.1 "$BED_LOCAL_PORT" "$BED_TMP/$1.req" \
+	    http-raw ${2-} 127.0.0.1 "$BED_LOCAL_PORT" "$BED_TMP/$1.req" \
 	    "$out/$1.resp" 10 2>&1) || true
 	say "measured: raw $1: $r; first line: $(head -n1 "$out/$1.resp" 2>/dev/null | tr -d '\r')"
 }
@@ -225,6 +227,21 @@ bed_expect "pipelined after CONNECT: the origin answered the GET" \
     grep -q '^HTTP/1.1 200' "$out/pipelined.origin"
 bed_expect "pipelined after CONNECT: body byte-exact" \
     bed_same_file "$small" "$out/pipelined.body"
+
+# a forwarded request with the app's FIN right behind it, before the
+# tunnel is up (printf | nc -N): answered, then closed (it was dropped)
+printf 'GET %s HTTP/1.1\r\nHost: %s:%s\r\n\r\n' "$(bed_url small.bin)" \
+    "$BED_DST_NAME" "$BED_HTTP_PORT" >"$BED_TMP/halfclose.req"
+raw halfclose --shut
+"$PY" - "$out/halfclose.resp" "$out/halfclose.body" <<'EOF' || true
+import sys
+d = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write(d.partition(b"\r\n\r\n")[2])
+EOF
+bed_expect "a request then FIN at once: HTTP/1.1 200 (got $(status_line halfclose))" \
+    eval "status_line halfclose | grep -q '^HTTP/1.1 200 '"
+bed_expect "a request then FIN at once: body byte-exact" \
+    bed_same_file "$small" "$out/halfclose.body"
 
 # --- 5. wget with http_proxy ----------------------------------------------------
 rc=0
