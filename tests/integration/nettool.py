@@ -35,6 +35,13 @@ namespace via "ip netns exec". Subcommands:
         for any other ATYP. Prints "method=0xMM", "auth=0xSS", "rep=0xRR",
         then how the proxy ended it ("then=eof|reset|open"); exit 0 if a
         reply came, 2 if the method was refused, 1 otherwise
+  auth-flood http|socks5 PROXY_ADDR PROXY_PORT N USER:PASS TARGET
+        N connections one after another, each with the credentials
+        USER:PASS: an HTTP GET of http://TARGET/auth-flood with
+        Proxy-Authorization, or a SOCKS5 username/password
+        sub-negotiation. Prints
+        "tries=N refused=R other=O seconds=S" (refused: HTTP 407, or a
+        SOCKS5 auth status other than 0); exit 0 if all N were refused
   hold ADDR PORT N SECONDS [HEX]
         open N connections (sending HEX on each, if given), wait 1.5 s,
         print "opened=O failed=F closed_early=C"; hold the rest open for
@@ -86,6 +93,7 @@ namespace via "ip netns exec". Subcommands:
         final_bytes=N" (a stall: no growth; measured from the first byte)
 """
 
+import base64
 import hashlib
 import os
 import select
@@ -329,6 +337,50 @@ def connect_halfclose(args):
                                      hashlib.sha256(data).hexdigest().encode())
     print("before-200 status=%r reply=%r" % (status, rest))
     return 0 if status.startswith(b"HTTP/1.1 200") and rest == want else 1
+
+
+def auth_try(proto, paddr, pport, user, pw, target):
+    """One connection with credentials; True if the proxy refused them."""
+    s = socket.create_connection((paddr, int(pport)), timeout=10)
+    try:
+        if proto == "http":
+            cred = base64.b64encode(("%s:%s" % (user, pw)).encode())
+            s.sendall(b"GET http://%s/auth-flood HTTP/1.1\r\nHost: %s\r\n"
+                      b"Proxy-Authorization: Basic %s\r\n\r\n" %
+                      (target.encode(), target.encode(), cred))
+            got = b""
+            while b"\r\n" not in got:
+                b = s.recv(4096)
+                if not b:
+                    break
+                got += b
+            return got.startswith(b"HTTP/1.1 407 ")
+        u, p = user.encode(), pw.encode()
+        s.sendall(b"\x05\x01\x02")
+        if recv_exact(s, 2) != b"\x05\x02":
+            return False
+        s.sendall(b"\x01" + bytes([len(u)]) + u + bytes([len(p)]) + p)
+        st = recv_exact(s, 2)
+        return st[0] == 1 and st[1] != 0
+    except (EOFError, OSError):
+        return False
+    finally:
+        s.close()
+
+
+def auth_flood(args):
+    proto, paddr, pport, n, cred, target = args
+    user, _, pw = cred.partition(":")
+    refused = other = 0
+    t0 = time.monotonic()
+    for _ in range(int(n)):
+        if auth_try(proto, paddr, pport, user, pw, target):
+            refused += 1
+        else:
+            other += 1
+    print("tries=%s refused=%d other=%d seconds=%.2f" %
+          (n, refused, other, time.monotonic() - t0))
+    return 0 if other == 0 else 1
 
 
 def hexbytes(h):
@@ -801,6 +853,8 @@ def main():
         return connect_halfclose(args)
     elif cmd == "socks-request":
         return socks_request(args)
+    elif cmd == "auth-flood":
+        return auth_flood(args)
     elif cmd == "hold":
         hold(args)
     elif cmd == "drip":
