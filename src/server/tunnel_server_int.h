@@ -87,7 +87,7 @@ struct tunnel_server {
 	 * most 2 * (TS_PREAUTH_LOG_PER_S + 1) lines in any second */
 	struct log_rl		 rl_preauth;
 	/* this host's own addresses, refused as destinations (no loops):
-	 * getifaddrs() at start and every TS_SELF_REFRESH_S */
+	 * getifaddrs() at start, every TS_SELF_REFRESH_S and on SIGHUP */
 	struct cidr_list	 self;
 	struct event		*self_ev;
 };
