@@ -30,6 +30,17 @@ struct outbound;
 struct outbound_req;
 struct relay;
 
+/* An EOF from the app this soon after its request is in, before the
+ * reply, is a half-close (printf | nc -N): the reply and the relay still
+ * happen. Later it is an app giving up (a browser's cancel is a FIN
+ * too). Both drivers use it. */
+#define CONN_HALFCLOSE_MS	500
+/* Optimistic replies: how long the app's first bytes are waited for,
+ * after our success reply, to go with the tunnel's request. Apps that
+ * speak first (HTTP, TLS) send within a fraction of a millisecond on
+ * the LAN; for one whose server speaks first, this is all it costs. */
+#define CONN_EARLY_WAIT_MS	10
+
 /* Plain data the drivers read and fill; conn.c owns the lifecycle. */
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;

@@ -7,6 +7,8 @@
  * connect, answer, relay.
  */
 
+#include <stddef.h>
+
 #include "common/config.h"
 #include "common/keyfile.h"
 
@@ -19,6 +21,10 @@ struct tunnel_server	*tunnel_server_new(struct event_base *,
 /* Swaps in a new key set (SIGHUP); open connections keep running. */
 void			 tunnel_server_reload_keys(struct tunnel_server *,
 			    struct keyset *);
+/* Re-reads this host's own addresses, refused as destinations, now
+ * rather than at the next periodic check (SIGHUP). Returns how many are
+ * known. */
+size_t			 tunnel_server_refresh_self(struct tunnel_server *);
 /* Closes every listener and connection. */
 void			 tunnel_server_free(struct tunnel_server *);
 

@@ -501,10 +501,18 @@ hs_app_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct http_session	*hs = arg;
 
 	(void)bev;
-	/* While the tunnel opens, EOF means the app gave up (browsers cancel
-	 * often); once the request is under way it is a half-close. */
+	/* Once the request is under way an EOF is a half-close. While the
+	 * tunnel opens it is one too if it came with the request (a script's
+	 * printf | nc -N); later it means the app gave up (browsers cancel
+	 * often). A CONNECT's relay, reading the app again, sees the EOF and
+	 * forwards it; a forwarded request is answered, then closed. */
 	if ((what & BEV_EVENT_EOF) && hs->req_done &&
-	    hs->state == HS_EXCHANGE) {
+	    (hs->state == HS_EXCHANGE || (hs->state == HS_OPEN &&
+	    !(what & BEV_EVENT_ERROR) &&
+	    util_now_ms() - hs->c->request_ms <= CONN_HALFCLOSE_MS))) {
+		if (hs->state == HS_OPEN)
+			log_debug("s=%08x event=client_eof_before_reply",
+			    hs->id);
 		hs->app_eof = true;	/* answer, then close */
 		return;
 	}
@@ -667,6 +675,7 @@ hs_request(struct http_session *hs, struct http_request *req)
 		return;
 	}
 	hs_drop_up(hs);
+	hs->c->request_ms = util_now_ms();	/* for a half-close */
 	hs_set_state(hs, HS_OPEN);
 	hs_arm(hs, cfg->connect_timeout + cfg->handshake_timeout + 1);
 	hs->open = outbound_connect(hs->rt, hs->id, &req->target, NULL,

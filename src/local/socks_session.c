@@ -23,14 +23,6 @@
 
 #define SOCKS_LINGER_S	5		/* to flush an error reply */
 #define SOCKS_EARLY_MAX	(64 * 1024)	/* app bytes held before the reply */
-/* An EOF this soon after the request is a half-close (printf | nc -N);
- * later it is an app giving up (a browser's cancel is a FIN too). */
-#define SOCKS_HALFCLOSE_MS	500
-/* Optimistic replies: how long the app's first bytes are waited for,
- * after our success reply, to go with the tunnel's request. Apps that
- * speak first (HTTP, TLS) send within a fraction of a millisecond on
- * the LAN; for one whose server speaks first, this is all it costs. */
-#define SOCKS_EARLY_WAIT_MS	10
 
 enum socks_state {
 	S_GREETING, S_AUTH, S_REQUEST, S_SOCKS4, S_CONNECT, S_REPLY_CLOSE,
@@ -63,7 +55,7 @@ socks_event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((c->state == S_CONNECT || c->state == S_EARLY) &&
 	    (what & BEV_EVENT_EOF) &&
 	    !(what & BEV_EVENT_ERROR) &&
-	    util_now_ms() - c->request_ms <= SOCKS_HALFCLOSE_MS) {
+	    util_now_ms() - c->request_ms <= CONN_HALFCLOSE_MS) {
 		/* The request is in and the app shut its write side with
 		 * it: the reply and the relay still happen, and the relay,
 		 * reading this socket again, sees the EOF and forwards it.
@@ -221,7 +213,7 @@ pending_cb(void *arg)
 	}
 	bufferevent_setcb(c->bev, early_read_cb, NULL, socks_event_cb, c);
 	evtimer_add(c->early_ev, (&(struct timeval){ 0,
-	    SOCKS_EARLY_WAIT_MS * 1000 }));
+	    CONN_EARLY_WAIT_MS * 1000 }));
 }
 
 /* The request is parsed: connect, then answer the app (or, optimistic,

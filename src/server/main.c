@@ -59,7 +59,8 @@ usage(FILE *f)
 "      --version              print the version and exit\n"
 "  -h, --help                 this text\n"
 "\n"
-"Signals: SIGTERM/SIGINT stop; SIGHUP reloads the key file.\n"
+"Signals: SIGTERM/SIGINT stop; SIGHUP reloads the key file and re-reads\n"
+"this host's addresses (refused as destinations).\n"
 "Docs: docs/configuration.md, docs/protocol.md, docs/deployment.md\n");
 }
 
@@ -84,12 +85,17 @@ struct server_ctx {
 	struct tunnel_server	*srv;
 };
 
+/* SIGHUP: the key file, and this host's addresses, so that one just
+ * added is refused as a destination at once, not at the next periodic
+ * check up to 10 s later. */
 static void
-reload_keys(void *arg)
+reload(void *arg)
 {
 	struct server_ctx	*ctx = arg;
 	struct keyset		 ks;
 
+	log_info("event=reload own_addresses=%zu",
+	    tunnel_server_refresh_self(ctx->srv));
 	if (keyfile_load(ctx->cfg.key_file, &ks, daemon_key_err,
 	    ctx->cfg.key_file) != 0) {
 		log_warnx("event=reload result=failed file=%s: keeping the "
@@ -219,7 +225,7 @@ main(int argc, char **argv)
 	}
 	/* listeners open: nothing after needs root or a capability */
 	daemon_drop_privileges(&ctx.cfg, 0);
-	if (!daemon_signals(base, reload_keys, &ctx))
+	if (!daemon_signals(base, reload, &ctx))
 		fatalx("cannot install signal handlers");
 	if ((mptcp_fastopen_sysctl() & 2) == 0)
 		log_info("TCP Fast Open is off for servers here "

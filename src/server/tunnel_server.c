@@ -729,6 +729,13 @@ fail:
 	return NULL;
 }
 
+size_t
+tunnel_server_refresh_self(struct tunnel_server *srv)
+{
+	ts_self_refresh(srv);
+	return srv->self.n;
+}
+
 void
 tunnel_server_reload_keys(struct tunnel_server *srv, struct keyset *keys)
 {

@@ -94,7 +94,7 @@ struct tunnel_server {
 	struct log_rl		 rl_preauth;
 	struct log_rl		 rl_idle;	/* pool_max_per_key reached */
 	/* this host's own addresses, refused as destinations (no loops):
-	 * getifaddrs() at start and every TS_SELF_REFRESH_S */
+	 * getifaddrs() at start, every TS_SELF_REFRESH_S and on SIGHUP */
 	struct cidr_list	 self;
 	struct event		*self_ev;
 };

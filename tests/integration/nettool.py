@@ -22,6 +22,12 @@ namespace via "ip netns exec". Subcommands:
           server-first: send "S", read "hello" and EOF, then send 1 MB more
                         and SHUT_WR; exit 0 once the proxy closes
         prints what it saw; exit 0 on success
+  connect-halfclose PROXY_ADDR PROXY_PORT DST_ADDR DST_PORT
+        HTTP CONNECT head, 20000 bytes and SHUT_WR in one go, before the
+        proxy's 200, to an eof-server: the proxy must still answer 200,
+        relay the bytes and the EOF, and bring back the server's "got
+        20000 sha256=..." line, then EOF. Prints the proxy's status line
+        and the reply; exit 0 on success
   socks-request [--user NAME:PASS] [--rsv N] PROXY_ADDR PROXY_PORT CMD ATYP ADDR PORT
         raw SOCKS5: greeting (method 0, or 2 with --user), then a request
         with command CMD and address type ATYP (decimal). ADDR is an IPv4
@@ -29,6 +35,13 @@ namespace via "ip netns exec". Subcommands:
         for any other ATYP. Prints "method=0xMM", "auth=0xSS", "rep=0xRR",
         then how the proxy ended it ("then=eof|reset|open"); exit 0 if a
         reply came, 2 if the method was refused, 1 otherwise
+  auth-flood http|socks5 PROXY_ADDR PROXY_PORT N USER:PASS TARGET
+        N connections one after another, each with the credentials
+        USER:PASS: an HTTP GET of http://TARGET/auth-flood with
+        Proxy-Authorization, or a SOCKS5 username/password
+        sub-negotiation. Prints
+        "tries=N refused=R other=O seconds=S" (refused: HTTP 407, or a
+        SOCKS5 auth status other than 0); exit 0 if all N were refused
   hold ADDR PORT N SECONDS [HEX]
         open N connections (sending HEX on each, if given), wait 1.5 s,
         print "opened=O failed=F closed_early=C"; hold the rest open for
@@ -57,10 +70,11 @@ namespace via "ip netns exec". Subcommands:
         (shutdown) and at once MP_FASTCLOSE (SO_LINGER {1,0} + close), as a
         home whose app half-closed and then vanished does. Prints the
         reply status; exit 0 if it was 0
-  http-raw ADDR PORT INFILE OUTFILE MAXWAIT
-        connect, send the bytes of INFILE in one send, then read until the
-        peer closes or MAXWAIT seconds pass; the bytes received go to
-        OUTFILE. Prints "sent=N got=M then=eof|reset|open"
+  http-raw [--shut] ADDR PORT INFILE OUTFILE MAXWAIT
+        connect, send the bytes of INFILE in one send (then SHUT_WR, with
+        --shut), then read until the peer closes or MAXWAIT seconds pass;
+        the bytes received go to OUTFILE. Prints "sent=N got=M
+        then=eof|reset|open"
   http-echo ADDR PORT LOGFILE
         a small HTTP/1.1 origin, keep-alive: for every request it reads
         the body (Content-Length or chunked, answering "Expect:
@@ -79,6 +93,7 @@ namespace via "ip netns exec". Subcommands:
         final_bytes=N" (a stall: no growth; measured from the first byte)
 """
 
+import base64
 import hashlib
 import os
 import select
@@ -293,6 +308,79 @@ def socks_halfclose_early(paddr, pport, daddr, dport):
                                      hashlib.sha256(data).hexdigest().encode())
     print("before-reply reply=%r" % got)
     return 0 if rep[1] == 0 and got == want else 1
+
+
+def connect_halfclose(args):
+    """CONNECT, tunnel bytes and FIN before the 200, as a script that
+    writes its whole input and shuts its write side does (printf | nc -N):
+    the FIN must not end the session."""
+    paddr, pport, daddr, dport = args
+    s = socket.create_connection((paddr, int(pport)), timeout=20)
+    data = os.urandom(20000)
+    s.sendall(b"CONNECT %s:%s HTTP/1.1\r\nHost: %s:%s\r\n\r\n" %
+              (daddr.encode(), dport.encode(), daddr.encode(),
+               dport.encode()) + data)
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except OSError as e:
+        print("before-200: %s after %d bytes" % (e, len(got)))
+        return 1
+    head, _, rest = got.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n")[0]
+    want = b"got %d sha256=%s\n" % (len(data),
+                                     hashlib.sha256(data).hexdigest().encode())
+    print("before-200 status=%r reply=%r" % (status, rest))
+    return 0 if status.startswith(b"HTTP/1.1 200") and rest == want else 1
+
+
+def auth_try(proto, paddr, pport, user, pw, target):
+    """One connection with credentials; True if the proxy refused them."""
+    s = socket.create_connection((paddr, int(pport)), timeout=10)
+    try:
+        if proto == "http":
+            cred = base64.b64encode(("%s:%s" % (user, pw)).encode())
+            s.sendall(b"GET http://%s/auth-flood HTTP/1.1\r\nHost: %s\r\n"
+                      b"Proxy-Authorization: Basic %s\r\n\r\n" %
+                      (target.encode(), target.encode(), cred))
+            got = b""
+            while b"\r\n" not in got:
+                b = s.recv(4096)
+                if not b:
+                    break
+                got += b
+            return got.startswith(b"HTTP/1.1 407 ")
+        u, p = user.encode(), pw.encode()
+        s.sendall(b"\x05\x01\x02")
+        if recv_exact(s, 2) != b"\x05\x02":
+            return False
+        s.sendall(b"\x01" + bytes([len(u)]) + u + bytes([len(p)]) + p)
+        st = recv_exact(s, 2)
+        return st[0] == 1 and st[1] != 0
+    except (EOFError, OSError):
+        return False
+    finally:
+        s.close()
+
+
+def auth_flood(args):
+    proto, paddr, pport, n, cred, target = args
+    user, _, pw = cred.partition(":")
+    refused = other = 0
+    t0 = time.monotonic()
+    for _ in range(int(n)):
+        if auth_try(proto, paddr, pport, user, pw, target):
+            refused += 1
+        else:
+            other += 1
+    print("tries=%s refused=%d other=%d seconds=%.2f" %
+          (n, refused, other, time.monotonic() - t0))
+    return 0 if other == 0 else 1
 
 
 def hexbytes(h):
@@ -549,6 +637,9 @@ def tunnel_finreset(args):
 
 
 def http_raw(args):
+    shut = args[:1] == ["--shut"]
+    if shut:
+        args = args[1:]
     addr, port, infile, outfile, maxwait = args
     with open(infile, "rb") as f:
         data = f.read()
@@ -562,6 +653,8 @@ def http_raw(args):
             sent = len(data)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the proxy may answer and close before reading it all
+    if shut:
+        s.shutdown(socket.SHUT_WR)
     got = bytearray()
     how = "open"
     t0 = time.monotonic()
@@ -756,8 +849,12 @@ def main():
         eof_server(args)
     elif cmd == "socks-halfclose":
         return socks_halfclose(args)
+    elif cmd == "connect-halfclose":
+        return connect_halfclose(args)
     elif cmd == "socks-request":
         return socks_request(args)
+    elif cmd == "auth-flood":
+        return auth_flood(args)
     elif cmd == "hold":
         hold(args)
     elif cmd == "drip":

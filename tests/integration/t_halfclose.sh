@@ -8,6 +8,9 @@
 #     its write side before any SOCKS reply; the session must not be
 #     dropped: reply 0, the data and the EOF reach the destination, and
 #     its answer comes back (mpsocks-local used to close "client closed").
+#   before-200: the same through the HTTP proxy: a CONNECT head, data and
+#     FIN before the 200; the 200, the relay and the EOF still happen
+#     (mpsocks-local closed it "client closed", the 200 never sent).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -37,6 +40,15 @@ bed_expect "client-first: reply arrives after the client's FIN" [ "$rc" -eq 0 ]
 out=$(client before-reply 2>&1) && rc=0 || rc=$?
 say "measured: before-reply: exit $rc: $out"
 bed_expect "before-reply: FIN before the SOCKS reply, reply and relay still happen" \
+    [ "$rc" -eq 0 ]
+
+out=$(timeout 60 ip netns exec "$NS_CLI" "$PY" "$BED_LIB_DIR/nettool.py" \
+    connect-halfclose 127.0.0.1 "$BED_LOCAL_PORT" "$BED_DST_IP" "$port" \
+    2>&1) && rc=0 || rc=$?
+say "measured: before-200 (HTTP CONNECT): exit $rc: $out"
+say "  mpsocks-local: $(grep -c 'event=client_eof_before_reply' \
+    "$BED_TMP/local.log") sessions saw the FIN before their reply"
+bed_expect "before-200: FIN before the CONNECT's 200, the 200 and the relay still happen" \
     [ "$rc" -eq 0 ]
 
 out=$(client server-first 2>&1) && rc=0 || rc=$?

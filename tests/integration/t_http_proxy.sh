@@ -12,6 +12,8 @@
 #   - CONNECT: https with a per-run self-signed certificate checked by
 #     curl (--cacert), curl -p for plain http, and bytes the client sends
 #     right behind the CONNECT head (in the same segment) are not lost
+#   - a forwarded GET with the client's FIN right behind it, before the
+#     tunnel is up, is still answered (200, byte-exact)
 #   - wget through the http_proxy environment variable
 #   - status codes: closed port 502, unknown name 502, the concentrator's
 #     own loopback 403 (forwarding and CONNECT), Content-Length plus
@@ -19,6 +21,10 @@
 #     credentials 407 with "Proxy-Authenticate: Basic", the right ones
 #     work (and Proxy-Authorization never reaches the origin), a wrong
 #     password 407 and nothing reaches the origin
+#   - 500 wrong HTTP credentials and 500 wrong SOCKS5 passwords as fast as
+#     a client can: each refused (407, status 1), the auth_fail warnings
+#     rate-limited (a bounded count, every failure logged or counted),
+#     and the right credentials work afterwards on both
 #   - GET /proxy.pac names this very proxy, SOCKS5 and HTTP
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -98,12 +104,12 @@ wait_log() {
 	return 1
 }
 
-# raw NAME: sends $BED_TMP/NAME.req to the proxy in one send, the reply
-# lands in $out/NAME.resp
+# raw NAME [--shut]: sends $BED_TMP/NAME.req to the proxy in one send
+# (and a FIN right behind it), the reply lands in $out/NAME.resp
 raw() {
 	local r
 	r=$(timeout 30 ip netns exec "$NS_CLI" "$PY" "$BED_LIB_DIR/nettool.py" \
-	    http-raw 127.0.0.1 "$BED_LOCAL_PORT" "$BED_TMP/$1.req" \
+	    http-raw ${2-} 127.0.0.1 "$BED_LOCAL_PORT" "$BED_TMP/$1.req" \
 	    "$out/$1.resp" 10 2>&1) || true
 	say "measured: raw $1: $r; first line: $(head -n1 "$out/$1.resp" 2>/dev/null | tr -d '\r')"
 }
@@ -226,6 +232,21 @@ bed_expect "pipelined after CONNECT: the origin answered the GET" \
 bed_expect "pipelined after CONNECT: body byte-exact" \
     bed_same_file "$small" "$out/pipelined.body"
 
+# a forwarded request with the app's FIN right behind it, before the
+# tunnel is up (printf | nc -N): answered, then closed (it was dropped)
+printf 'GET %s HTTP/1.1\r\nHost: %s:%s\r\n\r\n' "$(bed_url small.bin)" \
+    "$BED_DST_NAME" "$BED_HTTP_PORT" >"$BED_TMP/halfclose.req"
+raw halfclose --shut
+"$PY" - "$out/halfclose.resp" "$out/halfclose.body" <<'EOF' || true
+import sys
+d = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write(d.partition(b"\r\n\r\n")[2])
+EOF
+bed_expect "a request then FIN at once: HTTP/1.1 200 (got $(status_line halfclose))" \
+    eval "status_line halfclose | grep -q '^HTTP/1.1 200 '"
+bed_expect "a request then FIN at once: body byte-exact" \
+    bed_same_file "$small" "$out/halfclose.body"
+
 # --- 5. wget with http_proxy ----------------------------------------------------
 rc=0
 werr=$(bed_ns "$NS_CLI" env "http_proxy=http://127.0.0.1:$BED_LOCAL_PORT/" \
@@ -345,6 +366,63 @@ bed_expect "nginx saw no request without credentials" \
 say "mpsocks-local http lines:"
 grep -E 'event=(http|close .*proto=http|auth_fail)' "$BED_TMP/local.log" |
     sed 's/^/  /' | tail -n 30 || true
+
+# --- 9. wrong credentials at line rate ----------------------------------------
+# auth_flood PROTO: AUTH_N wrong tries as fast as one client makes them,
+# a second's pause, then one more (a new window of the limiter: it first
+# writes how many lines it dropped). Every try is refused; the warnings
+# logged stay within the limit (10 a second, plus one count a window),
+# far fewer than the tries, and every failure is either logged or counted.
+AUTH_N=500
+flood() {	# flood PROTO N: prints nettool's summary line
+	timeout 120 ip netns exec "$NS_CLI" "$PY" "$BED_LIB_DIR/nettool.py" \
+	    auth-flood "$1" 127.0.0.1 "$BED_LOCAL_PORT" "$2" alice:wrong \
+	    "$BED_DST_NAME:$BED_HTTP_PORT" 2>&1 || true
+}
+auth_flood() {
+	local proto=$1 mark res one new secs logged dropped warns bound
+	mark=$(wc -l <"$BED_TMP/local.log")
+	res=$(flood "$proto" "$AUTH_N")
+	sleep 1.2
+	one=$(flood "$proto" 1)
+	new=$(tail -n +"$((mark + 1))" "$BED_TMP/local.log")
+	logged=$(printf '%s\n' "$new" | grep -c 'event=auth_fail' || true)
+	dropped=$(printf '%s\n' "$new" |
+	    sed -n 's/.*event=log_suppressed count=\([0-9]*\).*/\1/p' |
+	    awk '{ s += $1 } END { print s + 0 }')
+	warns=$(printf '%s\n' "$new" | grep -c '^mpsocks-local: warn: ' || true)
+	secs=$(printf '%s\n' "$res" | sed -n 's/.* seconds=\([0-9.]*\).*/\1/p')
+	# windows the flood touched: at most ceil(secs) + 1; then the last try
+	bound=$(awk -v s="${secs:-0}" 'BEGIN { w = int(s) + 2;
+	    print 11 * w + 2 }')
+	say "measured: $proto: $AUTH_N wrong tries: $res; then: $one"
+	say "  mpsocks-local logged $warns warnings: $logged auth_fail lines, $dropped dropped and counted (bound $bound)"
+	printf '%s\n' "$new" | grep -E 'auth_fail|log_suppressed' | head -n 3 |
+	    sed 's/^/    /'
+	bed_expect "$proto: $AUTH_N wrong tries all refused" \
+	    eval "printf '%s\n' \"\$res\" | grep -q '^tries=$AUTH_N refused=$AUTH_N other=0 '"
+	bed_expect "$proto: $warns warnings logged for $AUTH_N failures, within the limit ($bound)" \
+	    eval "[ $warns -gt 0 ] && [ $warns -le $bound ] &&
+	        [ $((warns * 5)) -lt $AUTH_N ]"
+	bed_expect "$proto: every failure logged or counted ($logged + $dropped = $((AUTH_N + 1)))" \
+	    [ $((logged + dropped)) -eq $((AUTH_N + 1)) ]
+}
+auth_flood http
+auth_flood socks5
+pc -o "$out/auth-after" -x "$P" -U alice:secret \
+    "$(bed_url "small.bin?after-flood")"
+say "measured: after the floods, -U alice:secret: $res"
+bed_expect "after the floods, HTTP with the right credentials: 200, byte-exact" \
+    eval "[ '${res%% *}' = 200 ] && bed_same_file '$small' '$out/auth-after'"
+pc -o "$out/auth-after-socks" \
+    -x "socks5h://alice:secret@127.0.0.1:$BED_LOCAL_PORT" \
+    "$(bed_url "small.bin?after-flood-socks")"
+say "measured: after the floods, SOCKS5 with alice:secret: $res"
+bed_expect "after the floods, SOCKS5 with the right credentials: 200, byte-exact" \
+    eval "[ '${res%% *}' = 200 ] && bed_same_file '$small' '$out/auth-after-socks'"
+sleep 0.5
+bed_expect "nginx saw none of the flood's requests" \
+    eval "! grep -q '/auth-flood' '$BED_TMP/access.log'"
 bed_expect "server still running" bed_alive "$(bed_pid server)"
 bed_expect "mpsocks-local still running" bed_alive "$(bed_pid local)"
 bed_finish

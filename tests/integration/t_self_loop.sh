@@ -11,6 +11,10 @@
 #   - mpsocks-server, even with --allow covering its own addresses,
 #     refuses them (its public address and its tunnel port, an uplink
 #     address): reply 0x02, logged as "self";
+#   - an address added to the concentrator while it runs is refused once
+#     it gets SIGHUP, at once, not at its next 10 s check: just before
+#     the SIGHUP (right after a periodic check) the same request reaches
+#     the kernel (0x05, nothing listens), right after it gets 0x02;
 #   - [server] deny (--deny) refuses a network that allow permits, by
 #     address and by name; without it the same destination is served.
 set -eu
@@ -104,6 +108,35 @@ expect_rep "an uplink address of the concentrator" 0x02 \
 bed_expect "the server logged why: self" grep -q 'why="self"' "$BED_TMP/server.log"
 expect_rep "the destination, allowed (control)" 0x00 \
     1 "$BED_DST_IP" "$BED_HTTP_PORT"
+
+# --- mpsocks-server: an address added while it runs, then SIGHUP -------------------
+# The periodic check logs own_addresses when the count changes: a first
+# extra address tells when one has run, so the next is ~10 s away and the
+# "before" request below cannot be refused by it.
+spid=$(bed_pid server)
+own_lines() { grep -c 'event=own_addresses' "$BED_TMP/server.log" || true; }
+n0=$(own_lines)
+ip -n "$NS_SRV" addr add "10.$B.78.1/32" dev lo
+for ((i = 0; i < 120 && $(own_lines) == n0; i++)); do
+	sleep 0.1
+done
+say "measured: a periodic check after $((i / 10)).$((i % 10)) s"
+new_ip=10.$B.77.1
+new_port=$((BED_SRV_PORT + 5))		# nothing listens there
+ip -n "$NS_SRV" addr add "$new_ip/32" dev lo
+expect_rep "an address just added, before SIGHUP: not yet known (control)" \
+    0x05 1 "$new_ip" "$new_port"
+kill -HUP "$spid"
+for ((i = 0; i < 30; i++)); do
+	grep -q 'event=reload own_addresses=' "$BED_TMP/server.log" && break
+	sleep 0.1
+done
+say "measured: $(grep 'event=reload' "$BED_TMP/server.log" | tr '\n' ' ')"
+expect_rep "the address just added, right after SIGHUP" 0x02 \
+    1 "$new_ip" "$new_port"
+bed_expect "the server logged the refusal as self" \
+    grep -q "event=refuse .*target=$new_ip:$new_port why=\"self\"" \
+    "$BED_TMP/server.log"
 
 # --- [server] deny wins over allow -------------------------------------------------
 bed_stop server || true
