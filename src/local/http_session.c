@@ -33,6 +33,7 @@
 #include "common/relay.h"
 #include "local/outbound.h"
 #include "local/tunnel_client.h"
+#include "proto/tunnel_proto.h"
 #include "local/monitor.h"
 #include "proto/util.h"
 
@@ -81,6 +82,10 @@ struct http_session {
 	bool				 req_done, resp_head_done, resp_done;
 	bool				 resp_self_delimited, origin_keep;
 	bool				 answered;	/* bytes sent to app */
+	/* optimistic CONNECT: 200 sent before the tunnel's answer; the
+	 * app's first bytes are awaited (early_ev) to go with the request */
+	bool				 optimistic, early_wait;
+	struct event			*early_ev;
 	bool				 app_eof;
 	int				 status;
 	struct target			 target;
@@ -139,6 +144,8 @@ hs_free(struct http_session *hs, const char *reason, bool abortive)
 		c->requests = hs->requests;
 	}
 	event_free(hs->timer);
+	if (hs->early_ev != NULL)
+		event_free(hs->early_ev);
 	free(hs->head);
 	free(hs);
 	if (c != NULL)
@@ -547,13 +554,16 @@ hs_start_exchange(struct http_session *hs)
 	bufferevent_setcb(hs->up, hs_up_read_cb, hs_up_write_cb,
 	    hs_up_event_cb, hs);
 	bufferevent_setwatermark(hs->up, EV_WRITE, HS_LOW_WM, 0);
-	if (bufferevent_write(hs->up, hs->head, hs->head_len) == -1) {
-		hs_fail(hs, 502, "out of memory");
-		return;
+	/* (gone already if it left with the tunnel's request) */
+	if (hs->head != NULL) {
+		if (bufferevent_write(hs->up, hs->head, hs->head_len) == -1) {
+			hs_fail(hs, 502, "out of memory");
+			return;
+		}
+		hs->up_bytes += hs->head_len;
+		free(hs->head);
+		hs->head = NULL;
 	}
-	hs->up_bytes += hs->head_len;
-	free(hs->head);
-	hs->head = NULL;
 	bufferevent_enable(hs->up, EV_READ | EV_WRITE);
 	/* a request without a body is whole: what the app pipelines after it
 	 * waits, up to a cap, until this exchange is over */
@@ -575,6 +585,15 @@ hs_tunnel_cb(void *arg, enum reply_code status, struct bufferevent *tun,
 	hs->open = NULL;
 	if (status != REPLY_OK) {
 		hs->c->rep = status;
+		if (hs->optimistic) {
+			/* the app has its 200: a reset is all that is left
+			 * to tell it (strict_replies keeps the status) */
+			log_info("s=%08x event=tunnel_fail target=%s rep=%u "
+			    "why=\"%s\"", hs->id, hs->target_str, status, why);
+			hs_free(hs, "tunnel failed after an optimistic reply",
+			    true);
+			return;
+		}
 		hs_fail(hs, reply_http_status(status), why);
 		return;
 	}
@@ -582,7 +601,8 @@ hs_tunnel_cb(void *arg, enum reply_code status, struct bufferevent *tun,
 		struct bufferevent *app = hs->app;
 
 		n = http_connect_established(buf, sizeof(buf));
-		if (n < 0 || bufferevent_write(app, buf, (size_t)n) == -1) {
+		if (!hs->optimistic && (n < 0 ||
+		    bufferevent_write(app, buf, (size_t)n) == -1)) {
 			bufferevent_free(tun);
 			hs_free(hs, "out of memory", true);
 			return;
@@ -607,6 +627,84 @@ same_target(const struct target *a, const struct target *b)
 	return a->atyp == b->atyp && a->port == b->port &&
 	    (a->atyp == TARGET_DOMAIN ? strcasecmp(a->name, b->name) == 0 :
 	    memcmp(a->addr, b->addr, a->atyp == TARGET_IPV4 ? 4 : 16) == 0);
+}
+
+/* Optimistic CONNECT: the app's first bytes (or none, after the wait)
+ * leave with the tunnel's request. */
+static void
+hs_early_send(struct http_session *hs)
+{
+	struct evbuffer	*in = bufferevent_get_input(hs->app);
+	size_t		 n = MIN(evbuffer_get_length(in), TUNNEL_EARLY_MAX);
+
+	evtimer_del(hs->early_ev);
+	hs->early_wait = false;
+	if (!outbound_send(hs->open, n > 0 ? evbuffer_pullup(in,
+	    (ssize_t)n) : NULL, n)) {
+		hs_free(hs, "cannot send the request", true);
+		return;
+	}
+	evbuffer_drain(in, n);
+	hs->up_bytes += n;
+	log_debug("s=%08x event=early bytes=%zu", hs->id, n);
+}
+
+static void
+hs_early_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	hs_early_send(arg);
+}
+
+/*
+ * The policy bonds. A forwarded request's head leaves with the tunnel's
+ * request (what the app then hears is still the origin's answer, or our
+ * 502). A CONNECT, unless strict_replies, is answered 200 now and its
+ * first bytes go with the request (docs/protocol.md, "Optimistic
+ * replies").
+ */
+static void
+hs_pending_cb(void *arg)
+{
+	struct http_session	*hs = arg;
+	char			 buf[64];
+	int			 n;
+
+	if (!hs->is_connect) {
+		bool	with_head = hs->head != NULL &&
+			    hs->head_len <= TUNNEL_EARLY_MAX;
+
+		if (!outbound_send(hs->open, with_head ? hs->head : NULL,
+		    with_head ? hs->head_len : 0)) {
+			hs_fail(hs, 502, "cannot send the request");
+			return;
+		}
+		if (with_head) {
+			hs->up_bytes += hs->head_len;
+			free(hs->head);
+			hs->head = NULL;
+		}
+		return;
+	}
+	if (hs->early_ev == NULL && (hs->early_ev = evtimer_new(hs->base,
+	    hs_early_timer_cb, hs)) == NULL) {
+		hs_free(hs, "out of memory", true);
+		return;
+	}
+	n = http_connect_established(buf, sizeof(buf));
+	if (n < 0 || bufferevent_write(hs->app, buf, (size_t)n) == -1) {
+		hs_free(hs, "out of memory", true);
+		return;
+	}
+	hs->optimistic = hs->answered = true;
+	if (evbuffer_get_length(bufferevent_get_input(hs->app)) > 0) {
+		hs_early_send(hs);
+		return;
+	}
+	hs->early_wait = true;
+	evtimer_add(hs->early_ev, (&(struct timeval){ 0,
+	    CONN_EARLY_WAIT_MS * 1000 }));
 }
 
 /* A request head is in: check it, then open or reuse a tunnel. */
@@ -678,7 +776,8 @@ hs_request(struct http_session *hs, struct http_request *req)
 	hs->c->request_ms = util_now_ms();	/* for a half-close */
 	hs_set_state(hs, HS_OPEN);
 	hs_arm(hs, cfg->connect_timeout + cfg->handshake_timeout + 1);
-	hs->open = outbound_connect(hs->rt, hs->id, &req->target, NULL,
+	hs->open = outbound_connect(hs->rt, hs->id, &req->target,
+	    req->is_connect && cfg->strict_replies ? NULL : hs_pending_cb,
 	    hs_tunnel_cb, hs);
 	if (hs->open == NULL)
 		hs_fail(hs, 502, "cannot open a tunnel");
@@ -695,6 +794,10 @@ hs_app_read_cb(struct bufferevent *bev, void *arg)
 	enum parse_result	 r;
 	const uint8_t		*buf;
 
+	if (hs->early_wait) {
+		hs_early_send(hs);
+		return;
+	}
 	if (hs->state == HS_EXCHANGE) {
 		hs_arm(hs, hs->cfg->idle_timeout);
 		hs_pump_request(hs);

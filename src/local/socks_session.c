@@ -169,6 +169,7 @@ early_send(struct conn *c)
 		return;
 	}
 	evbuffer_drain(in, n);
+	c->up += n;		/* the relay counts only what follows */
 	log_debug("s=%08x event=early bytes=%zu", c->id, n);
 }
 

@@ -16,7 +16,8 @@
 #     tunnel is up, is still answered (200, byte-exact)
 #   - wget through the http_proxy environment variable
 #   - status codes: closed port 502, unknown name 502, the concentrator's
-#     own loopback 403 (forwarding and CONNECT), Content-Length plus
+#     own loopback 403 (forwarding; CONNECT with --strict-replies; by
+#     default CONNECT gets 200 at once, then a reset), Content-Length plus
 #     Transfer-Encoding 400, a head over 64 KiB 431; with --user: no
 #     credentials 407 with "Proxy-Authenticate: Basic", the right ones
 #     work (and Proxy-Authorization never reaches the origin), a wrong
@@ -265,6 +266,16 @@ expect_status() {
 	say "measured: $desc ($url): $res, body: $(head -c 80 "$out/status.body" 2>/dev/null | tr '\n' ' ')"
 	bed_expect "$desc: HTTP $want (got ${res%% *})" eval "[ '${res%% *}' = '$want' ]"
 }
+# A second mpsocks-local with --strict-replies: CONNECT is answered only
+# once the concentrator has reached the destination, with its status.
+# The default (optimistic) answers 200 at once and resets on failure.
+strict_port=$((BED_LOCAL_PORT + 2))
+bed_spawn localstrict "$NS_CLI" "$BED_TMP/local-strict.log" \
+    "$BED_BUILD/mpsocks-local" --listen "127.0.0.1:$strict_port" \
+    --server "$BED_PUB:$BED_SRV_PORT" --key-file "$BED_KEY_CLI" \
+    --strict-replies --control off -c "$BED_LOCAL_CONF" -v
+bed_wait_port "$NS_CLI" "$strict_port" 10 ||
+    bed_fail "mpsocks-local --strict-replies did not start"
 # expect_connect DESC WANT URL: CONNECT (curl -p), the proxy's status
 expect_connect() {
 	pc -o /dev/null -p -x "$P" "$3"
@@ -272,15 +283,28 @@ expect_connect() {
 	bed_expect "$1, CONNECT: $2 (got $(echo "$res" | cut -d' ' -f2))" \
 	    eval "[ '$(echo "$res" | cut -d' ' -f2)' = '$2' ]"
 }
+# connect_fails DESC WANT URL: a CONNECT the concentrator cannot carry
+# out: with --strict-replies the proxy's status WANT; by default 200,
+# then a reset, no HTTP answer
+connect_fails() {
+	pc -o /dev/null -p -x "http://127.0.0.1:$strict_port" "$3"
+	say "measured: $1 ($3) through CONNECT, strict: $res (curl exit $pc_rc)"
+	bed_expect "$1, CONNECT, strict: $2 (got $(echo "$res" | cut -d' ' -f2))" \
+	    eval "[ '$(echo "$res" | cut -d' ' -f2)' = '$2' ]"
+	pc -o /dev/null -p -x "$P" "$3"
+	say "measured: $1 ($3) through CONNECT, optimistic: $res (curl exit $pc_rc)"
+	bed_expect "$1, CONNECT, optimistic: 200 then no answer (got $res, exit $pc_rc)" \
+	    eval "[ '$(echo "$res" | cut -d' ' -f1,2)' = '000 200' ] && [ $pc_rc -ne 0 ]"
+}
 closed=http://$BED_DST_IP:$CLOSED_PORT/
 nxname=http://nx-$BED_ID.test:$BED_HTTP_PORT/
 loop=http://127.0.0.1:$BED_SRV_PORT/
 expect_status "closed port" 502 "$closed"
-expect_connect "closed port" 502 "$closed"
+connect_fails "closed port" 502 "$closed"
 expect_status "unknown name" 502 "$nxname"
-expect_connect "unknown name" 502 "$nxname"
+connect_fails "unknown name" 502 "$nxname"
 expect_status "the concentrator's loopback" 403 "$loop"
-expect_connect "the concentrator's loopback" 403 "$loop"
+connect_fails "the concentrator's loopback" 403 "$loop"
 say "  server refusals:"
 grep 'event=refuse' "$BED_TMP/server.log" | sed 's/^/    /' || true
 
