@@ -42,6 +42,15 @@ void			 outbound_free(struct outbound *);
 void			 outbound_set_policy(struct outbound *,
 			    struct policy *p);
 /*
+ * Direct connections' second attempts (common/dial.h) count against the
+ * descriptors of a connection set that budgets fds_each per connection
+ * and counts them in *conns: room is daemon_fd_room(). Until this is
+ * called, or after a call with conns NULL, nothing limits them.
+ */
+void			 outbound_set_fd_budget(struct outbound *,
+			    size_t room, unsigned fds_each,
+			    const size_t *conns);
+/*
  * Decides for t and opens: cb runs once, later (never inside this call),
  * with the outcome; reject is REPLY_NOT_ALLOWED. id is the connection's,
  * for the log. NULL if nothing could be started.
