@@ -10,6 +10,8 @@ FUZZ_RUNS	?= 20000	# per target in `make check`
 FUZZ_LONG_RUNS	?= 10000000	# per target in `make fuzz`
 FUZZ_JOBS	?= 1	# targets side by side in `make fuzz`
 
+.DEFAULT_GOAL := all
+
 B	:= build
 # Both daemons: event loop, crypto, config files, JSON. Only mpsocks-local
 # needs GeoIP (policy), netlink (uplinks) and http-parser (HTTP proxy).
@@ -38,7 +40,7 @@ PROTO	:= util cidr target socks5 socks4 pac http_proxy http_rewrite http_frame \
 	   http_response tunnel_proto control_proto status subflow metrics \
 	   reply
 COMMON	:= log config keyfile secfile stats mptcp relay daemon listener \
-	   linger control dns dashboard tls pipe_pool
+	   linger control dns dial dashboard tls pipe_pool
 LOCAL	:= cli conn socks_session http_session outbound tunnel_client pool \
 	   monitor uplink uplink_kernel netlink config_uplink policy policy_load
 SERVER	:= tunnel_server tunnel_target replay acl preauth

@@ -68,6 +68,9 @@ void	daemon_raise_nofile(void);
  * (warn) when it is below max. what names the connections.
  */
 size_t	daemon_conn_budget(size_t max, unsigned fds_each, const char *what);
+/* The descriptors connections may use: the limit less the reserve
+ * (what daemon_conn_budget() divides); SIZE_MAX with no limit. */
+size_t	daemon_fd_room(void);
 /*
  * The event loop, with the clock read at each timer arming instead of
  * once per loop turn: after a long burst of accepts a cached time is

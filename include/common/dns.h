@@ -6,7 +6,7 @@
  * /etc/hosts) with a small direct-mapped cache of answers. Both A and
  * AAAA are asked for whatever this host's addresses, and the answers come
  * back with the families alternating, IPv6 first (RFC 8305 section 4):
- * a caller tries them in order until one connects.
+ * the order in which common/dial.h starts its attempts.
  */
 
 #include <stddef.h>

@@ -42,6 +42,16 @@ void			 outbound_free(struct outbound *);
 void			 outbound_set_policy(struct outbound *,
 			    struct policy *p);
 /*
+ * Direct connections' second attempts (common/dial.h) count against the
+ * descriptors of a connection set that budgets fds_each per connection
+ * and counts them in *conns: room is daemon_fd_room(). Until this is
+ * called, or after a call with conns NULL, nothing limits them.
+ */
+void			 outbound_set_fd_budget(struct outbound *,
+			    size_t room, unsigned fds_each,
+			    const size_t *conns);
+
+/*
  * Optimistic replies: called (with the same arg) when the policy has
  * decided to bond and the tunnel is opening. The driver answers its app
  * now and hands the app's first bytes to outbound_send() (none is fine);

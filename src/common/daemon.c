@@ -10,6 +10,7 @@
 #include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -191,17 +192,28 @@ daemon_drop_privileges(const struct config *cfg, uint64_t keep)
 	    (unsigned long long)keep);
 }
 
+/* The descriptor limit less the reserve; false without a limit. */
+static bool
+fd_room(size_t *room, struct rlimit *rl)
+{
+	size_t	reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, rl) == -1 || rl->rlim_cur == RLIM_INFINITY)
+		return false;
+	reserve = MIN(DAEMON_FD_RESERVE, (size_t)rl->rlim_cur / 4);
+	*room = rl->rlim_cur > reserve ? (size_t)(rl->rlim_cur - reserve) : 0;
+	return true;
+}
+
 size_t
 daemon_conn_budget(size_t max, unsigned fds_each, const char *what)
 {
 	struct rlimit	rl;
-	size_t		n, reserve;
+	size_t		n, room;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+	if (!fd_room(&room, &rl))
 		return max;
-	reserve = MIN(DAEMON_FD_RESERVE, (size_t)rl.rlim_cur / 4);
-	n = rl.rlim_cur > reserve + fds_each ?
-	    (size_t)(rl.rlim_cur - reserve) / fds_each : 1;
+	n = room > fds_each ? room / fds_each : 1;
 	if (n >= max)
 		return max;
 	log_warnx("event=fd_budget nofile=%llu %s=%zu max_connections=%zu: "
@@ -209,6 +221,15 @@ daemon_conn_budget(size_t max, unsigned fds_each, const char *what)
 	    "descriptors; raise the limit (LimitNOFILE=) for more",
 	    (unsigned long long)rl.rlim_cur, what, n, max, n, what);
 	return n;
+}
+
+size_t
+daemon_fd_room(void)
+{
+	struct rlimit	rl;
+	size_t		room;
+
+	return fd_room(&room, &rl) ? room : SIZE_MAX;
 }
 
 static void

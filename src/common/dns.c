@@ -6,7 +6,8 @@
  * default route, though a unique-local or routed-by-prefix destination is
  * reachable, and a name with only an AAAA record failed with EAI_NODATA.
  * A family this host cannot reach fails at connect(), and the next
- * address is tried: the answers alternate families (RFC 8305 section 4).
+ * address is tried at once: the answers alternate families (RFC 8305
+ * section 4), and common/dial.c races them.
  */
 
 #include "common/dns.h"

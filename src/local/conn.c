@@ -270,6 +270,7 @@ conns_start(struct event_base *base, const struct config *cfg,
 	/* an app connection and its tunnel or direct leg */
 	set->max = daemon_conn_budget(cfg->max_connections, 2,
 	    "app connections");
+	outbound_set_fd_budget(out, daemon_fd_room(), 2, &set->n);
 	set->listeners = listeners_open(base,
 	    (const char (*)[CONFIG_ADDR_MAX])cfg->listen, cfg->n_listen, false,
 	    "proxy (SOCKS5, SOCKS4, HTTP)", accept_cb, set);
@@ -296,5 +297,6 @@ conns_stop(struct conns *set)
 		else
 			conn_close(c, "shutdown");
 	}
+	outbound_set_fd_budget(set->out, SIZE_MAX, 2, NULL);	/* no count */
 	free(set);
 }

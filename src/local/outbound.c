@@ -7,6 +7,7 @@
 
 #include "local/outbound.h"
 #include "local/tunnel_client.h"
+#include "common/dial.h"
 #include "common/dns.h"
 #include "common/log.h"
 #include "proto/cidr.h"
@@ -28,6 +29,7 @@ struct outbound {
 	struct tunnel_client	*tc;
 	struct policy		*policy;
 	struct dns		*dns;
+	struct dial_fds		 dial_fds;	/* for second attempts */
 	struct log_rl		 rl_self;
 };
 
@@ -41,16 +43,13 @@ struct outbound_req {
 	void			*arg;
 	struct tunnel_open	*topen;		/* bond: the tunnel opening */
 	struct dns_req		*dreq;		/* waiting for the resolver */
-	struct bufferevent	*bev;		/* direct: connecting */
-	struct event		*timer;		/* connect timeout, or a
-						 * deferred answer */
+	struct dial		*dial;		/* direct: connecting */
+	struct event		*timer;		/* a deferred answer */
 	struct policy_pin	 pin;		/* copied: a reload may free
 						 * the policy meanwhile */
 	struct sockaddr_storage	 addr;		/* resolved: the first, for
 						 * the policy */
-	struct dns_result	 addrs;		/* direct: tried in turn */
-	size_t			 next_addr;
-	uint64_t		 deadline_ms;	/* direct: connect_timeout */
+	struct dns_result	 addrs;		/* direct: raced, dial.h */
 	bool			 have_addr;
 	bool			 direct_wait;	/* resolving to connect */
 	enum reply_code		 status;	/* deferred answer */
@@ -64,8 +63,8 @@ req_free(struct outbound_req *o)
 		tunnel_open_cancel(o->topen);
 	if (o->dreq != NULL)
 		dns_cancel(o->dreq);
-	if (o->bev != NULL)
-		bufferevent_free(o->bev);
+	if (o->dial != NULL)
+		dial_cancel(o->dial);
 	if (o->timer != NULL)
 		event_free(o->timer);
 	if (o->pending_ev != NULL)
@@ -131,44 +130,9 @@ bond_cb(void *arg, enum reply_code status, struct bufferevent *bev,
 	req_done(o, status, bev, why);
 }
 
-static void	direct_next(struct outbound_req *);
-
-static void
-direct_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct outbound_req	*o = arg;
-	int			 err = EVUTIL_SOCKET_ERROR();
-
-	if (what & BEV_EVENT_CONNECTED) {
-		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-		o->bev = NULL;
-		log_debug("s=%08x event=direct_connected", o->id);
-		req_done(o, REPLY_OK, bev, NULL);
-		return;
-	}
-	log_debug("s=%08x event=direct_fail addr=%zu/%zu why=\"%s\"", o->id,
-	    o->next_addr + 1, o->addrs.n, evutil_socket_error_to_string(err));
-	o->status = reply_from_errno(err);
-	o->why = "direct connect failed";
-	direct_next(o);			/* may free o */
-}
-
-static void
-direct_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct outbound_req	*o = arg;
-
-	(void)fd;
-	(void)what;
-	log_debug("s=%08x event=direct_timeout addr=%zu/%zu", o->id,
-	    o->next_addr + 1, o->addrs.n);
-	o->status = REPLY_TIMED_OUT;
-	o->why = "direct connect timed out";
-	direct_next(o);			/* may free o */
-}
-
 /* The addresses to try: the target's own, or what the name resolved to
- * (families alternating, dns.h); each with the target's port. */
+ * (families alternating, dns.h), in that order; each with the target's
+ * port. */
 static void
 direct_addrs(struct outbound_req *o)
 {
@@ -294,122 +258,99 @@ set_addrs(struct outbound_req *o, const struct dns_result *res)
 	o->have_addr = true;
 }
 
-/* Connects to o->addrs.addrs[o->next_addr] with the rule's pin. false
- * if it failed at once (o->status, o->why set). */
+/* dial_ops.prepare: the rule's pin, an interface or a source address. */
 static bool
-direct_connect_one(struct outbound_req *o)
+direct_prepare(void *arg, int fd, const struct sockaddr *sa, const char **why)
 {
-	const struct sockaddr_storage *ss = &o->addrs.addrs[o->next_addr];
-	socklen_t		 sl = ss->ss_family == AF_INET ?
-				    sizeof(struct sockaddr_in) :
-				    sizeof(struct sockaddr_in6);
+	struct outbound_req	*o = arg;
 	const struct policy_pin	*pin = &o->pin;
-	uint64_t		 now = util_now_ms(), share;
-	size_t			 left = o->addrs.n - o->next_addr;
-	struct timeval		 tv;
-	int			 fd;
 
-	if (req_refuse_self(o, (const struct sockaddr *)ss))
-		return false;		/* a name that resolved to us */
-	o->status = REPLY_GENERAL;
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1) {
-		o->why = "socket failed";
-		return false;
-	}
 	if (pin->ifname[0] != '\0' && setsockopt(fd, SOL_SOCKET,
 	    SO_BINDTODEVICE, pin->ifname, (socklen_t)strlen(pin->ifname)) ==
 	    -1) {
 		log_warn("s=%08x event=direct_fail interface=%s", o->id,
 		    pin->ifname);
-		o->why = "cannot bind to the rule's interface";
-		goto fail;
+		*why = "cannot bind to the rule's interface";
+		return false;
 	}
-	if (pin->source_len != 0 && pin->source.ss_family != ss->ss_family) {
-		o->why = "the rule's source address is of the other family";
-		goto fail;
+	if (pin->source_len != 0 && pin->source.ss_family != sa->sa_family) {
+		*why = "the rule's source address is of the other family";
+		return false;
 	}
 	if (pin->source_len != 0 && bind(fd,
 	    (const struct sockaddr *)&pin->source, pin->source_len) == -1) {
 		log_warn("s=%08x event=direct_fail why=source", o->id);
-		o->why = "cannot bind to the rule's source address";
-		goto fail;
+		*why = "cannot bind to the rule's source address";
+		return false;
 	}
-	o->bev = bufferevent_socket_new(o->ob->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (o->bev == NULL) {
-		o->why = "out of memory";
-		goto fail;
-	}
-	bufferevent_setcb(o->bev, NULL, NULL, direct_event_cb, o);
-	if (bufferevent_socket_connect(o->bev, (const struct sockaddr *)ss,
-	    (int)sl) == -1) {
-		o->status = reply_from_errno(errno);
-		o->why = "direct connect failed";
-		return false;	/* the caller frees bev, and fd with it */
-	}
-	/* an equal share of what is left of connect_timeout for each
-	 * address still to try, so that a dead first one leaves time for
-	 * the others; at least a second */
-	share = o->deadline_ms > now ? (o->deadline_ms - now) / left : 0;
-	share = MAX(share, 1000);
-	tv.tv_sec = (time_t)(share / 1000);
-	tv.tv_usec = (suseconds_t)(share % 1000) * 1000;
-	evtimer_add(o->timer, &tv);
 	return true;
-fail:
-	if (o->bev == NULL)
-		close(fd);
-	return false;
 }
 
-/* From o->next_addr on, connects to the first address that takes a
- * connect(). false if none did (o->status, o->why from the last). */
-static bool
-direct_try(struct outbound_req *o)
-{
-	for (; o->next_addr < o->addrs.n; o->next_addr++) {
-		if (direct_connect_one(o))
-			return true;
-		log_debug("s=%08x event=direct_fail addr=%zu/%zu why=\"%s\"",
-		    o->id, o->next_addr + 1, o->addrs.n, o->why);
-		if (o->bev != NULL)
-			bufferevent_free(o->bev);
-		o->bev = NULL;
-	}
-	return false;
-}
-
-/* The address under way failed: the next, or the end. May free o. */
+/* dial_ops.done: frees o. */
 static void
-direct_next(struct outbound_req *o)
+direct_done(void *arg, struct bufferevent *bev, size_t idx, int err,
+    const char *why)
 {
-	evtimer_del(o->timer);
-	if (o->bev != NULL)
-		bufferevent_free(o->bev);
-	o->bev = NULL;
-	o->next_addr++;
-	if (!direct_try(o))
-		req_done(o, o->status, NULL, o->why);	/* frees o */
+	struct outbound_req	*o = arg;
+
+	(void)idx;
+	o->dial = NULL;
+	if (bev != NULL) {
+		log_debug("s=%08x event=direct_connected", o->id);
+		req_done(o, REPLY_OK, bev, NULL);
+		return;
+	}
+	req_done(o, reply_from_errno(err), NULL, why != NULL ? why :
+	    err == ETIMEDOUT ? "direct connect timed out" :
+	    "direct connect failed");
 }
 
-/* Connects from here to the target's addresses in turn. false if every
- * one failed at once (o->status, o->why set). */
+static const struct dial_ops direct_dial_ops = {
+	.prepare = direct_prepare,
+	.done = direct_done,
+};
+
+/* Leaves out the addresses that are this process (a name that resolved
+ * to us); false if none is left (o->status, o->why set). */
+static bool
+drop_self(struct outbound_req *o)
+{
+	size_t	kept = 0;
+
+	for (size_t i = 0; i < o->addrs.n; i++)
+		if (!req_refuse_self(o, (const struct sockaddr *)
+		    &o->addrs.addrs[i]))
+			o->addrs.addrs[kept++] = o->addrs.addrs[i];
+	o->addrs.n = kept;
+	return kept > 0;
+}
+
+/* Connects from here to the target's addresses, racing them (dial.h)
+ * for at most connect_timeout. false if every one failed at once
+ * (o->status, o->why set). */
 static bool
 direct_start(struct outbound_req *o)
 {
-	o->status = REPLY_GENERAL;
-	if ((o->timer = evtimer_new(o->ob->base, direct_timeout_cb, o)) ==
-	    NULL) {
-		o->why = "out of memory";
-		return false;
-	}
+	char			 tag[16];
+	const char		*why;
+	int			 err;
+	struct dial_params	 dp = {
+		.base = o->ob->base, .addrs = o->addrs.addrs,
+		.timeout_ms = (uint64_t)o->ob->cfg->connect_timeout * 1000,
+		.fds = &o->ob->dial_fds, .tag = tag, .ops = &direct_dial_ops,
+		.arg = o,
+	};
+
 	direct_addrs(o);
-	o->next_addr = 0;
-	o->deadline_ms = util_now_ms() +
-	    (uint64_t)o->ob->cfg->connect_timeout * 1000;
-	return direct_try(o);
+	if (!drop_self(o))
+		return false;
+	dp.n = o->addrs.n;
+	snprintf(tag, sizeof(tag), "s=%08x", o->id);
+	if ((o->dial = dial_start(&dp, &err, &why)) != NULL)
+		return true;
+	o->status = reply_from_errno(err);
+	o->why = why != NULL ? why : "direct connect failed";
+	return false;
 }
 
 static bool	direct_resolve(struct outbound_req *);
@@ -645,6 +586,7 @@ outbound_new(struct event_base *base, const struct config *cfg,
 	ob->base = base;
 	ob->cfg = cfg;
 	ob->tc = tc;
+	ob->dial_fds.room = SIZE_MAX;	/* until conns_start() */
 	ob->dns = dns_new(base, cfg->dns_cache_size, cfg->dns_cache_ttl);
 	if (ob->dns == NULL) {
 		free(ob);
@@ -652,6 +594,14 @@ outbound_new(struct event_base *base, const struct config *cfg,
 	}
 	outbound_set_policy(ob, p);
 	return ob;
+}
+
+void
+outbound_set_fd_budget(struct outbound *ob, size_t room, unsigned fds_each,
+    const size_t *conns)
+{
+	ob->dial_fds = (struct dial_fds){ .room = room, .fds_each = fds_each,
+	    .conns = conns };
 }
 
 void

@@ -152,6 +152,8 @@ ts_free(struct tsess *s)
 	stats_conn_closed();
 	if (s->dnsq != NULL)
 		dns_cancel(s->dnsq);
+	if (s->dial != NULL)
+		dial_cancel(s->dial);
 	if (s->dst != NULL)
 		bufferevent_free(s->dst);
 	if (s->cli != NULL)
@@ -525,8 +527,7 @@ ts_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	switch (s->state) {
-	case TS_CONNECT:
-	case TS_RESOLVE:
+	case TS_RESOLVE:	/* connecting, the dial keeps the time */
 		ts_target_timeout(s);
 		return;
 	case TS_HEADER:		/* silence, or a header never finished */
@@ -691,6 +692,8 @@ tunnel_server_new(struct event_base *base, const struct config *cfg,
 	/* a tunnel and its destination */
 	srv->max_sessions = daemon_conn_budget(cfg->max_connections, 2,
 	    "tunnels");
+	srv->dial_fds = (struct dial_fds){ .room = daemon_fd_room(),
+	    .fds_each = 2, .conns = &srv->n_sessions };
 	srv->keys = *keys;
 	memset(keys, 0, sizeof(*keys));
 	if ((srv->tls = tls_ctx_new(true, (enum tls_cipher)cfg->tls_cipher)) ==

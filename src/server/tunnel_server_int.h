@@ -13,6 +13,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "common/dial.h"
 #include "common/dns.h"
 #include "common/keyfile.h"
 #include "common/log.h"
@@ -51,13 +52,12 @@ struct tsess {
 	void			(*when_keyed)(struct tsess *);
 	unsigned		 keyed_wait_ms;
 	struct dns_req		*dnsq;
+	struct dial		*dial;		/* connecting to addrs */
 	struct relay		*relay;
 	struct tunnel_key	 key;		/* a copy: keys may reload */
 	struct tunnel_request	 req;
 	uint8_t			 preamble[TUNNEL_PREAMBLE_LEN];	/* v2 */
 	struct dns_result	 addrs;
-	size_t			 next_addr;
-	int			 last_err;
 	enum reply_code		 status;
 	bool			 mptcp;
 	bool			 version_mismatch;	/* for the reply */
@@ -79,6 +79,7 @@ struct tunnel_server {
 	struct replay		*replay;
 	struct preauth		*preauth;
 	struct dns		*dns;
+	struct dial_fds		 dial_fds;	/* for second attempts */
 	struct listeners	*listeners;
 	TAILQ_HEAD(, tsess)	 sessions;
 	size_t			 n_sessions;
@@ -112,7 +113,7 @@ extern const struct relay_ops ts_relay_ops;
 /* tunnel_target.c */
 /* Resolves s->req.target, checks the ACL, connects, answers, relays. */
 void	ts_start_target(struct tsess *);
-/* The session's timer fired while resolving or connecting. */
+/* The session's timer fired while resolving. */
 void	ts_target_timeout(struct tsess *);
 /* Answers status, then closes (may free s). */
 void	ts_fail(struct tsess *, enum reply_code status,

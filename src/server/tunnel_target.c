@@ -1,10 +1,12 @@
 /*
  * The concentrator's session, from an authentic request to the relay:
  * resolve the target (common/dns.c: A and AAAA, families alternating),
- * keep the addresses the ACL allows (server/acl.c), in that order, connect
- * to them in turn (each with a share of connect_timeout), then answer in the request's
- * version and hand both legs to the relay. Failures are answered with a
- * status. tunnel_server.c holds the rest of the session.
+ * keep the addresses the ACL allows (server/acl.c), in that order,
+ * connect to them Happy Eyeballs style (common/dial.c: the next starts
+ * while the one before is pending, the first connected wins, all within
+ * connect_timeout), then answer in the request's version and hand both
+ * legs to the relay. Failures are answered with a status.
+ * tunnel_server.c holds the rest of the session.
  */
 
 #include "tunnel_server_int.h"
@@ -19,7 +21,6 @@
 #include <netinet/in.h>
 #include <string.h>
 
-static void	ts_connect_next(struct tsess *);
 static void	ts_send_failure(struct tsess *);
 static void	ts_connected(struct tsess *);
 
@@ -68,26 +69,30 @@ ts_send_failure(struct tsess *s)
 	linger_start(s->cli, ts_cli_event_cb, s);
 }
 
+/* The dial's end: the destination connected, or none of its addresses. */
 static void
-ts_dst_event_cb(struct bufferevent *bev, short what, void *arg)
+ts_dial_done(void *arg, struct bufferevent *bev, size_t idx, int err,
+    const char *why)
 {
 	struct tsess	*s = arg;
 
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		evtimer_del(s->timer);
-		stats_connect_latency(util_now_ms() - s->step_ms);
-		/* the destination's first bytes wait with the reply */
-		bufferevent_disable(s->dst, EV_READ);
-		ts_when_keyed(s, ts_connected);
+	(void)idx;
+	s->dial = NULL;
+	if (bev == NULL) {
+		ts_fail(s, reply_from_errno(err), false,
+		    why != NULL ? why : strerror(err));
 		return;
 	}
-	s->last_err = EVUTIL_SOCKET_ERROR();
-	bufferevent_free(s->dst);
-	s->dst = NULL;
-	s->next_addr++;
-	ts_connect_next(s);
+	s->dst = bev;
+	stats_connect_latency(util_now_ms() - s->step_ms);
+	/* the destination's first bytes wait with the reply */
+	bufferevent_disable(s->dst, EV_READ);
+	ts_when_keyed(s, ts_connected);
 }
+
+static const struct dial_ops ts_dial_ops = {
+	.done = ts_dial_done,
+};
 
 /* The destination is connected and the client keyed: answer, relay. */
 static void
@@ -110,49 +115,29 @@ ts_connected(struct tsess *s)
 		ts_close(s, "out of memory", true);
 }
 
+/* Connects to s->addrs, racing them (common/dial.h) for at most
+ * connect_timeout. */
 static void
-ts_connect_next(struct tsess *s)
+ts_connect(struct tsess *s)
 {
-	const struct config	*cfg = s->srv->cfg;
-	char			 a[UTIL_ADDRSTRLEN];
-	uint64_t		 now = util_now_ms(), end, share;
+	char			 tag[16];
+	const char		*why;
+	int			 err;
+	struct dial_params	 dp = {
+		.base = s->srv->base, .addrs = s->addrs.addrs,
+		.n = s->addrs.n,
+		.timeout_ms = (uint64_t)s->srv->cfg->connect_timeout * 1000,
+		.fds = &s->srv->dial_fds, .tag = tag, .ops = &ts_dial_ops,
+		.arg = s,
+	};
 
-	if (s->next_addr == 0)
-		s->step_ms = now;
-	end = s->step_ms + (uint64_t)cfg->connect_timeout * 1000;
-	for (; s->next_addr < s->addrs.n; s->next_addr++) {
-		struct sockaddr *sa = (struct sockaddr *)
-		    &s->addrs.addrs[s->next_addr];
-		socklen_t len = sa->sa_family == AF_INET ?
-		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-		size_t left = s->addrs.n - s->next_addr;
-
-		s->dst = bufferevent_socket_new(s->srv->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		if (s->dst == NULL) {
-			s->last_err = ENOMEM;
-			break;
-		}
-		bufferevent_setcb(s->dst, NULL, NULL, ts_dst_event_cb, s);
-		log_debug("c=%08x event=connect addr=%s", s->id,
-		    util_sockaddr_str(sa, a, sizeof(a)));
-		if (bufferevent_socket_connect(s->dst, sa, (int)len) == 0) {
-			ts_set_state(s, TS_CONNECT);
-			/* an equal share of what is left of connect_timeout
-			 * for each address still to try, at least a second:
-			 * a dead first address leaves time for the others */
-			share = MAX(end > now ? (end - now) / left : 0, 1000);
-			evtimer_add(s->timer, (&(struct timeval){
-			    .tv_sec = (time_t)(share / 1000),
-			    .tv_usec = (suseconds_t)(share % 1000 * 1000) }));
-			return;
-		}
-		s->last_err = EVUTIL_SOCKET_ERROR();
-		bufferevent_free(s->dst);
-		s->dst = NULL;
-	}
-	ts_fail(s, reply_from_errno(s->last_err), false,
-	    strerror(s->last_err));
+	snprintf(tag, sizeof(tag), "c=%08x", s->id);
+	s->step_ms = util_now_ms();
+	ts_set_state(s, TS_CONNECT);
+	evtimer_del(s->timer);		/* the dial keeps connect_timeout */
+	if ((s->dial = dial_start(&dp, &err, &why)) == NULL)
+		ts_fail(s, reply_from_errno(err), false,
+		    why != NULL ? why : strerror(err));
 }
 
 /* Keeps the addresses the ACL allows, in order; then connects. */
@@ -190,8 +175,7 @@ ts_resolved(struct tsess *s, const struct dns_result *res)
 		ts_fail(s, REPLY_NOT_ALLOWED, false, why);
 		return;
 	}
-	s->next_addr = 0;
-	ts_connect_next(s);
+	ts_connect(s);
 }
 
 static void
@@ -238,14 +222,6 @@ ts_start_target(struct tsess *s)
 void
 ts_target_timeout(struct tsess *s)
 {
-	if (s->state == TS_CONNECT) {	/* the next address, if any */
-		bufferevent_free(s->dst);
-		s->dst = NULL;
-		s->last_err = ETIMEDOUT;
-		s->next_addr++;
-		ts_connect_next(s);
-		return;
-	}
 	dns_cancel(s->dnsq);
 	s->dnsq = NULL;
 	ts_fail(s, REPLY_TIMED_OUT, false, "dns timeout");
