@@ -73,6 +73,11 @@ test_local(void **state)
 	stats_subflows_open("up1", 1);
 	stats_subflows_open("up2", 1);
 	stats_subflow_failed("up2");
+	stats_pool(3, 1, 4, 6);
+	stats_pool_take(true);
+	stats_pool_take(true);
+	stats_pool_take(false);
+	stats_idle_tunnels(1);		/* a server metric: ignored here */
 	stats_auth_failed();		/* a server metric: ignored here */
 	stats_dns_latency(5);
 	t = metrics_render(stats_metrics(), NULL);
@@ -96,6 +101,10 @@ test_server(void **state)
 	stats_connect_latency(2);
 	stats_relay_bytes(10, 20);
 	stats_uplink_bytes("up1", 1, 1);	/* a local metric: ignored */
+	stats_pool(1, 1, 1, 1);			/* a local metric: ignored */
+	stats_idle_tunnels(1);
+	stats_idle_tunnels(1);
+	stats_idle_tunnels(-1);
 	t = metrics_render(stats_metrics(), NULL);
 	assert_non_null(t);
 	check_golden("tests/unit/golden/metrics_server.txt", t);
