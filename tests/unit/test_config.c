@@ -194,6 +194,30 @@ test_good_local(void **state)
 	assert_int_equal(config_validate(&c, collect_cb, &e), 0);
 }
 
+/* pool_min above pool_max is an error; pool_max = 0 turns the pool off
+ * whatever pool_min says (--no-pool). */
+static void
+test_pool_bounds(void **state)
+{
+	static struct config	c;
+	struct errs		e = { 0 };
+
+	(void)state;
+	config_defaults(&c, CONFIG_LOCAL);
+	assert_int_equal(config_load_string(&c, "p.conf", "[local]\n"
+	    "server = vps:1\nkey_file = /k\npool_min = 8\npool_max = 4\n",
+	    collect_cb, &e), 0);
+	assert_int_equal(config_validate(&c, collect_cb, &e), 1);
+	assert_non_null(strstr(e.s[0], "local.pool_min (8) cannot exceed "
+	    "local.pool_max (4)"));
+	config_defaults(&c, CONFIG_LOCAL);
+	e.n = 0;
+	assert_int_equal(config_load_string(&c, "p.conf", "[local]\n"
+	    "server = vps:1\nkey_file = /k\npool_max = 0\n", collect_cb, &e),
+	    0);
+	assert_int_equal(config_validate(&c, collect_cb, &e), 0);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -212,6 +236,14 @@ test_defaults(void **state)
 	assert_int_equal(c.max_connections, 65536);
 	assert_true(c.mptcp);
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
+	/* the warm pool and optimistic replies are on (docs/protocol.md) */
+	assert_int_equal(c.pool_min, 2);
+	assert_int_equal(c.pool_max, 16);
+	assert_int_equal(c.pool_refresh, 30);
+	assert_false(c.strict_replies);
+	assert_int_equal(c.pool_idle_timeout, 90);
+	assert_int_equal(c.pool_max_per_key, 64);
+	assert_true(c.pool_refresh < c.pool_idle_timeout);
 	assert_int_equal(c.n_listen, 0);
 	assert_int_equal(c.n_users, 0);
 }
@@ -254,6 +286,13 @@ struct err_row {
 #define LONG_64	A16 A16 A16 A16
 
 static const struct err_row err_rows[] = {
+	{ "pool_refresh below min", CONFIG_LOCAL,
+	    "[local]\npool_refresh = 4\n",
+	    "t.conf:2: local.pool_refresh: \"4\" is out of range 5..3600" },
+	{ "pool_idle_timeout above max", CONFIG_SERVER,
+	    "[server]\npool_idle_timeout = 3601\n",
+	    "t.conf:2: server.pool_idle_timeout: \"3601\" is out of range "
+	    "5..3600" },
 	{ "unknown key", CONFIG_SERVER, "[server]\nlisen = 1.2.3.4:1\n",
 	    "t.conf:2: server.lisen: unknown key" },
 	{ "unknown dns key", CONFIG_SERVER, "[dns]\nttl = 5\n",
@@ -380,6 +419,14 @@ test_bad_value_keeps_default(void **state)
 	assert_int_equal(c.idle_timeout, 300);
 	assert_true(c.mptcp);
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
+	/* the warm pool and optimistic replies are on (docs/protocol.md) */
+	assert_int_equal(c.pool_min, 2);
+	assert_int_equal(c.pool_max, 16);
+	assert_int_equal(c.pool_refresh, 30);
+	assert_false(c.strict_replies);
+	assert_int_equal(c.pool_idle_timeout, 90);
+	assert_int_equal(c.pool_max_per_key, 64);
+	assert_true(c.pool_refresh < c.pool_idle_timeout);
 	assert_int_equal(c.n_listen, 0);
 	assert_int_equal(c.n_users, 0);
 }
@@ -1049,6 +1096,7 @@ main(void)
 		cmocka_unit_test(test_good_server),
 		cmocka_unit_test(test_good_local),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_pool_bounds),
 		cmocka_unit_test(test_sample_configs),
 		cmocka_unit_test(test_error_rows),
 		cmocka_unit_test(test_bad_value_keeps_default),
