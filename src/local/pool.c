@@ -65,7 +65,7 @@ struct pool {
 	const struct config_uplinks	*ups;
 	struct members			 ready, opening;	/* oldest first */
 	unsigned			 n_ready, n_opening, target;
-	unsigned			 subflows;
+	unsigned			 subflows;	/* sum of ready ones' */
 	/* takes per second, the last POOL_WINDOW_S seconds */
 	unsigned			 per_sec[POOL_WINDOW_S];
 	size_t				 sec;
@@ -106,6 +106,7 @@ member_free(struct member *m, bool abortive)
 	if (m->ready) {
 		TAILQ_REMOVE(&p->ready, m, entry);
 		p->n_ready--;
+		p->subflows -= MIN(m->subflows, p->subflows);
 	} else {
 		TAILQ_REMOVE(&p->opening, m, entry);
 		p->n_opening--;
@@ -160,7 +161,10 @@ member_event_cb(struct bufferevent *bev, short what, void *arg)
 		(void)util_random(&rnd, sizeof(rnd));
 		m->renew_ms = now + (uint64_t)p->cfg->pool_refresh * 750 +
 		    rnd % ((uint64_t)p->cfg->pool_refresh * 250 + 1);
+		/* counted now, not at the next tick: the total and the
+		 * per-tunnel figures of pool_get_status always agree */
 		m->subflows = member_subflows(m);
+		p->subflows += m->subflows;
 		TAILQ_INSERT_TAIL(&p->ready, m, entry);
 		p->n_ready++;
 		p->opened++;
