@@ -73,8 +73,13 @@ test_local(void **state)
 	stats_subflows_open("up1", 1);
 	stats_subflows_open("up2", 1);
 	stats_subflow_failed("up2");
+	stats_pool(2, 1, 4, 3);
+	stats_pool_take(true);
+	stats_pool_take(true);
+	stats_pool_take(false);
 	stats_auth_failed();		/* a server metric: ignored here */
 	stats_dns_latency(5);
+	stats_idle_tunnels(1);		/* so is this */
 	t = metrics_render(stats_metrics(), NULL);
 	assert_non_null(t);
 	check_golden("tests/unit/golden/metrics_local.txt", t);
@@ -95,7 +100,12 @@ test_server(void **state)
 	stats_dns_latency(120);
 	stats_connect_latency(2);
 	stats_relay_bytes(10, 20);
+	stats_idle_tunnels(1);
+	stats_idle_tunnels(1);
+	stats_idle_tunnels(-1);
 	stats_uplink_bytes("up1", 1, 1);	/* a local metric: ignored */
+	stats_pool(2, 0, 2, 4);			/* so is the pool */
+	stats_pool_take(true);
 	t = metrics_render(stats_metrics(), NULL);
 	assert_non_null(t);
 	check_golden("tests/unit/golden/metrics_server.txt", t);
