@@ -61,8 +61,8 @@ struct status_concentrator {
 
 /* A ready tunnel of the warm pool, waiting for its request. */
 struct status_pool_tunnel {
-	char		uplink[STATUS_NAME_MAX];	/* its initial subflow's,
-							 * "" if the route's */
+	/* the [uplink] of its initial subflow, "" if the route chose */
+	char		uplink[STATUS_NAME_MAX];
 	unsigned	subflows;	/* at the last reading */
 	uint64_t	idle_ms;
 };
