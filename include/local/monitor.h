@@ -19,6 +19,7 @@ struct config_uplinks;
 struct event_base;
 struct monitor;			/* opaque */
 struct monitor_conn;
+struct pool;
 
 #define MONITOR_TICK_MS	1000
 
@@ -45,8 +46,9 @@ void			 monitor_conn_end(struct monitor_conn *, bool fd_open);
  * NULL. */
 void			 monitor_tunnel_result(struct monitor *m, bool reached,
 			    uint64_t ms);
-/* /api/status as JSON; malloc'd, NULL on failure. */
+/* /api/status as JSON, with the warm pool's figures (pool NULL: the
+ * pool is off); malloc'd, NULL on failure. */
 char			*monitor_status_json(const struct monitor *,
-			    const char *version);
+			    const char *version, const struct pool *pool);
 
 #endif

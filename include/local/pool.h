@@ -14,6 +14,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct bufferevent;
@@ -24,6 +25,15 @@ struct sockaddr_storage;
 struct tunnel_client;
 struct pool;
 
+#define POOL_STATUS_TUNNELS	16	/* ready tunnels described one by one */
+
+struct pool_tunnel_status {
+	char		uplink[32];	/* its initial subflow's [uplink]
+					 * name; "": the default route's */
+	unsigned	subflows;	/* open at the last reading */
+	uint64_t	idle_ms;	/* since it became ready */
+};
+
 struct pool_status {
 	unsigned	ready, opening;	/* tunnels now */
 	unsigned	target;		/* the size it keeps */
@@ -31,6 +41,10 @@ struct pool_status {
 	uint64_t	hits, misses;	/* takes since start */
 	uint64_t	opened, failed;	/* tunnels opened, failed to open */
 	uint64_t	retry_in_ms;	/* backing off: until the next try */
+	/* the oldest ready tunnels, up to POOL_STATUS_TUNNELS of them;
+	 * subflows are read each second, as the total is */
+	size_t		n_tunnels;
+	struct pool_tunnel_status tunnels[POOL_STATUS_TUNNELS];
 };
 
 /* ups (may be NULL) are the uplinks initial subflows rotate over. */

@@ -18,6 +18,7 @@
 #define STATUS_MAX_SUBFLOWS	8
 #define STATUS_MAX_TEXT		(4 * 1024 * 1024)	/* JSON we read */
 #define STATUS_HISTORY		300	/* seconds of rate history */
+#define STATUS_POOL_TUNNELS	16	/* ready tunnels listed one by one */
 
 struct status_subflow {
 	unsigned	id;
@@ -58,6 +59,23 @@ struct status_concentrator {
 	uint64_t	bytes_up, bytes_down;
 };
 
+/* A ready tunnel of the warm pool, waiting for its request. */
+struct status_pool_tunnel {
+	/* the [uplink] of its initial subflow, "" if the route chose */
+	char		uplink[STATUS_NAME_MAX];
+	unsigned	subflows;	/* at the last reading */
+	uint64_t	idle_ms;
+};
+
+/* mpsocks-local's warm pool (local/pool.h: struct pool_status). */
+struct status_pool {
+	bool		enabled;
+	unsigned	ready, opening, target, subflows;
+	uint64_t	hits, misses, opened, failed, retry_in_ms;
+	size_t		n_tunnels;	/* the first of the ready ones */
+	struct status_pool_tunnel tunnels[STATUS_POOL_TUNNELS];
+};
+
 struct status_snapshot {
 	const char			*version, *role;
 	uint64_t			 uptime_s;
@@ -65,6 +83,9 @@ struct status_snapshot {
 	const struct status_uplink	*uplinks;
 	const struct status_concentrator *concentrators;
 	const struct status_conn	*conns;
+	const struct status_pool	*pool;	/* NULL: no "pool" member */
+	bool				 has_idle;	/* server: */
+	uint64_t			 idle_tunnels;	/* pooled, waiting */
 };
 
 /* The snapshot as compact JSON; malloc'd (free()), NULL on failure. */

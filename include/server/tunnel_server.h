@@ -25,6 +25,8 @@ void			 tunnel_server_reload_keys(struct tunnel_server *,
  * rather than at the next periodic check (SIGHUP). Returns how many are
  * known. */
 size_t			 tunnel_server_refresh_self(struct tunnel_server *);
+/* Pooled tunnels homes opened ahead of need, waiting for a request. */
+size_t			 tunnel_server_idle(const struct tunnel_server *);
 /* Closes every listener and connection. */
 void			 tunnel_server_free(struct tunnel_server *);
 

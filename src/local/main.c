@@ -102,10 +102,19 @@ enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
     OPT_NOTFO, OPT_TFO, OPT_SPLICE, OPT_ENCRYPTION, OPT_RUN_AS,
     OPT_STRICT, OPT_NOPOOL };
 
+/* What /api/status reads: the monitor and the tunnel client's pool. */
+struct status_ctx {
+	struct monitor		*mon;
+	struct tunnel_client	*tc;
+};
+
 static char *
 status_json_cb(void *arg)
 {
-	return monitor_status_json(arg, MPSOCKS_VERSION);
+	struct status_ctx	*sc = arg;
+
+	return monitor_status_json(sc->mon, MPSOCKS_VERSION,
+	    tunnel_client_pool(sc->tc));
 }
 
 /* The handlers of mpsocks-local's own sections, [rule] and [geoip]
@@ -235,6 +244,7 @@ main(int argc, char **argv)
 	struct tunnel_client	*tc;
 	struct conns		*conns;
 	struct control		*ctl;
+	struct status_ctx	 sc;
 	bool			 status = false;
 	const char		*control_arg = NULL;
 	struct outbound		*ob;
@@ -366,7 +376,9 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
-	if (!control_start(base, &cfg, status_json_cb, mon, &ctl)) {
+	sc.mon = mon;
+	sc.tc = tc;
+	if (!control_start(base, &cfg, status_json_cb, &sc, &ctl)) {
 		conns_stop(conns);
 		outbound_free(ob);
 		uplinks_stop(ul);

@@ -14,6 +14,7 @@
 #include "common/mptcp.h"
 #include "proto/mptcp_uapi.h"
 #include "common/stats.h"
+#include "local/pool.h"
 #include "proto/status.h"
 #include "proto/subflow.h"
 #include "proto/util.h"
@@ -539,11 +540,41 @@ fill_uplink(const struct monitor *m, struct status_uplink *o,
 	o->n_history = u->hist_n;
 }
 
+static void
+fill_pool(struct status_pool *o, const struct pool *p)
+{
+	struct pool_status	st;
+
+	memset(o, 0, sizeof(*o));
+	if (p == NULL)
+		return;
+	pool_get_status(p, &st);
+	o->enabled = true;
+	o->ready = st.ready;
+	o->opening = st.opening;
+	o->target = st.target;
+	o->subflows = st.subflows;
+	o->hits = st.hits;
+	o->misses = st.misses;
+	o->opened = st.opened;
+	o->failed = st.failed;
+	o->retry_in_ms = st.retry_in_ms;
+	o->n_tunnels = MIN(st.n_tunnels, (size_t)STATUS_POOL_TUNNELS);
+	for (size_t i = 0; i < o->n_tunnels; i++) {
+		snprintf(o->tunnels[i].uplink, sizeof(o->tunnels[i].uplink),
+		    "%s", st.tunnels[i].uplink);
+		o->tunnels[i].subflows = st.tunnels[i].subflows;
+		o->tunnels[i].idle_ms = st.tunnels[i].idle_ms;
+	}
+}
+
 char *
-monitor_status_json(const struct monitor *m, const char *version)
+monitor_status_json(const struct monitor *m, const char *version,
+    const struct pool *pool)
 {
 	struct status_uplink		*ups;
 	struct status_concentrator	 conc;
+	struct status_pool		 sp;
 	struct status_conn		*conns;
 	const struct monitor_conn	*c;
 	struct status_snapshot		 s = { .version = version,
@@ -579,6 +610,8 @@ monitor_status_json(const struct monitor *m, const char *version)
 	s.concentrators = &conc;
 	s.n_conns = n;
 	s.conns = conns;
+	fill_pool(&sp, pool);
+	s.pool = &sp;
 	out = status_json_render(&s);
 	free(ups);
 	free(conns);

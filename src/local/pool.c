@@ -24,6 +24,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -39,12 +40,17 @@
 #define POOL_SHORT_LIFE_MS	5000
 #define POOL_RENEW_PER_TICK	2	/* renewals spread out */
 
+_Static_assert(CONFIG_UPLINK_NAME_MAX <=
+    sizeof(((struct pool_tunnel_status *)0)->uplink),
+    "pool_tunnel_status.uplink holds an [uplink] name");
+
 struct member {
 	TAILQ_ENTRY(member)	 entry;
 	struct pool		*p;
 	struct bufferevent	*bev;
 	uint64_t		 born_ms, ready_ms, renew_ms;
 	bool			 ready, mptcp;
+	unsigned		 subflows;	/* at the last reading */
 	struct sockaddr_storage	 src;
 	const char		*uplink;	/* its initial subflow's, or
 						 * NULL: the default route */
@@ -59,7 +65,7 @@ struct pool {
 	const struct config_uplinks	*ups;
 	struct members			 ready, opening;	/* oldest first */
 	unsigned			 n_ready, n_opening, target;
-	unsigned			 subflows;
+	unsigned			 subflows;	/* sum of ready ones' */
 	/* takes per second, the last POOL_WINDOW_S seconds */
 	unsigned			 per_sec[POOL_WINDOW_S];
 	size_t				 sec;
@@ -82,6 +88,16 @@ pool_publish(struct pool *p)
 	stats_pool(p->n_ready, p->n_opening, p->target, p->subflows);
 }
 
+/* Subflows open on m's socket now; a TCP one has one. */
+static unsigned
+member_subflows(const struct member *m)
+{
+	struct mptcp_subflow_stats	st;
+
+	return mptcp_subflow_stats(bufferevent_getfd(m->bev), &st) ?
+	    st.n : 1;
+}
+
 static void
 member_free(struct member *m, bool abortive)
 {
@@ -90,6 +106,7 @@ member_free(struct member *m, bool abortive)
 	if (m->ready) {
 		TAILQ_REMOVE(&p->ready, m, entry);
 		p->n_ready--;
+		p->subflows -= MIN(m->subflows, p->subflows);
 	} else {
 		TAILQ_REMOVE(&p->opening, m, entry);
 		p->n_opening--;
@@ -144,6 +161,10 @@ member_event_cb(struct bufferevent *bev, short what, void *arg)
 		(void)util_random(&rnd, sizeof(rnd));
 		m->renew_ms = now + (uint64_t)p->cfg->pool_refresh * 750 +
 		    rnd % ((uint64_t)p->cfg->pool_refresh * 250 + 1);
+		/* counted now, not at the next tick: the total and the
+		 * per-tunnel figures of pool_get_status always agree */
+		m->subflows = member_subflows(m);
+		p->subflows += m->subflows;
 		TAILQ_INSERT_TAIL(&p->ready, m, entry);
 		p->n_ready++;
 		p->opened++;
@@ -300,7 +321,6 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct member	*m, *next;
 	uint64_t	 now = util_now_ms();
 	unsigned	 renewed = 0, sf = 0;
-	struct mptcp_subflow_stats st;
 
 	(void)fd;
 	(void)what;
@@ -317,10 +337,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			member_free(m, false);
 			continue;
 		}
-		if (mptcp_subflow_stats(bufferevent_getfd(m->bev), &st))
-			sf += st.n;
-		else
-			sf++;
+		m->subflows = member_subflows(m);
+		sf += m->subflows;
 	}
 	p->subflows = sf;
 	pool_refill(p);
@@ -392,21 +410,19 @@ pool_take(struct pool *p, struct sockaddr_storage *src, bool *mptcp)
 	struct member			*m, *best = NULL;
 	struct bufferevent		*bev;
 	unsigned			 best_sf = 0;
-	struct mptcp_subflow_stats	 st;
 
 	/* the oldest of those with the most subflows joined: the oldest
 	 * keeps the initial uplinks taking turns */
 	for (m = TAILQ_FIRST(&p->ready); m != NULL; ) {
 		struct member	*next = TAILQ_NEXT(m, entry);
-		unsigned	 sf = 1;
+		unsigned	 sf;
 
 		if (!member_alive(m)) {
 			member_free(m, true);
 			m = next;
 			continue;
 		}
-		if (mptcp_subflow_stats(bufferevent_getfd(m->bev), &st))
-			sf = st.n;
+		sf = member_subflows(m);
 		if (best == NULL || sf > best_sf) {
 			best = m;
 			best_sf = sf;
@@ -450,7 +466,8 @@ pool_count_take(struct pool *p, bool hit)
 void
 pool_get_status(const struct pool *p, struct pool_status *st)
 {
-	uint64_t	now = util_now_ms();
+	const struct member	*m;
+	uint64_t		 now = util_now_ms();
 
 	memset(st, 0, sizeof(*st));
 	st->ready = p->n_ready;
@@ -462,4 +479,15 @@ pool_get_status(const struct pool *p, struct pool_status *st)
 	st->opened = p->opened;
 	st->failed = p->failed;
 	st->retry_in_ms = p->retry_ms > now ? p->retry_ms - now : 0;
+	TAILQ_FOREACH(m, &p->ready, entry) {
+		struct pool_tunnel_status	*t;
+
+		if (st->n_tunnels >= POOL_STATUS_TUNNELS)
+			break;
+		t = &st->tunnels[st->n_tunnels++];
+		snprintf(t->uplink, sizeof(t->uplink), "%s",
+		    m->uplink != NULL ? m->uplink : "");
+		t->subflows = m->subflows;
+		t->idle_ms = now - m->ready_ms;
+	}
 }

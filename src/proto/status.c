@@ -90,6 +90,27 @@ conc_json(const struct status_concentrator *c)
 	    "bytes_up", jint(c->bytes_up), "bytes_down", jint(c->bytes_down));
 }
 
+static json_t *
+pool_json(const struct status_pool *p)
+{
+	json_t	*ts = json_array();
+
+	for (size_t i = 0; i < p->n_tunnels && i < STATUS_POOL_TUNNELS; i++)
+		json_array_append_new(ts, json_pack("{s:o,s:I,s:o}",
+		    "uplink", jstr(p->tunnels[i].uplink,
+		    strnlen(p->tunnels[i].uplink, STATUS_NAME_MAX)),
+		    "subflows", (json_int_t)p->tunnels[i].subflows,
+		    "idle_ms", jint(p->tunnels[i].idle_ms)));
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o}",
+	    "enabled", p->enabled, "ready", (json_int_t)p->ready,
+	    "opening", (json_int_t)p->opening,
+	    "target", (json_int_t)p->target,
+	    "subflows", (json_int_t)p->subflows,
+	    "hits", jint(p->hits), "misses", jint(p->misses),
+	    "opened", jint(p->opened), "failed", jint(p->failed),
+	    "retry_in_ms", jint(p->retry_in_ms), "tunnels", ts);
+}
+
 char *
 status_json_render(const struct status_snapshot *s)
 {
@@ -111,6 +132,14 @@ status_json_render(const struct status_snapshot *s)
 	    "concentrators", cs, "connections", conns);
 	if (root == NULL)
 		return NULL;
+	/* set_new takes the value, also when it fails */
+	if ((s->pool != NULL && json_object_set_new(root, "pool",
+	    pool_json(s->pool)) == -1) || (s->has_idle &&
+	    json_object_set_new(root, "idle_tunnels",
+	    jint(s->idle_tunnels)) == -1)) {
+		json_decref(root);
+		return NULL;
+	}
 	out = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(root);
 	return out;
@@ -137,6 +166,15 @@ tnum(json_t *o, const char *key)
 	json_t	*v = json_object_get(o, key);
 
 	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+/* A count member: 0 if absent, negative or past any real count. */
+static double
+tcount(json_t *o, const char *key)
+{
+	double	v = tnum(o, key);
+
+	return v >= 0 && v < 1e15 ? v : 0;
 }
 
 /* 1536 -> "1.5K": bytes with a binary prefix, at most 7 columns. */
@@ -208,6 +246,43 @@ table_concentrators(FILE *f, json_t *cs)
 	}
 }
 
+/* "pool: 4 ready (8 subflows), 0 opening, target 4, 120 hits / 3
+ * misses, ..." and a line per ready tunnel listed. */
+static void
+table_pool(FILE *f, json_t *p)
+{
+	char	u[20];
+	size_t	i;
+	json_t	*t;
+
+	if (!json_is_object(p))
+		return;
+	if (!json_is_true(json_object_get(p, "enabled"))) {
+		fprintf(f, "\npool: off\n");
+		return;
+	}
+	fprintf(f, "\npool: %.0f ready (%.0f subflow%s), %.0f opening, "
+	    "target %.0f, %.0f hits / %.0f misses, %.0f opened / %.0f failed",
+	    tcount(p, "ready"), tcount(p, "subflows"),
+	    tcount(p, "subflows") == 1 ? "" : "s", tcount(p, "opening"),
+	    tcount(p, "target"), tcount(p, "hits"), tcount(p, "misses"),
+	    tcount(p, "opened"), tcount(p, "failed"));
+	if (tcount(p, "retry_in_ms") > 0)
+		fprintf(f, ", retrying in %.1f s",
+		    tcount(p, "retry_in_ms") / 1000);
+	fputc('\n', f);
+	json_array_foreach(json_object_get(p, "tunnels"), i, t) {
+		const char	*name;
+
+		if (!json_is_object(t))
+			continue;
+		name = tstr(t, "uplink", u, 16);
+		fprintf(f, "  idle %-16s %3.0f sf %8.0f s\n",
+		    name[0] != '\0' ? name : "(route)", tcount(t, "subflows"),
+		    tcount(t, "idle_ms") / 1000);
+	}
+}
+
 static void
 table_conns(FILE *f, json_t *conns)
 {
@@ -272,6 +347,10 @@ status_table_render(const char *json, size_t len)
 	    up / 3600, up / 60 % 60, up % 60);
 	table_uplinks(f, json_object_get(root, "uplinks"));
 	table_concentrators(f, json_object_get(root, "concentrators"));
+	table_pool(f, json_object_get(root, "pool"));
+	if (json_is_number(json_object_get(root, "idle_tunnels")))
+		fprintf(f, "\nidle tunnels: %.0f (opened ahead by homes' pools)"
+		    "\n", tcount(root, "idle_tunnels"));
 	table_conns(f, json_object_get(root, "connections"));
 	json_decref(root);
 	if (fclose(f) != 0) {

@@ -109,16 +109,17 @@ reload(void *arg)
 enum { OPT_GENKEY = 256, OPT_VERSION, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
     OPT_CONTROL, OPT_SPLICE, OPT_REQUIRE_TLS, OPT_RUN_AS, OPT_DENY };
 
-/* The concentrator's /api/status: who it is and how long it has run;
- * its connections are in /metrics. */
+/* The concentrator's /api/status: who it is, how long it has run and
+ * how many pooled tunnels wait; its connections are in /metrics. */
 static char *
 status_json_cb(void *arg)
 {
-	struct status_snapshot	s = { .version = MPSOCKS_VERSION,
-				    .role = "server" };
+	struct server_ctx	*ctx = arg;
+	struct status_snapshot	 s = { .version = MPSOCKS_VERSION,
+				    .role = "server", .has_idle = true };
 
-	(void)arg;
 	s.uptime_s = stats_uptime_s();
+	s.idle_tunnels = tunnel_server_idle(ctx->srv);
 	return status_json_render(&s);
 }
 
@@ -218,7 +219,7 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
-	if (!control_start(base, &ctx.cfg, status_json_cb, NULL, &ctl)) {
+	if (!control_start(base, &ctx.cfg, status_json_cb, &ctx, &ctl)) {
 		tunnel_server_free(ctx.srv);
 		event_base_free(base);
 		return 1;

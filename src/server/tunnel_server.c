@@ -739,6 +739,12 @@ tunnel_server_refresh_self(struct tunnel_server *srv)
 	return srv->self.n;
 }
 
+size_t
+tunnel_server_idle(const struct tunnel_server *srv)
+{
+	return srv->n_idle;
+}
+
 void
 tunnel_server_reload_keys(struct tunnel_server *srv, struct keyset *keys)
 {

@@ -6,6 +6,10 @@
 #     and keeps the data in window.mpsocksChart);
 #   - the connection table has the download's row (data-target) and a
 #     subflow row per uplink;
+#   - the warm pool's card (issue 15) is shown, enabled, with ready >= 1
+#     (data-ready on #pool) and a chip per ready tunnel with its subflows;
+#   - mpsocks-server's page shows the idle tunnels the pool holds there
+#     (data-idle on #pool);
 #   - at phone width (390 px) the page does not scroll sideways (the page
 #     writes data-fits on <body>);
 #   - screenshots (desktop and phone) are kept in the test's log dir.
@@ -27,20 +31,22 @@ rm -f "$keep"/dashboard-*.png
 bed_make_file big.bin 150 >/dev/null
 bed_nginx_start
 CTL=$((40000 + $(rand_u16) % 10000))
-bed_server_start
+SCTL=$((CTL + 1))
+bed_server_start --control "127.0.0.1:$SCTL"
 bed_local_start --control "127.0.0.1:$CTL"
 bed_wait_port "$NS_CLI" "$CTL" 5 || bed_fail "no control port"
 URL=http://127.0.0.1:$CTL/
 
-# chrome NAME FLAGS...: headless chromium on the dashboard, fresh profile;
-# stdout to $BED_TMP/NAME.out. Sets chrome_rc.
+# chrome NAME FLAGS...: headless chromium on the dashboard ($URL, in
+# namespace ${CHROME_NS:-$NS_CLI}), fresh profile; stdout to
+# $BED_TMP/NAME.out. Sets chrome_rc.
 chrome() {
 	local name=$1 h=$BED_TMP/home-$1
 	shift
 	mkdir -p "$h/profile" "$h/run"
 	chmod 700 "$h/run"
 	chrome_rc=0
-	bed_ns "$NS_CLI" env HOME="$h" XDG_CONFIG_HOME="$h" XDG_CACHE_HOME="$h" \
+	bed_ns "${CHROME_NS:-$NS_CLI}" env HOME="$h" XDG_CONFIG_HOME="$h" XDG_CACHE_HOME="$h" \
 	    XDG_RUNTIME_DIR="$h/run" DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent \
 	    timeout -k 5 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu \
 	    --no-first-run --disable-background-networking \
@@ -88,6 +94,23 @@ bed_expect "table: a subflow row on up1" grep -q 'class="sf" data-uplink="up1"' 
 bed_expect "table: a subflow row on up2" grep -q 'class="sf" data-uplink="up2"' "$dom"
 bed_expect "uplink cards say up1 and up2 are up" \
     bash -c "grep -q 'data-uplink=\"up1\"[^>]*><b>up1</b><span class=\"state up\"' '$dom' && grep -q 'data-uplink=\"up2\"[^>]*><b>up2</b><span class=\"state up\"' '$dom'"
+pool=$(grep -o '<section [^>]*id="pool"[^>]*>' "$dom" | head -1 || true)
+say "measured: pool card: ${pool:-none}"
+pready=$(sed -n 's/.*data-ready="\([0-9]*\)".*/\1/p' <<<"$pool")
+bed_expect "pool card: shown and enabled" \
+    bash -c "grep -q 'data-enabled=\"yes\"' <<<'$pool' && ! grep -q hidden <<<'$pool'"
+bed_expect "pool card: ready >= 1 (${pready:-none})" [ "${pready:-0}" -ge 1 ]
+bed_expect "pool card: a ready tunnel with its subflows" \
+    grep -qE 'class="tun num"[^>]*data-subflows="[1-9]' "$dom"
+
+# the concentrator's page: the pool card counts the idle tunnels
+URL=http://127.0.0.1:$SCTL/ CHROME_NS=$NS_SRV chrome srvdom --dump-dom \
+    --window-size=1000,900
+spool=$(grep -o '<section [^>]*id="pool"[^>]*>' "$BED_TMP/srvdom.out" | head -1 || true)
+say "measured: server page: exit $chrome_rc, pool card: ${spool:-none}"
+sidle=$(sed -n 's/.*data-idle="\([0-9]*\)".*/\1/p' <<<"$spool")
+bed_expect "server page: the card shows idle tunnels >= 1 (${sidle:-none})" \
+    bash -c "[ '${sidle:-0}' -ge 1 ] && ! grep -q hidden <<<'$spool'"
 
 chrome phone --dump-dom --window-size=390,844
 bed_expect "phone width: no sideways scrolling" \

@@ -14,7 +14,12 @@
 #     other methods get 405, unknown paths 404, a non-loopback Host 403;
 #     a non-loopback control address without a token is a config error;
 #     with a token, requests without "Authorization: Bearer" get 401;
-#   - with --no-mptcp, the plain TCP tunnel's bytes count for up1.
+#   - with --no-mptcp, the plain TCP tunnel's bytes count for up1;
+#   - the warm pool (issue 15): soon after start /api/status has a "pool"
+#     object, enabled, with ready >= 1 and a tunnel listed per ready one
+#     (up to 16), and /metrics has the mpsocks_pool_* families; the
+#     server's /api/status and /metrics count idle tunnels; after the
+#     download the pool counted a hit, and --status prints a pool line.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -60,6 +65,61 @@ d = json.load(open(sys.argv[1]))
 sys.exit(d["connections"] != [] or d["role"] != "local" or
          len(d["concentrators"]) != 1)' "$M/status-idle.json"
 
+# --- the warm pool, before any traffic ------------------------------------------
+pool_ok=0
+for ((i = 0; i < 40; i++)); do
+	bed_ns "$NS_CLI" curl -sS --max-time 5 \
+	    "http://127.0.0.1:$CTL/api/status" >"$M/status-pool.json" 2>/dev/null ||
+	    true
+	if "$PY" -c '
+import json, sys
+p = json.load(open(sys.argv[1])).get("pool", {})
+sys.exit(not (p.get("enabled") is True and p.get("ready", 0) >= 1))' \
+	    "$M/status-pool.json" 2>/dev/null; then
+		pool_ok=1
+		break
+	fi
+	sleep 0.25
+done
+say "measured: the pool after start (${i} polls): $("$PY" -c '
+import json, sys
+print(json.dumps(json.load(open(sys.argv[1])).get("pool")))' "$M/status-pool.json" 2>&1)"
+bed_expect "/api/status: the pool is enabled with ready >= 1 after start" [ "$pool_ok" = 1 ]
+bed_expect "/api/status: the pool object has every field, a tunnel per ready one, subflows their sum" "$PY" -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["pool"]
+keys = ("enabled", "ready", "opening", "target", "subflows", "hits",
+        "misses", "opened", "failed", "retry_in_ms", "tunnels")
+ok = all(k in p for k in keys)
+ok = ok and all(isinstance(p[k], int) for k in keys[1:10])
+ok = ok and len(p["tunnels"]) == min(p["ready"], 16) and p["opened"] >= p["ready"]
+ok = ok and all(t["subflows"] >= 1 and t["idle_ms"] >= 0 for t in p["tunnels"])
+# the total counted when a tunnel gets ready, not at the next tick (it
+# read 0 in the first second once)
+ok = ok and (p["ready"] > 16 or p["subflows"] == sum(t["subflows"] for t in p["tunnels"]))
+sys.exit(not ok)' "$M/status-pool.json"
+bed_ns "$NS_CLI" curl -sS --max-time 10 "http://127.0.0.1:$CTL/metrics" \
+    >"$M/local-pool.prom" || true
+say "measured: $(grep -E '^mpsocks_pool' "$M/local-pool.prom" | tr '\n' ' ')"
+bed_expect "/metrics: mpsocks_pool_tunnels{state=\"ready\"} >= 1" \
+    grep -qE '^mpsocks_pool_tunnels\{state="ready"\} [1-9]' "$M/local-pool.prom"
+bed_expect "/metrics: mpsocks_pool_target, mpsocks_pool_subflows, mpsocks_pool_takes_total" \
+    bash -c "grep -qE '^mpsocks_pool_target [1-9]' '$M/local-pool.prom' &&
+	grep -qE '^mpsocks_pool_subflows [1-9]' '$M/local-pool.prom' &&
+	grep -q '^# TYPE mpsocks_pool_takes_total counter' '$M/local-pool.prom'"
+bed_ns "$NS_SRV" curl -sS --max-time 10 "http://127.0.0.1:$SCTL/api/status" \
+    >"$M/server-status.json" || true
+say "measured: server /api/status: $(head -c 300 "$M/server-status.json")"
+bed_expect "server /api/status: idle_tunnels >= 1" "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(not (d["role"] == "server" and d["idle_tunnels"] >= 1 and "pool" not in d))' \
+    "$M/server-status.json"
+bed_ns "$NS_SRV" curl -sS --max-time 10 "http://127.0.0.1:$SCTL/metrics" \
+    >"$M/server-pool.prom" || true
+bed_expect "server /metrics: mpsocks_idle_tunnels >= 1" \
+    grep -qE '^mpsocks_idle_tunnels [1-9]' "$M/server-pool.prom"
+
 # --- during a bonded download ------------------------------------------------
 bed_ns "$NS_CLI" curl -sS --max-time 120 -o "$M/dl" \
     -w '%{http_code} %{size_download}\n' --socks5-hostname "$proxy" \
@@ -96,6 +156,8 @@ sed 's/^/  | /' "$M/status.txt"
 bed_expect "--status prints the download's row" grep -q "$BED_DST_NAME" "$M/status.txt"
 bed_expect "--status prints both uplinks" \
     bash -c "grep -q '^up1 ' '$M/status.txt' && grep -q '^up2 ' '$M/status.txt'"
+bed_expect "--status prints the pool line" \
+    grep -qE '^pool: [0-9]+ ready \([0-9]+ subflows?\), [0-9]+ opening, target [1-9][0-9]*, [0-9]+ hits / [0-9]+ misses' "$M/status.txt"
 bed_ns "$NS_CLI" curl -sS --max-time 10 "http://127.0.0.1:$CTL/metrics" \
     >"$M/local-busy.prom" || true
 bed_expect "local /metrics (busy) passes promtool" promcheck "$M/local-busy.prom"
@@ -122,6 +184,8 @@ bed_expect "no MPTCP fallback counted" \
     grep -q '^mpsocks_mptcp_fallbacks_total 0$' "$M/local-after.prom"
 bed_expect "local counted the connection" \
     grep -q '^mpsocks_connections_total [1-9]' "$M/local-after.prom"
+bed_expect "the download's tunnel came from the pool: a hit counted" \
+    grep -qE '^mpsocks_pool_takes_total\{result="hit"\} [1-9]' "$M/local-after.prom"
 bed_expect "local /metrics (after) passes promtool" promcheck "$M/local-after.prom"
 bed_ns "$NS_SRV" curl -sS --max-time 10 "http://127.0.0.1:$SCTL/metrics" \
     >"$M/server.prom" || true

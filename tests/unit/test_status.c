@@ -2,7 +2,9 @@
  * status.c: /api/status JSON from snapshots, with hostile target names
  * (quotes, backslashes, newlines, NUL, invalid UTF-8, escapes, 255 bytes)
  * that must come out as valid JSON strings the parser gives back cleaned;
- * and the terminal table from JSON, refusing what is not a status object.
+ * and the terminal table from JSON, refusing what is not a status object;
+ * the warm pool's object and its table line, and the server's idle
+ * tunnels.
  */
 
 #include "testutil.h"
@@ -14,6 +16,7 @@
 static struct status_conn	conn;
 static struct status_uplink	ups[2];
 static struct status_concentrator conc;
+static struct status_pool	pool;
 
 static struct status_snapshot
 snapshot(void)
@@ -53,10 +56,27 @@ snapshot(void)
 	snprintf(conc.addr, sizeof(conc.addr), "10.9.100.1:8443");
 	snprintf(conc.health, sizeof(conc.health), "ok");
 	conc.rtt_ms = 12.5;
+	memset(&pool, 0, sizeof(pool));
+	pool.enabled = true;
+	pool.ready = 4;
+	pool.opening = 1;
+	pool.target = 4;
+	pool.subflows = 7;
+	pool.hits = 120;
+	pool.misses = 3;
+	pool.opened = 130;
+	pool.failed = 2;
+	pool.n_tunnels = 2;
+	snprintf(pool.tunnels[0].uplink, STATUS_NAME_MAX, "up1");
+	pool.tunnels[0].subflows = 2;
+	pool.tunnels[0].idle_ms = 12400;
+	pool.tunnels[1].subflows = 1;		/* "": the default route */
+	pool.tunnels[1].idle_ms = 300;
 	return (struct status_snapshot){
 		.version = "0.1.0", .role = "local", .uptime_s = 3723,
 		.n_uplinks = 2, .uplinks = ups, .n_concentrators = 1,
 		.concentrators = &conc, .n_conns = 1, .conns = &conn,
+		.pool = &pool,
 	};
 }
 
@@ -93,6 +113,82 @@ test_json_shape(void **state)
 	    "up2");
 	assert_int_equal(json_integer_value(json_object_get(sf, "rtt_us")),
 	    12000);
+	json_decref(j);
+	free(t);
+}
+
+static void
+test_json_pool(void **state)
+{
+	struct status_snapshot	 s = snapshot();
+	char			*t;
+	json_t			*j, *p, *tun;
+
+	(void)state;
+	pool.retry_in_ms = 2500;
+	t = status_json_render(&s);
+	assert_non_null(t);
+	j = json_loads(t, 0, NULL);
+	assert_non_null(j);
+	p = json_object_get(j, "pool");
+	assert_true(json_is_object(p));
+	assert_true(json_is_true(json_object_get(p, "enabled")));
+	assert_int_equal(json_integer_value(json_object_get(p, "ready")), 4);
+	assert_int_equal(json_integer_value(json_object_get(p, "opening")), 1);
+	assert_int_equal(json_integer_value(json_object_get(p, "target")), 4);
+	assert_int_equal(json_integer_value(json_object_get(p, "subflows")),
+	    7);
+	assert_int_equal(json_integer_value(json_object_get(p, "hits")), 120);
+	assert_int_equal(json_integer_value(json_object_get(p, "misses")), 3);
+	assert_int_equal(json_integer_value(json_object_get(p, "opened")), 130);
+	assert_int_equal(json_integer_value(json_object_get(p, "failed")), 2);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "retry_in_ms")), 2500);
+	assert_int_equal(json_array_size(json_object_get(p, "tunnels")), 2);
+	tun = json_array_get(json_object_get(p, "tunnels"), 0);
+	assert_string_equal(json_string_value(json_object_get(tun, "uplink")),
+	    "up1");
+	assert_int_equal(json_integer_value(json_object_get(tun, "subflows")),
+	    2);
+	assert_int_equal(json_integer_value(json_object_get(tun, "idle_ms")),
+	    12400);
+	tun = json_array_get(json_object_get(p, "tunnels"), 1);
+	assert_string_equal(json_string_value(json_object_get(tun, "uplink")),
+	    "");
+	assert_null(json_object_get(j, "idle_tunnels"));	/* server's */
+	json_decref(j);
+	free(t);
+
+	/* more tunnels than the array holds: bounded */
+	pool.n_tunnels = STATUS_POOL_TUNNELS + 5;
+	t = status_json_render(&s);
+	j = json_loads(t, 0, NULL);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j,
+	    "pool"), "tunnels")), STATUS_POOL_TUNNELS);
+	json_decref(j);
+	free(t);
+
+	/* off: the object says so, with zeros */
+	memset(&pool, 0, sizeof(pool));
+	t = status_json_render(&s);
+	j = json_loads(t, 0, NULL);
+	p = json_object_get(j, "pool");
+	assert_true(json_is_false(json_object_get(p, "enabled")));
+	assert_int_equal(json_integer_value(json_object_get(p, "ready")), 0);
+	assert_int_equal(json_array_size(json_object_get(p, "tunnels")), 0);
+	json_decref(j);
+	free(t);
+
+	/* the server: no pool, its idle tunnels */
+	s = (struct status_snapshot){ .version = "0.1.0", .role = "server",
+	    .uptime_s = 5, .has_idle = true, .idle_tunnels = 9 };
+	t = status_json_render(&s);
+	j = json_loads(t, 0, NULL);
+	assert_null(json_object_get(j, "pool"));
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "idle_tunnels")), 9);
+	assert_int_equal(json_array_size(json_object_get(j, "connections")),
+	    0);
 	json_decref(j);
 	free(t);
 }
@@ -182,6 +278,81 @@ test_table(void **state)
 	free(j);
 }
 
+/* The pool's part of the table from JSON as a daemon may send it: right,
+ * off, absent (an older daemon), and wrong types, which render with
+ * defaults and never a crash. */
+static const struct {
+	const char	*name, *pool;	/* the "pool" member, or NULL */
+	const char	*want, *not;	/* in the table, and not in it */
+} pool_rows[] = {
+	{ "off", "{\"enabled\":false,\"ready\":3}", "\npool: off\n",
+	    "ready" },
+	{ "absent", NULL, "CONNECTIONS 0", "pool:" },
+	{ "not an object", "[1,2]", "CONNECTIONS 0", "pool:" },
+	{ "enabled not a bool", "{\"enabled\":1,\"ready\":3}",
+	    "\npool: off\n", "ready" },
+	{ "one subflow", "{\"enabled\":true,\"ready\":1,\"subflows\":1}",
+	    "pool: 1 ready (1 subflow), 0 opening, target 0, 0 hits / 0 "
+	    "misses, 0 opened / 0 failed\n", "retrying" },
+	{ "wrong types", "{\"enabled\":true,\"ready\":\"4\","
+	    "\"hits\":-5,\"misses\":1e308,\"retry_in_ms\":null,"
+	    "\"tunnels\":{\"uplink\":\"x\"}}",
+	    "pool: 0 ready (0 subflows), 0 opening, target 0, 0 hits / 0 "
+	    "misses, 0 opened / 0 failed\n", "idle" },
+	{ "hostile tunnel", "{\"enabled\":true,\"tunnels\":[7,{\"uplink\":"
+	    "\"\\u001b[2Jup1-with-a-long-name\",\"subflows\":2,"
+	    "\"idle_ms\":-1}]}",
+	    /* cut to 16 bytes, the escape's replacement taking 3 */
+	    "  idle \xef\xbf\xbd[2Jup1-with-a   2 sf        0 s\n", "\x1b" },
+};
+
+static void
+test_table_pool(void **state)
+{
+	struct status_snapshot	 s = snapshot();
+	char			*j, *t, buf[1024];
+
+	(void)state;
+	pool.retry_in_ms = 2500;
+	j = status_json_render(&s);
+	t = status_table_render(j, strlen(j));
+	assert_non_null(t);
+	assert_non_null(strstr(t, "\npool: 4 ready (7 subflows), 1 opening, "
+	    "target 4, 120 hits / 3 misses, 130 opened / 2 failed, retrying "
+	    "in 2.5 s\n"
+	    "  idle up1                2 sf       12 s\n"
+	    "  idle (route)            1 sf        0 s\n"));
+	/* after the concentrators, before the connections */
+	assert_true(strstr(t, "CONCENTRATOR") < strstr(t, "pool:"));
+	assert_true(strstr(t, "pool:") < strstr(t, "CONNECTIONS"));
+	free(t);
+	free(j);
+
+	for (size_t i = 0; i < NELEM(pool_rows); i++) {
+		snprintf(buf, sizeof(buf), "{\"uplinks\":[],\"concentrators\":"
+		    "[],\"connections\":[]%s%s}", pool_rows[i].pool != NULL ?
+		    ",\"pool\":" : "", pool_rows[i].pool != NULL ?
+		    pool_rows[i].pool : "");
+		t = status_table_render(buf, strlen(buf));
+		CHECK(pool_rows[i].name, t != NULL);
+		CHECK(pool_rows[i].name, strstr(t, pool_rows[i].want) != NULL);
+		CHECK(pool_rows[i].name, strstr(t, pool_rows[i].not) == NULL);
+		free(t);
+	}
+
+	/* the server's idle tunnels */
+	s = (struct status_snapshot){ .version = "0.1.0", .role = "server",
+	    .uptime_s = 5, .has_idle = true, .idle_tunnels = 9 };
+	j = status_json_render(&s);
+	t = status_table_render(j, strlen(j));
+	assert_non_null(t);
+	assert_non_null(strstr(t, "mpsocks-server 0.1.0, up 0h00m05s\n"));
+	assert_non_null(strstr(t, "\nidle tunnels: 9 "));
+	assert_null(strstr(t, "pool:"));
+	free(t);
+	free(j);
+}
+
 static void
 test_table_rejects(void **state)
 {
@@ -225,8 +396,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_shape),
+		cmocka_unit_test(test_json_pool),
 		cmocka_unit_test(test_json_hostile_targets),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_table_pool),
 		cmocka_unit_test(test_table_rejects),
 	};
 
