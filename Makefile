@@ -1,8 +1,16 @@
 # mpsocks: one plain Makefile. `make demo` and `make check` install what
 # they need first (`make deps`, Debian packages via apt-get).
 
+# Where `make install` puts things. The configs stay in /etc whatever
+# the PREFIX (the samples and the docs name /etc/mpsocks); Debian's
+# packaging sets PREFIX=/usr UNITDIR=/lib/systemd/system.
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/mpsocks
+SYSCONFDIR	?= /etc
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
 DESTDIR	?=
 CC	?= cc
 FUZZCC	?= clang
@@ -89,16 +97,16 @@ ars	= $(foreach a,$(2),$(B)/$(1)/lib$(a).a)
 BINS	:= $(B)/mpsocks-server $(B)/mpsocks-local $(B)/tunnel-probe
 
 .PHONY: all deps check check-unit check-fuzz check-integration demo bench \
-	fuzz install clean layers
+	fuzz install uninstall clean layers FORCE
 all: $(BINS)
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/obj/tools/%.o: tests/tools/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 # The dashboard page as a C string ('?' escaped: no trigraphs).
 $(B)/gen/common/dashboard.c: web/dashboard.html
@@ -111,7 +119,7 @@ $(B)/gen/common/dashboard.c: web/dashboard.html
 
 $(B)/obj/%.o: $(B)/gen/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/asan/%.o: $(B)/gen/%.c
 	@mkdir -p $(@D)
@@ -134,7 +142,7 @@ $(B)/tunnel-probe: $(B)/obj/tools/tunnel_probe.o $(call ars,obj,$(ARS_ALL))
 
 # Policy match benchmark (tests/bench/policy.sh).
 $(B)/policy_bench: tests/bench/policy_bench.c $(call ars,obj,$(ARS_ALL))
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL)
 
 # Test bed link emulator: one-way delay, loss and cuts per uplink, which
 # this kernel's tc cannot do (no netem).
@@ -165,7 +173,7 @@ $(B)/asan/%.o: src/%.c
 # layer's archive and take what they use.
 $(B)/unit/%: tests/unit/%.c $(call ars,obj,$(ARS_ALL))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL) -lcmocka
 
 $(B)/asan/unit/%: tests/unit/%.c $(call ars,asan,$(ARS_ALL))
 	@mkdir -p $(@D)
@@ -217,10 +225,87 @@ fuzz: deps
 	@FUZZ_LONG_RUNS=$(FUZZ_LONG_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) \
 	    bash tests/fuzz/long.sh
 
-install: $(B)/mpsocks-server $(B)/mpsocks-local
-	install -d $(DESTDIR)$(BINDIR)
+# The plain unit tests alone: no root, no network, no apt-get. The
+# Debian build runs them (debian/rules, unless DEB_BUILD_OPTIONS=nocheck).
+check-unit: $(addprefix $(B)/unit/,$(UNIT))
+	@fail=0; for t in $(UNIT); do \
+	    if CMOCKA_MESSAGE_OUTPUT=TAP $(B)/unit/$$t >$(B)/unit/$$t.log 2>&1; \
+	    then echo "PASS: $$t"; \
+	    else echo "FAIL: $$t"; tail -20 $(B)/unit/$$t.log; fail=1; fi; \
+	done; exit $$fail
+
+# `make install`: what the Debian packages hold (debian/rules runs it),
+# for any PREFIX, DESTDIR and SYSCONFDIR (docs/deployment.md). Units and
+# sample configs are written with the installed paths. A sample config
+# never replaces one already there; the key files are never installed.
+UNITS	:= mpsocks-server.service mpsocks-local.service
+SAMPLES	:= server.conf local.conf
+MAN5	:= $(wildcard man/*.5)
+MAN8	:= $(wildcard man/*.8)
+INST	:= $(B)/install
+INSTALLED = $(addprefix $(INST)/,$(UNITS) $(SAMPLES))
+
+# The paths the generated files hold; rewritten (and so those files
+# remade) only when one changes.
+$(INST)/paths: FORCE
+	@mkdir -p $(@D)
+	@echo 'BINDIR=$(BINDIR) SYSCONFDIR=$(SYSCONFDIR)' | \
+	    cmp -s - $@ || echo 'BINDIR=$(BINDIR) SYSCONFDIR=$(SYSCONFDIR)' >$@
+
+$(INST)/%.service: contrib/systemd/%.service.in $(INST)/paths
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    $< >$@
+
+$(INST)/%.conf: conf/%.conf $(INST)/paths
+	sed -e 's|/etc/mpsocks/|$(SYSCONFDIR)/mpsocks/|g' $< >$@
+
+install: $(B)/mpsocks-server $(B)/mpsocks-local $(INSTALLED)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/examples \
+	    $(DESTDIR)$(SYSCONFDIR)/mpsocks
 	install -m 755 $(B)/mpsocks-server $(B)/mpsocks-local \
 	    $(DESTDIR)$(BINDIR)/
+	install -m 644 $(addprefix $(INST)/,$(UNITS)) $(DESTDIR)$(UNITDIR)/
+	install -m 644 contrib/sysusers/mpsocks.conf $(DESTDIR)$(SYSUSERSDIR)/
+	install -m 644 conf/policy-example.conf $(DESTDIR)$(DOCDIR)/examples/
+	$(if $(MAN5),install -d $(DESTDIR)$(MANDIR)/man5)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(MAN8),install -d $(DESTDIR)$(MANDIR)/man8)
+	$(if $(MAN8),install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
+	@for c in $(SAMPLES); do \
+	    t=$(DESTDIR)$(SYSCONFDIR)/mpsocks/$$c; \
+	    if [ -e "$$t" ]; then echo "kept $$t (already there)"; \
+	    else echo "install -m 644 $(INST)/$$c $$t"; \
+	        install -m 644 $(INST)/$$c "$$t" || exit 1; fi; \
+	done
+	@# a real install (no DESTDIR) also gets the user, as the packages do
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && \
+	    command -v systemd-sysusers >/dev/null 2>&1; then \
+	    echo "systemd-sysusers $(SYSUSERSDIR)/mpsocks.conf"; \
+	    systemd-sysusers $(SYSUSERSDIR)/mpsocks.conf; \
+	fi
+
+# Removes what install added. A sample config goes only while it is
+# byte for byte the sample: an edited one is kept, and so are the key
+# files and the mpsocks user (as Debian keeps a system user).
+uninstall: $(INSTALLED)
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,mpsocks-server mpsocks-local)
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/mpsocks.conf
+	rm -f $(DESTDIR)$(DOCDIR)/examples/policy-example.conf
+	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	$(if $(MAN5)$(MAN8),rm -f \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))))
+	@for c in $(SAMPLES); do \
+	    t=$(DESTDIR)$(SYSCONFDIR)/mpsocks/$$c; \
+	    [ -e "$$t" ] || continue; \
+	    if cmp -s $(INST)/$$c "$$t"; then echo "rm -f $$t"; rm -f "$$t"; \
+	    else echo "kept $$t (edited)"; fi; \
+	done
+	rmdir $(DESTDIR)$(SYSCONFDIR)/mpsocks 2>/dev/null || true
+
+FORCE:
 
 clean:
 	rm -rf $(B)
