@@ -3,7 +3,8 @@
 # bad connections. Runs the daemons built with ASan + UBSan (build/asan,
 # `make build/asan/mpsocks-server build/asan/mpsocks-local`) unless
 # MPSOCKS_BUILD says otherwise; without them, the plain build (said loudly).
-#   - both daemons' fd counts after start are the baseline
+#   - both daemons' fd counts after start are the baseline (no warm pool,
+#     strict replies: t_pool covers the pool's descriptors)
 #   - the mix: 20 good small downloads, 10 refused (closed port), 10
 #     refused by the concentrator's ACL (SSRF), tunnel-probe garbage,
 #     wrongkey and replay x3 each, 5 curls killed mid-transfer, 5 raw
@@ -54,7 +55,10 @@ bed_make_file big.bin 100 >/dev/null
 bed_nginx_start
 HS=2
 bed_server_start		# --handshake-timeout 2 (lib.sh)
-bed_local_start --handshake-timeout "$HS"
+# --no-pool: the pool holds tunnels (descriptors) by design, and its size
+# follows the load; t_pool checks that it returns to its own baseline.
+# --strict-replies: the refusals below are counted by their reply codes.
+bed_local_start --no-pool --strict-replies --handshake-timeout "$HS"
 proxy=127.0.0.1:$BED_LOCAL_PORT
 spid=$(bed_pid server)
 lpid=$(bed_pid local)
