@@ -38,7 +38,7 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 # mpsocks-server carries no SOCKS, HTTP or policy code.
 PROTO	:= util cidr target socks5 socks4 pac http_proxy http_rewrite http_frame \
 	   http_response tunnel_proto control_proto status subflow metrics \
-	   reply
+	   reply pairing
 COMMON	:= log config keyfile secfile stats mptcp relay daemon listener \
 	   linger control dns dial dashboard tls pipe_pool
 LOCAL	:= cli conn socks_session http_session outbound tunnel_client pool \
