@@ -43,7 +43,7 @@ COMMON	:= log config keyfile secfile stats mptcp relay daemon listener \
 	   linger control dns dial dashboard tls pipe_pool
 LOCAL	:= cli conn socks_session http_session outbound tunnel_client pool \
 	   monitor uplink uplink_kernel netlink config_uplink policy policy_load
-SERVER	:= tunnel_server tunnel_target replay acl preauth
+SERVER	:= tunnel_server tunnel_target replay acl preauth add_home
 
 layer	= $(addprefix $(1)/,$($(2)))
 MODS	:= $(call layer,proto,PROTO) $(call layer,common,COMMON) \
