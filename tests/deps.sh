@@ -9,7 +9,8 @@ libjansson-dev prometheus libmaxminddb-dev libmaxmind-db-writer-perl
 libmnl-dev
 iproute2 procps curl wget nginx-light python3 iperf3 mptcpize ca-certificates
 openssl chromium fonts-dejavu-core shadowsocks-libev tcpdump
-linux-perf"
+linux-perf
+groff-base mandoc"
 
 missing=""
 for p in $PKGS; do
