@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PROG		"mpsocks-server"
@@ -114,25 +115,36 @@ public_address(const struct config *cfg, const char *public,
 
 /*
  * SIGHUP to the concentrator whose pid is in pidfile, once /proc says
- * that pid is an mpsocks-server (a stale file may name anything). 1:
- * sent; 0: none runs; -1: why says.
+ * that pid is an mpsocks-server (a stale file may name anything). The
+ * file is the daemon's, perhaps written as its run_as user: read with
+ * no owner check, since all it can make us do is signal an
+ * mpsocks-server. 1: sent; 0: none runs; -1: why says.
  */
 static int
 reload_server(const char *pidfile, long *pid, char *why, size_t len)
 {
-	struct secfile_owner	 own;
-	char			*buf, path[64], comm[32], *end;
-	size_t			 n;
-	ssize_t			 r;
-	int			 fd, rc;
+	struct stat	 st;
+	char		 buf[32], path[64], comm[32], *end;
+	ssize_t		 r;
+	int		 fd;
 
-	if ((rc = secfile_read(pidfile, SECFILE_CONFIG, 64, &buf, &n, &own,
-	    why, len)) <= 0)
-		return rc;
+	fd = open(pidfile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, len, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (r = read(fd, buf, sizeof(buf) - 1)) <= 0) {
+		close(fd);
+		snprintf(why, len, "holds no pid");
+		return -1;
+	}
+	close(fd);
+	buf[r] = '\0';
 	*pid = strtol(buf, &end, 10);
-	rc = *pid > 1 && (*end == '\n' || *end == '\0');
-	free(buf);
-	if (!rc) {
+	if (*pid <= 1 || (*end != '\n' && *end != '\0')) {
 		snprintf(why, len, "holds no pid");
 		return -1;
 	}
