@@ -13,10 +13,12 @@
 #include "proto/pairing.h"
 #include "proto/util.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PROG		"mpsocks-local"
@@ -117,6 +119,45 @@ key_path(const struct pair *pr, struct files *f)
 		return false;
 	snprintf(f->key, sizeof(f->key), "%s%s", v, PAIR_KEY_NAME);
 	return true;
+}
+
+/* The directory of path, created (one level, mode) if it is absent:
+ * a home without the package has no /etc/mpsocks. true if it is there
+ * (or, dry_run, would be). */
+static bool
+make_dir(const char *path, mode_t mode, bool dry_run, bool *absent)
+{
+	char		 dir[PATH_MAX];
+	const char	*slash = strrchr(path, '/');
+	struct stat	 st;
+
+	*absent = false;
+	if (slash == NULL || slash == path)
+		return true;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &st) == 0)
+		return true;
+	*absent = true;
+	if (dry_run) {
+		printf("-t: would create the directory %s\n", dir);
+		return true;
+	}
+	if (mkdir(dir, mode) == -1) {
+		fprintf(stderr, "%s: cannot create the directory %s: %s\n",
+		    PROG, dir, strerror(errno));
+		return false;
+	}
+	printf("created the directory %s (mode %04o)\n", dir, (unsigned)mode);
+	return true;
+}
+
+static bool
+same_dir(const char *a, const char *b)
+{
+	const char	*sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+
+	return sa != NULL && sb != NULL && sa - a == sb - b &&
+	    strncmp(a, b, (size_t)(sa - a)) == 0;
 }
 
 enum key_state { KEY_NEW, KEY_SAME, KEY_REPLACE };
@@ -233,6 +274,7 @@ pair_files(const struct pair *pr, struct files *f, const struct pairing *p)
 	char			 b64[64], *text = NULL;
 	size_t			 nset;
 	int			 n, r;
+	bool			 absent;
 
 	r = secfile_read(f->conf, SECFILE_CONFIG, CONF_MAX, &f->text, &f->len,
 	    &f->conf_own, why, sizeof(why));
@@ -246,7 +288,9 @@ pair_files(const struct pair *pr, struct files *f, const struct pairing *p)
 	else
 		(void)pairing_ini_get(f->text, f->len, "local", "run_as",
 		    run_as, sizeof(run_as));
-	if (!key_path(pr, f) || !check_key(pr, f, p, &ks, &kown, run_as))
+	if (!key_path(pr, f) || (!same_dir(f->key, f->conf) &&
+	    !make_dir(f->key, 0700, pr->dry_run, &absent)) ||
+	    !check_key(pr, f, p, &ks, &kown, run_as))
 		return 1;
 	if ((n = edit_conf(f, p, set, &nset, &text)) < 0) {
 		fprintf(stderr, "%s: %s: cannot edit it (out of memory)\n",
@@ -302,7 +346,8 @@ pair_run(const struct pair *pr, char *conf, size_t conflen)
 	struct pairing	 p;
 	char		 tok[PAIRING_TOKEN_MAX + 2], why[512];
 	enum pairing_error e;
-	int		 lock, rc;
+	int		 lock = -1, rc;
+	bool		 absent;
 
 	memset(&f, 0, sizeof(f));
 	if (!read_token(pr->token, tok, sizeof(tok)))
@@ -320,13 +365,20 @@ pair_run(const struct pair *pr, char *conf, size_t conflen)
 		return 2;
 	}
 	snprintf(conf, conflen, "%s", f.conf);
-	if ((lock = secfile_lock_dir(f.conf, why, sizeof(why))) == -1) {
+	if (!make_dir(f.conf, 0755, pr->dry_run, &absent)) {
+		util_wipe(&p, sizeof(p));
+		return 1;
+	}
+	/* a dry run's absent directory has nothing to lock or read */
+	if (!(absent && pr->dry_run) &&
+	    (lock = secfile_lock_dir(f.conf, why, sizeof(why))) == -1) {
 		fprintf(stderr, "%s: %s: %s\n", PROG, f.conf, why);
 		util_wipe(&p, sizeof(p));
 		return 1;
 	}
 	rc = pair_files(pr, &f, &p);
-	close(lock);
+	if (lock != -1)
+		close(lock);
 	util_wipe(&p, sizeof(p));
 	free(f.text);
 	if (rc == 0 && !pr->dry_run)
