@@ -200,7 +200,8 @@ new_text(const char *old, size_t oldlen, const char *line, size_t *len)
 
 	if (t == NULL)
 		return NULL;
-	memcpy(t, old, oldlen);
+	if (oldlen > 0)		/* old is NULL for a new file */
+		memcpy(t, old, oldlen);
 	if (sep)
 		t[oldlen] = '\n';
 	memcpy(t + oldlen + sep, line, ll + 1);
