@@ -46,12 +46,13 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 # mpsocks-server carries no SOCKS, HTTP or policy code.
 PROTO	:= util cidr target socks5 socks4 pac http_proxy http_rewrite http_frame \
 	   http_response tunnel_proto control_proto status subflow metrics \
-	   reply
+	   reply pairing
 COMMON	:= log config keyfile secfile stats mptcp relay daemon listener \
 	   linger control dns dial dashboard tls pipe_pool
 LOCAL	:= cli conn socks_session http_session outbound tunnel_client pool \
-	   monitor uplink uplink_kernel netlink config_uplink policy policy_load
-SERVER	:= tunnel_server tunnel_target replay acl preauth
+	   monitor uplink uplink_kernel netlink config_uplink policy policy_load \
+	   pair
+SERVER	:= tunnel_server tunnel_target replay acl preauth add_home
 
 layer	= $(addprefix $(1)/,$($(2)))
 MODS	:= $(call layer,proto,PROTO) $(call layer,common,COMMON) \

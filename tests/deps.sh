@@ -10,7 +10,7 @@ libmnl-dev
 iproute2 procps curl wget nginx-light python3 iperf3 mptcpize ca-certificates
 openssl chromium fonts-dejavu-core shadowsocks-libev tcpdump
 linux-perf
-build-essential debhelper dpkg-dev lintian systemd"
+build-essential debhelper dpkg-dev lintian systemd groff-base mandoc"
 
 missing=""
 for p in $PKGS; do

@@ -105,6 +105,8 @@ struct config {
 	/* server: how long a pooled tunnel waits for its request, and how
 	 * many one key may hold */
 	unsigned		pool_idle_timeout, pool_max_per_key;
+	/* server: its pid, for --add-home's SIGHUP; "" writes none */
+	char			pid_file[PATH_MAX];
 };
 
 void	config_defaults(struct config *, enum config_role);

@@ -27,8 +27,13 @@ struct daemon_args {
 bool	daemon_args_add(struct daemon_args *, const char *key,
 	    const char *val);
 /*
- * Loads the config file, applies the command line over it (a --listen
- * there replaces the file's), validates, and loads the key file into ks.
+ * Loads the config file and applies the command line over it (a --listen
+ * there replaces the file's), with no check across keys and no key file:
+ * what --add-home and --pair need. Returns the errors, each printed.
+ */
+int	daemon_load_config(struct config *, const struct daemon_args *);
+/*
+ * daemon_load_config(), then validates and loads the key file into ks.
  * Every error is printed as it is found; returns how many there were.
  */
 int	daemon_configure(struct config *, const struct daemon_args *,
@@ -54,6 +59,14 @@ void	daemon_config_err(void *arg, const char *file, unsigned line,
  * than it was told.
  */
 void	daemon_drop_privileges(const struct config *, uint64_t keep);
+/*
+ * Writes this process's pid to path (secfile_write: never through an
+ * existing file), mode 0644; false with a message on stderr.
+ */
+bool	daemon_pidfile_write(const char *path);
+/* Removes path if it still holds this process's pid; once running as
+ * run_as, a root-owned directory may refuse (logged at debug). */
+void	daemon_pidfile_remove(const char *path);
 /* Raises the soft descriptor limit to the hard one. */
 void	daemon_raise_nofile(void);
 /*

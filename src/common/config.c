@@ -79,6 +79,7 @@ static const struct config_key keys[] = {
 	    OFF(pool_idle_timeout), NULL },
 	{ S, "server", "pool_max_per_key", CK_UINT, 0, 1u << 16,
 	    OFF(pool_max_per_key), NULL },
+	{ S, "server", "pid_file", CK_PATH, 0, 0, OFF(pid_file), NULL },
 	{ S, "dns", "cache_size", CK_UINT, 0, 65536, OFF(dns_cache_size), NULL },
 	{ S, "dns", "cache_ttl", CK_UINT, 1, 86400, OFF(dns_cache_ttl), NULL },
 

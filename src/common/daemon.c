@@ -2,16 +2,19 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/secfile.h"
 #include "proto/util.h"
 
 #include <event2/event.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -55,12 +58,10 @@ daemon_args_add(struct daemon_args *a, const char *key, const char *val)
 }
 
 int
-daemon_configure(struct config *cfg, const struct daemon_args *a,
-    struct keyset *ks)
+daemon_load_config(struct config *cfg, const struct daemon_args *a)
 {
 	int	errors = 0;
 
-	memset(ks, 0, sizeof(*ks));
 	if (a->conf != NULL)
 		errors += config_load_file(cfg, a->conf, daemon_config_err,
 		    NULL);
@@ -73,6 +74,17 @@ daemon_configure(struct config *cfg, const struct daemon_args *a,
 		if (!config_set(cfg, a->set[i].key, a->set[i].val,
 		    daemon_config_err, NULL))
 			errors++;
+	return errors;
+}
+
+int
+daemon_configure(struct config *cfg, const struct daemon_args *a,
+    struct keyset *ks)
+{
+	int	errors;
+
+	memset(ks, 0, sizeof(*ks));
+	errors = daemon_load_config(cfg, a);
 	if (errors == 0)
 		errors += config_validate(cfg, daemon_config_err, NULL);
 	if (errors == 0 && cfg->run_as[0] != '\0' &&
@@ -97,6 +109,43 @@ daemon_config_summary(const struct daemon_args *a, const char *progname,
 {
 	fprintf(stderr, "%s: %d error%s\n", a->conf ? a->conf : progname,
 	    errors, errors == 1 ? "" : "s");
+}
+
+bool
+daemon_pidfile_write(const char *path)
+{
+	struct secfile_owner	own = { geteuid(), getegid(), 0644 };
+	char			buf[32], why[512];
+	int			n;
+
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (!secfile_write(path, buf, (size_t)n, &own, true, why,
+	    sizeof(why))) {
+		fprintf(stderr, "%s: pid file: %s\n", path, why);
+		return false;
+	}
+	return true;
+}
+
+void
+daemon_pidfile_remove(const char *path)
+{
+	char	buf[32];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (strtol(buf, NULL, 10) != (long)getpid())
+		return;		/* a later start's: not ours to remove */
+	if (unlink(path) == -1)
+		log_debug("event=pid_file_kept file=%s why=\"%s\"", path,
+		    strerror(errno));
 }
 
 void

@@ -14,6 +14,7 @@
 #include "local/monitor.h"
 #include "local/policy.h"
 #include "local/outbound.h"
+#include "local/pair.h"
 #include "local/tunnel_client.h"
 #include "local/uplink.h"
 #include "proto/util.h"
@@ -35,6 +36,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: mpsocks-local --server HOST:PORT --key-file FILE [options]\n"
 "       mpsocks-local -c FILE [options]\n"
+"       mpsocks-local --pair TOKEN [-c FILE] [--key-file FILE] [--force]\n"
 "\n"
 "The mpsocks home-side proxy: a SOCKS5 server that carries every\n"
 "connection to the concentrator (mpsocks-server) over MPTCP, so that one\n"
@@ -87,6 +89,16 @@ usage(FILE *f)
 "                             SIGHUP re-reads the rules and GeoIP files.\n"
 "      --explain HOST[:PORT]  print which rule decides HOST (port 443 if\n"
 "                             not given) and why, then exit\n"
+"      --pair TOKEN|-         pair this home: from the token that\n"
+"                             mpsocks-server --add-home printed (-: read\n"
+"                             it from stdin), write the key file and set\n"
+"                             server and key_file in the config, then\n"
+"                             check it and exit. Default config:\n"
+"                             " PAIR_DEFAULT_CONF "; default key file:\n"
+"                             its key_file, or " PAIR_KEY_NAME " beside it.\n"
+"                             With -t it only checks\n"
+"      --force                with --pair: replace a key file that holds\n"
+"                             another key\n"
 "  -t, --test                 check the configuration and exit\n"
 "  -v, --verbose              debug logging\n"
 "  -q, --quiet                warnings and errors only\n"
@@ -100,7 +112,7 @@ usage(FILE *f)
 enum { OPT_VERSION = 256, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
     OPT_NOMPTCP, OPT_CONTROL, OPT_STATUS, OPT_EXPLAIN, OPT_UPLINKS,
     OPT_NOTFO, OPT_TFO, OPT_SPLICE, OPT_ENCRYPTION, OPT_RUN_AS,
-    OPT_STRICT, OPT_NOPOOL };
+    OPT_STRICT, OPT_NOPOOL, OPT_PAIR, OPT_FORCE };
 
 /* What /api/status reads: the monitor and the tunnel client's pool. */
 struct status_ctx {
@@ -233,6 +245,8 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ "explain", required_argument, NULL, OPT_EXPLAIN },
+		{ "pair", required_argument, NULL, OPT_PAIR },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct config	 cfg;
@@ -255,6 +269,9 @@ main(int argc, char **argv)
 	struct policy_builder	*pb;
 	struct uplinks		*ul;
 	bool			 uplinks = false;
+	struct pair		 pair = { 0 };
+	char			*pair_token = NULL;
+	static char		 pair_conf[PATH_MAX];
 
 	config_defaults(&cfg, CONFIG_LOCAL);
 	while ((ch = getopt_long(argc, argv, "l:s:k:u:a:c:tvqh", opts,
@@ -287,6 +304,15 @@ main(int argc, char **argv)
 		case OPT_UPLINKS: uplinks = true; break;
 		case 'c': args.conf = optarg; break;
 		case OPT_EXPLAIN: explain = optarg; break;
+		case OPT_PAIR:
+			/* the token is the key: off the command line that
+			 * ps shows, at once */
+			free(pair_token);
+			if ((pair_token = strdup(optarg)) == NULL)
+				fatalx("out of memory");
+			util_wipe(optarg, strlen(optarg));
+			break;
+		case OPT_FORCE: pair.force = true; break;
 		case 't': args.test = true; break;
 		case 'v': args.verbosity++; break;
 		case 'q': args.verbosity--; break;
@@ -307,6 +333,28 @@ main(int argc, char **argv)
 		fprintf(stderr, "unexpected argument: %s\n", argv[optind]);
 		usage(stderr);
 		return 2;
+	}
+	if (pair.force && pair_token == NULL) {
+		fprintf(stderr, "--force goes with --pair TOKEN\n");
+		return 2;
+	}
+	if (pair_token != NULL) {
+		int rc;
+
+		pair.token = pair_token;
+		pair.conf = args.conf;
+		for (size_t i = 0; i < args.nset; i++)
+			if (strcmp(args.set[i].key, "key_file") == 0)
+				pair.key_file = args.set[i].val;
+		pair.dry_run = args.test;
+		rc = pair_run(&pair, pair_conf, sizeof(pair_conf));
+		util_wipe(pair_token, strlen(pair_token));
+		free(pair_token);
+		if (rc != 0 || args.test)
+			return rc;
+		/* what was written must start: the -t check of it */
+		args.conf = pair_conf;
+		args.test = true;
 	}
 	if (explain != NULL)
 		return explain_main(args.conf, explain, &cfg);

@@ -9,6 +9,7 @@
 #include "common/mptcp.h"
 #include "common/stats.h"
 #include "proto/status.h"
+#include "server/add_home.h"
 #include "server/tunnel_server.h"
 #include "proto/util.h"
 
@@ -16,6 +17,8 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #ifndef MPSOCKS_VERSION
 #define MPSOCKS_VERSION	"0.1.0"
@@ -28,6 +31,7 @@ usage(FILE *f)
 "usage: mpsocks-server --listen ADDR:PORT --key-file FILE [options]\n"
 "       mpsocks-server -c FILE [options]\n"
 "       mpsocks-server --genkey\n"
+"       mpsocks-server --add-home NAME [--public HOST[:PORT]] [-c FILE]\n"
 "\n"
 "The mpsocks concentrator: terminates MPTCP tunnels from mpsocks-local,\n"
 "authenticates them, and connects to the requested destinations.\n"
@@ -51,6 +55,20 @@ usage(FILE *f)
 "                             capabilities, once the sockets are open\n"
 "      --control ADDR:PORT    serve /metrics and /api/status (default off;\n"
 "                             docs/metrics.md)\n"
+"      --pid-file FILE        write the pid here at start, for --add-home\n"
+"                             to signal\n"
+"      --add-home NAME        pair a new home: add a key named NAME to the\n"
+"                             key file (created if absent), reload the\n"
+"                             running concentrator (its pid file), print\n"
+"                             the token for the home, then exit. Without\n"
+"                             -c and --key-file it reads\n"
+"                             " ADD_HOME_DEFAULT_CONF "; with -t it only\n"
+"                             checks. With --require-tls the key gets\n"
+"                             the require_tls flag\n"
+"      --public HOST[:PORT]   with --add-home: where homes reach this\n"
+"                             concentrator (default: the first listen\n"
+"                             address that is not a wildcard; the port:\n"
+"                             the first listen port)\n"
 "  -c, --config FILE          INI configuration (see conf/server.conf)\n"
 "  -t, --test                 check the configuration and exit\n"
 "  -v, --verbose              debug logging\n"
@@ -107,7 +125,38 @@ reload(void *arg)
 }
 
 enum { OPT_GENKEY = 256, OPT_VERSION, OPT_HS, OPT_IDLE, OPT_CONN, OPT_MAXC,
-    OPT_CONTROL, OPT_SPLICE, OPT_REQUIRE_TLS, OPT_RUN_AS, OPT_DENY };
+    OPT_CONTROL, OPT_SPLICE, OPT_REQUIRE_TLS, OPT_RUN_AS, OPT_DENY,
+    OPT_ADD_HOME, OPT_PUBLIC, OPT_PID_FILE };
+
+static bool
+args_have(const struct daemon_args *a, const char *key)
+{
+	for (size_t i = 0; i < a->nset; i++)
+		if (strcmp(a->set[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* --add-home: the config as the daemon would read it, then add_home. */
+static int
+add_home_main(struct config *cfg, struct daemon_args *args,
+    struct add_home *ah)
+{
+	int	errors;
+
+	if (args->conf == NULL && !args_have(args, "key_file") &&
+	    access(ADD_HOME_DEFAULT_CONF, F_OK) == 0) {
+		args->conf = ADD_HOME_DEFAULT_CONF;
+		fprintf(stderr, "mpsocks-server: reading %s\n", args->conf);
+	}
+	if ((errors = daemon_load_config(cfg, args)) > 0) {
+		daemon_config_summary(args, "mpsocks-server", errors);
+		return EX_CONFIG_ERR;
+	}
+	ah->require_tls = args_have(args, "require_tls");
+	ah->dry_run = args->test;
+	return add_home_run(cfg, ah);
+}
 
 /* The concentrator's /api/status: who it is, how long it has run and
  * how many pooled tunnels wait; its connections are in /metrics. */
@@ -144,6 +193,9 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "genkey", no_argument, NULL, OPT_GENKEY },
+		{ "add-home", required_argument, NULL, OPT_ADD_HOME },
+		{ "public", required_argument, NULL, OPT_PUBLIC },
+		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -153,6 +205,7 @@ main(int argc, char **argv)
 	struct keyset		 ks;
 	struct event_base	*base;
 	struct control		*ctl = NULL;
+	struct add_home		 ah = { 0 };
 	int			 ch, errors;
 
 	config_defaults(&ctx.cfg, CONFIG_SERVER);
@@ -173,6 +226,9 @@ main(int argc, char **argv)
 		case OPT_RUN_AS: key = "run_as"; break;
 		case OPT_SPLICE: key = "splice"; val = "yes"; break;
 		case OPT_REQUIRE_TLS: key = "require_tls"; val = "yes"; break;
+		case OPT_PID_FILE: key = "pid_file"; break;
+		case OPT_ADD_HOME: ah.name = optarg; break;
+		case OPT_PUBLIC: ah.public = optarg; break;
 		case 'c': args.conf = optarg; break;
 		case 't': args.test = true; break;
 		case 'v': args.verbosity++; break;
@@ -197,6 +253,12 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (ah.public != NULL && ah.name == NULL) {
+		fprintf(stderr, "--public goes with --add-home NAME\n");
+		return 2;
+	}
+	if (ah.name != NULL)
+		return add_home_main(&ctx.cfg, &args, &ah);
 	if ((errors = daemon_configure(&ctx.cfg, &args, &ks)) > 0) {
 		keyset_free(&ks);
 		daemon_config_summary(&args, "mpsocks-server", errors);
@@ -224,6 +286,14 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
+	/* before the drop: a pid file's directory (/run) may be root's */
+	if (ctx.cfg.pid_file[0] != '\0' &&
+	    !daemon_pidfile_write(ctx.cfg.pid_file)) {
+		control_free(ctl);
+		tunnel_server_free(ctx.srv);
+		event_base_free(base);
+		return 1;
+	}
 	/* listeners open: nothing after needs root or a capability */
 	daemon_drop_privileges(&ctx.cfg, 0);
 	if (!daemon_signals(base, reload, &ctx))
@@ -235,6 +305,8 @@ main(int argc, char **argv)
 	log_info("event=start version=%s allow=%zu deny=%zu", MPSOCKS_VERSION,
 	    ctx.cfg.allow.n, ctx.cfg.deny.n);
 	event_base_dispatch(base);
+	if (ctx.cfg.pid_file[0] != '\0')
+		daemon_pidfile_remove(ctx.cfg.pid_file);
 	control_free(ctl);
 	tunnel_server_free(ctx.srv);
 	daemon_signals_free();
