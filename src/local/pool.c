@@ -318,7 +318,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		if (mptcp_subflow_stats(bufferevent_getfd(m->bev), &st))
-			sf += st.n;
+			sf += st.alive;
 		else
 			sf++;
 	}
@@ -393,6 +393,7 @@ pool_take(struct pool *p, struct sockaddr_storage *src, bool *mptcp)
 	struct bufferevent		*bev;
 	unsigned			 best_sf = 0;
 	struct mptcp_subflow_stats	 st;
+	uint64_t			 now = util_now_ms();
 
 	/* the oldest of those with the most subflows joined: the oldest
 	 * keeps the initial uplinks taking turns */
@@ -405,8 +406,14 @@ pool_take(struct pool *p, struct sockaddr_storage *src, bool *mptcp)
 			m = next;
 			continue;
 		}
-		if (mptcp_subflow_stats(bufferevent_getfd(m->bev), &st))
-			sf = st.n;
+		if (mptcp_subflow_stats(bufferevent_getfd(m->bev), &st)) {
+			if (st.alive == 0) {	/* every subflow reset */
+				member_free(m, true);
+				m = next;
+				continue;
+			}
+			sf = st.alive;
+		}
 		if (best == NULL || sf > best_sf) {
 			best = m;
 			best_sf = sf;
@@ -424,10 +431,30 @@ pool_take(struct pool *p, struct sockaddr_storage *src, bool *mptcp)
 	*mptcp = best->mptcp;
 	log_debug("event=pool_take uplink=%s subflows=%u idle_ms=%llu",
 	    best->uplink != NULL ? best->uplink : "-", best_sf,
-	    (unsigned long long)(util_now_ms() - best->ready_ms));
+	    (unsigned long long)(now - best->ready_ms));
 	member_free(best, false);
 	pool_kick(p);
 	return bev;
+}
+
+void
+pool_dead(struct pool *p, uint64_t taken_ms)
+{
+	struct member	*m, *next;
+	unsigned	 n = 0;
+
+	for (m = TAILQ_FIRST(&p->ready); m != NULL; m = next) {
+		next = TAILQ_NEXT(m, entry);
+		if (m->ready_ms > taken_ms)
+			break;		/* oldest first: the rest are newer */
+		member_free(m, true);
+		n++;
+	}
+	if (n > 0)
+		log_debug("event=pool_flush dropped=%u: ready before a taken "
+		    "one that was dead", n);
+	pool_publish(p);
+	pool_kick(p);
 }
 
 void
