@@ -35,7 +35,10 @@
 #define POOL_BACKOFF_MAX_MS	60000
 /* A ready tunnel the concentrator closes sooner than this was refused
  * (its pool_max_per_key, or pooling off there): counted as a failure,
- * so that the pool backs off instead of reopening in a loop. */
+ * so that the pool backs off instead of reopening in a loop. One opened
+ * after the last failure that lives this long ends the backing off: a
+ * handshake that succeeds proves nothing when the concentrator then
+ * closes the tunnel at once. */
 #define POOL_SHORT_LIFE_MS	5000
 #define POOL_RENEW_PER_TICK	2	/* renewals spread out */
 
@@ -65,6 +68,7 @@ struct pool {
 	size_t				 sec;
 	uint64_t			 sec_start_ms;
 	unsigned			 fails;		/* in a row */
+	uint64_t			 fail_ms;	/* the last one */
 	uint64_t			 retry_ms;	/* backing off until */
 	size_t				 next_uplink;
 	struct event			*tick, *kick;
@@ -116,12 +120,23 @@ pool_failed(struct pool *p, const char *why)
 
 	p->failed++;
 	p->fails++;
+	p->fail_ms = util_now_ms();
 	delay = POOL_BACKOFF_MIN_MS << MIN(p->fails - 1, 10u);
 	delay = MIN(delay, (uint64_t)POOL_BACKOFF_MAX_MS);
-	p->retry_ms = util_now_ms() + delay;
+	p->retry_ms = p->fail_ms + delay;
 	log_warnx_rl(&p->rl, "event=pool_fail why=\"%s\" fails=%u "
 	    "retry_ms=%llu: app connections open tunnels cold meanwhile",
 	    why, p->fails, (unsigned long long)delay);
+}
+
+/* A ready tunnel opened since the last failure that the concentrator
+ * kept for POOL_SHORT_LIFE_MS: the backing off is over. */
+static void
+member_proved(struct pool *p, const struct member *m, uint64_t now)
+{
+	if (p->fails > 0 && m->born_ms > p->fail_ms &&
+	    now - m->ready_ms >= POOL_SHORT_LIFE_MS)
+		p->fails = 0;
 }
 
 static void
@@ -147,7 +162,6 @@ member_event_cb(struct bufferevent *bev, short what, void *arg)
 		TAILQ_INSERT_TAIL(&p->ready, m, entry);
 		p->n_ready++;
 		p->opened++;
-		p->fails = 0;
 		if (m->mptcp && mptcp_is_active(fd) == 0) {
 			stats_mptcp_fallback();
 			log_warnx_rl(&p->rl, "event=no_mptcp pool=yes: a "
@@ -174,6 +188,7 @@ member_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_debug("event=pool_closed uplink=%s idle_ms=%llu",
 		    m->uplink != NULL ? m->uplink : "-",
 		    (unsigned long long)(now - m->ready_ms));
+		member_proved(p, m, now);
 		member_free(m, true);
 		if (refused)
 			pool_failed(p, "the concentrator closed a pooled tunnel "
@@ -317,6 +332,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			member_free(m, false);
 			continue;
 		}
+		member_proved(p, m, now);
 		if (mptcp_subflow_stats(bufferevent_getfd(m->bev), &st))
 			sf += st.alive;
 		else
@@ -432,6 +448,7 @@ pool_take(struct pool *p, struct sockaddr_storage *src, bool *mptcp)
 	log_debug("event=pool_take uplink=%s subflows=%u idle_ms=%llu",
 	    best->uplink != NULL ? best->uplink : "-", best_sf,
 	    (unsigned long long)(now - best->ready_ms));
+	member_proved(p, best, now);
 	member_free(best, false);
 	pool_kick(p);
 	return bev;
