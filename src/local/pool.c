@@ -48,6 +48,8 @@ struct member {
 	struct bufferevent	*bev;
 	uint64_t		 born_ms, ready_ms, renew_ms;
 	bool			 ready, mptcp;
+	bool			 stale;		/* due for renewal: goes
+						 * once a new one is ready */
 	struct sockaddr_storage	 src;
 	const char		*uplink;	/* its initial subflow's, or
 						 * NULL: the default route */
@@ -62,6 +64,7 @@ struct pool {
 	const struct config_uplinks	*ups;
 	struct members			 ready, opening;	/* oldest first */
 	unsigned			 n_ready, n_opening, target;
+	unsigned			 n_stale;	/* of n_ready */
 	unsigned			 subflows;
 	/* takes per second, the last POOL_WINDOW_S seconds */
 	unsigned			 per_sec[POOL_WINDOW_S];
@@ -94,6 +97,8 @@ member_free(struct member *m, bool abortive)
 	if (m->ready) {
 		TAILQ_REMOVE(&p->ready, m, entry);
 		p->n_ready--;
+		if (m->stale)
+			p->n_stale--;
 	} else {
 		TAILQ_REMOVE(&p->opening, m, entry);
 		p->n_opening--;
@@ -139,6 +144,26 @@ member_proved(struct pool *p, const struct member *m, uint64_t now)
 		p->fails = 0;
 }
 
+/* Make before break: a stale tunnel goes once the pool holds its size
+ * without it, so that renewing never leaves fewer ready than that. */
+static void
+drop_stale(struct pool *p)
+{
+	struct member	*m, *next;
+	uint64_t	 now = util_now_ms();
+
+	for (m = TAILQ_FIRST(&p->ready); m != NULL && p->n_stale > 0 &&
+	    p->n_ready > p->target; m = next) {
+		next = TAILQ_NEXT(m, entry);
+		if (!m->stale)
+			continue;
+		log_debug("event=pool_renewed uplink=%s idle_ms=%llu",
+		    m->uplink != NULL ? m->uplink : "-",
+		    (unsigned long long)(now - m->ready_ms));
+		member_free(m, false);
+	}
+}
+
 static void
 member_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -170,6 +195,7 @@ member_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_debug("event=pool_ready uplink=%s ms=%llu ready=%u",
 		    m->uplink != NULL ? m->uplink : "-",
 		    (unsigned long long)(now - m->born_ms), p->n_ready);
+		drop_stale(p);
 		pool_publish(p);
 		return;
 	}
@@ -268,7 +294,8 @@ pool_refill(struct pool *p)
 
 	if (now < p->retry_ms)
 		return;		/* the tick comes back */
-	while (p->n_ready + p->n_opening < p->target &&
+	/* stale ones count as gone: their replacements open now */
+	while (p->n_ready - p->n_stale + p->n_opening < p->target &&
 	    p->n_opening < POOL_MAX_OPENING)
 		if (!member_open(p))
 			break;
@@ -321,16 +348,21 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	roll_window(p, now);
 	p->target = pool_wanted(p);
-	/* renew the old ones, a few per second; shed what the size no
-	 * longer needs, oldest first */
+	/* shed what the size no longer needs, stale ones first, then the
+	 * oldest; mark the old ones for renewal, a few per second (each
+	 * goes once its replacement is ready) */
+	drop_stale(p);
 	for (m = TAILQ_FIRST(&p->ready); m != NULL; m = next) {
 		next = TAILQ_NEXT(m, entry);
-		if (p->n_ready > p->target ||
-		    (now >= m->renew_ms && renewed < POOL_RENEW_PER_TICK)) {
-			if (now >= m->renew_ms)
-				renewed++;
+		if (p->n_ready > p->target) {
 			member_free(m, false);
 			continue;
+		}
+		if (!m->stale && now >= m->renew_ms &&
+		    renewed < POOL_RENEW_PER_TICK) {
+			m->stale = true;
+			p->n_stale++;
+			renewed++;
 		}
 		member_proved(p, m, now);
 		if (mptcp_subflow_stats(bufferevent_getfd(m->bev), &st))
