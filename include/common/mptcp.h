@@ -57,7 +57,9 @@ int	mptcp_is_active(int fd);
 void	mptcp_set_abortive(int fd);
 
 struct mptcp_subflow_stats {
-	unsigned	n;		/* subflows now open, the initial too */
+	unsigned	n;		/* subflows listed, the initial too */
+	unsigned	alive;		/* of them, not closed: the initial
+					 * one stays listed after a reset */
 	uint64_t	bytes_sent, bytes_received;	/* summed */
 };
 /* Subflow totals from MPTCP_TCPINFO; false on a TCP socket. */

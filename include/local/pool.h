@@ -56,6 +56,11 @@ void			 pool_free(struct pool *);
  * address and whether it is MPTCP; NULL if none is ready. */
 struct bufferevent	*pool_take(struct pool *, struct sockaddr_storage *src,
 			    bool *mptcp);
+/* A tunnel taken at taken_ms (util_now_ms()) turned out dead before its
+ * answer: the concentrator restarted, or closed it unseen. Those ready
+ * by then most likely went the same way: they are dropped, and the pool
+ * refills. */
+void			 pool_dead(struct pool *, uint64_t taken_ms);
 /* Counts one tunnel asked for: hit or miss (drives the size). */
 void			 pool_count_take(struct pool *, bool hit);
 void			 pool_get_status(const struct pool *,

@@ -190,6 +190,9 @@ mptcp_subflow_stats(int fd, struct mptcp_subflow_stats *out)
 				    (size_t)i * h.size_user;
 		uint64_t	 v;
 
+		if (elem < 1 || ti + 1 > buf + len)
+			break;
+		out->alive += ti[0] != TCP_CLOSE;	/* tcpi_state */
 		if (elem < TI_BYTES_RECEIVED + 8 ||
 		    ti + TI_BYTES_RECEIVED + 8 > buf + len)
 			break;

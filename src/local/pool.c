@@ -36,7 +36,10 @@
 #define POOL_BACKOFF_MAX_MS	60000
 /* A ready tunnel the concentrator closes sooner than this was refused
  * (its pool_max_per_key, or pooling off there): counted as a failure,
- * so that the pool backs off instead of reopening in a loop. */
+ * so that the pool backs off instead of reopening in a loop. One opened
+ * after the last failure that lives this long ends the backing off: a
+ * handshake that succeeds proves nothing when the concentrator then
+ * closes the tunnel at once. */
 #define POOL_SHORT_LIFE_MS	5000
 #define POOL_RENEW_PER_TICK	2	/* renewals spread out */
 
@@ -51,6 +54,8 @@ struct member {
 	uint64_t		 born_ms, ready_ms, renew_ms;
 	bool			 ready, mptcp;
 	unsigned		 subflows;	/* at the last reading */
+	bool			 stale;		/* due for renewal: goes
+						 * once a new one is ready */
 	struct sockaddr_storage	 src;
 	const char		*uplink;	/* its initial subflow's, or
 						 * NULL: the default route */
@@ -65,12 +70,14 @@ struct pool {
 	const struct config_uplinks	*ups;
 	struct members			 ready, opening;	/* oldest first */
 	unsigned			 n_ready, n_opening, target;
+	unsigned			 n_stale;	/* of n_ready */
 	unsigned			 subflows;	/* sum of ready ones' */
 	/* takes per second, the last POOL_WINDOW_S seconds */
 	unsigned			 per_sec[POOL_WINDOW_S];
 	size_t				 sec;
 	uint64_t			 sec_start_ms;
 	unsigned			 fails;		/* in a row */
+	uint64_t			 fail_ms;	/* the last one */
 	uint64_t			 retry_ms;	/* backing off until */
 	size_t				 next_uplink;
 	struct event			*tick, *kick;
@@ -88,14 +95,14 @@ pool_publish(struct pool *p)
 	stats_pool(p->n_ready, p->n_opening, p->target, p->subflows);
 }
 
-/* Subflows open on m's socket now; a TCP one has one. */
+/* Subflows alive on m's socket now; a TCP one has one. */
 static unsigned
 member_subflows(const struct member *m)
 {
 	struct mptcp_subflow_stats	st;
 
 	return mptcp_subflow_stats(bufferevent_getfd(m->bev), &st) ?
-	    st.n : 1;
+	    st.alive : 1;
 }
 
 static void
@@ -107,6 +114,8 @@ member_free(struct member *m, bool abortive)
 		TAILQ_REMOVE(&p->ready, m, entry);
 		p->n_ready--;
 		p->subflows -= MIN(m->subflows, p->subflows);
+		if (m->stale)
+			p->n_stale--;
 	} else {
 		TAILQ_REMOVE(&p->opening, m, entry);
 		p->n_opening--;
@@ -133,12 +142,43 @@ pool_failed(struct pool *p, const char *why)
 
 	p->failed++;
 	p->fails++;
+	p->fail_ms = util_now_ms();
 	delay = POOL_BACKOFF_MIN_MS << MIN(p->fails - 1, 10u);
 	delay = MIN(delay, (uint64_t)POOL_BACKOFF_MAX_MS);
-	p->retry_ms = util_now_ms() + delay;
+	p->retry_ms = p->fail_ms + delay;
 	log_warnx_rl(&p->rl, "event=pool_fail why=\"%s\" fails=%u "
 	    "retry_ms=%llu: app connections open tunnels cold meanwhile",
 	    why, p->fails, (unsigned long long)delay);
+}
+
+/* A ready tunnel opened since the last failure that the concentrator
+ * kept for POOL_SHORT_LIFE_MS: the backing off is over. */
+static void
+member_proved(struct pool *p, const struct member *m, uint64_t now)
+{
+	if (p->fails > 0 && m->born_ms > p->fail_ms &&
+	    now - m->ready_ms >= POOL_SHORT_LIFE_MS)
+		p->fails = 0;
+}
+
+/* Make before break: a stale tunnel goes once the pool holds its size
+ * without it, so that renewing never leaves fewer ready than that. */
+static void
+drop_stale(struct pool *p)
+{
+	struct member	*m, *next;
+	uint64_t	 now = util_now_ms();
+
+	for (m = TAILQ_FIRST(&p->ready); m != NULL && p->n_stale > 0 &&
+	    p->n_ready > p->target; m = next) {
+		next = TAILQ_NEXT(m, entry);
+		if (!m->stale)
+			continue;
+		log_debug("event=pool_renewed uplink=%s idle_ms=%llu",
+		    m->uplink != NULL ? m->uplink : "-",
+		    (unsigned long long)(now - m->ready_ms));
+		member_free(m, false);
+	}
 }
 
 static void
@@ -168,7 +208,6 @@ member_event_cb(struct bufferevent *bev, short what, void *arg)
 		TAILQ_INSERT_TAIL(&p->ready, m, entry);
 		p->n_ready++;
 		p->opened++;
-		p->fails = 0;
 		if (m->mptcp && mptcp_is_active(fd) == 0) {
 			stats_mptcp_fallback();
 			log_warnx_rl(&p->rl, "event=no_mptcp pool=yes: a "
@@ -177,6 +216,7 @@ member_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_debug("event=pool_ready uplink=%s ms=%llu ready=%u",
 		    m->uplink != NULL ? m->uplink : "-",
 		    (unsigned long long)(now - m->born_ms), p->n_ready);
+		drop_stale(p);
 		pool_publish(p);
 		return;
 	}
@@ -195,6 +235,7 @@ member_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_debug("event=pool_closed uplink=%s idle_ms=%llu",
 		    m->uplink != NULL ? m->uplink : "-",
 		    (unsigned long long)(now - m->ready_ms));
+		member_proved(p, m, now);
 		member_free(m, true);
 		if (refused)
 			pool_failed(p, "the concentrator closed a pooled tunnel "
@@ -274,7 +315,8 @@ pool_refill(struct pool *p)
 
 	if (now < p->retry_ms)
 		return;		/* the tick comes back */
-	while (p->n_ready + p->n_opening < p->target &&
+	/* stale ones count as gone: their replacements open now */
+	while (p->n_ready - p->n_stale + p->n_opening < p->target &&
 	    p->n_opening < POOL_MAX_OPENING)
 		if (!member_open(p))
 			break;
@@ -326,17 +368,23 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	roll_window(p, now);
 	p->target = pool_wanted(p);
-	/* renew the old ones, a few per second; shed what the size no
-	 * longer needs, oldest first */
+	/* shed what the size no longer needs, stale ones first, then the
+	 * oldest; mark the old ones for renewal, a few per second (each
+	 * goes once its replacement is ready) */
+	drop_stale(p);
 	for (m = TAILQ_FIRST(&p->ready); m != NULL; m = next) {
 		next = TAILQ_NEXT(m, entry);
-		if (p->n_ready > p->target ||
-		    (now >= m->renew_ms && renewed < POOL_RENEW_PER_TICK)) {
-			if (now >= m->renew_ms)
-				renewed++;
+		if (p->n_ready > p->target) {
 			member_free(m, false);
 			continue;
 		}
+		if (!m->stale && now >= m->renew_ms &&
+		    renewed < POOL_RENEW_PER_TICK) {
+			m->stale = true;
+			p->n_stale++;
+			renewed++;
+		}
+		member_proved(p, m, now);
 		m->subflows = member_subflows(m);
 		sf += m->subflows;
 	}
@@ -410,6 +458,7 @@ pool_take(struct pool *p, struct sockaddr_storage *src, bool *mptcp)
 	struct member			*m, *best = NULL;
 	struct bufferevent		*bev;
 	unsigned			 best_sf = 0;
+	uint64_t			 now = util_now_ms();
 
 	/* the oldest of those with the most subflows joined: the oldest
 	 * keeps the initial uplinks taking turns */
@@ -422,7 +471,11 @@ pool_take(struct pool *p, struct sockaddr_storage *src, bool *mptcp)
 			m = next;
 			continue;
 		}
-		sf = member_subflows(m);
+		if ((sf = member_subflows(m)) == 0) {	/* every subflow reset */
+			member_free(m, true);
+			m = next;
+			continue;
+		}
 		if (best == NULL || sf > best_sf) {
 			best = m;
 			best_sf = sf;
@@ -440,10 +493,31 @@ pool_take(struct pool *p, struct sockaddr_storage *src, bool *mptcp)
 	*mptcp = best->mptcp;
 	log_debug("event=pool_take uplink=%s subflows=%u idle_ms=%llu",
 	    best->uplink != NULL ? best->uplink : "-", best_sf,
-	    (unsigned long long)(util_now_ms() - best->ready_ms));
+	    (unsigned long long)(now - best->ready_ms));
+	member_proved(p, best, now);
 	member_free(best, false);
 	pool_kick(p);
 	return bev;
+}
+
+void
+pool_dead(struct pool *p, uint64_t taken_ms)
+{
+	struct member	*m, *next;
+	unsigned	 n = 0;
+
+	for (m = TAILQ_FIRST(&p->ready); m != NULL; m = next) {
+		next = TAILQ_NEXT(m, entry);
+		if (m->ready_ms > taken_ms)
+			break;		/* oldest first: the rest are newer */
+		member_free(m, true);
+		n++;
+	}
+	if (n > 0)
+		log_debug("event=pool_flush dropped=%u: ready before a taken "
+		    "one that was dead", n);
+	pool_publish(p);
+	pool_kick(p);
 }
 
 void

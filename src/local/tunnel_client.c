@@ -76,6 +76,13 @@ struct attempt {
 #define TUNNEL_RACE_MS		1000
 static const struct timeval	race_tv = { TUNNEL_RACE_MS / 1000,
 				    TUNNEL_RACE_MS % 1000 * 1000 };
+/* A pooled tunnel waiting for its answer is looked at this often: one
+ * whose concentrator went away unseen (no FIN reached us) has its
+ * subflows reset by the request, but the kernel keeps the MPTCP
+ * connection open and tells us nothing. */
+#define TUNNEL_POOL_CHECK_MS	500
+static const struct timeval	pool_check_tv = { 0,
+				    TUNNEL_POOL_CHECK_MS * 1000 };
 
 struct tunnel_open {
 	struct tunnel_client	*tc;
@@ -271,6 +278,31 @@ check_fallback(struct attempt *a)
 
 static bool	race_next(struct tunnel_open *);
 
+/*
+ * A pooled tunnel that ends before its answer, or whose every subflow
+ * was reset, was most likely closed by the concentrator while it sat
+ * idle (a restart, its idle timeout) just as we took it: the pool drops
+ * the ones as old, and the request goes once more, on a cold tunnel,
+ * rather than failing the app. False if no retry started (a was
+ * dropped all the same, if pooled).
+ */
+static bool
+pooled_retry(struct tunnel_open *o, struct attempt *a, const char *why)
+{
+	if (!a->pooled || o->cold_retried)
+		return false;
+	attempt_drop(a, true);
+	o->cold_retried = true;
+	log_debug("event=pool_dead server=%s why=\"%s\": request sent again "
+	    "on a new tunnel", o->tc->server_str, why);
+	pool_dead(o->tc->pool, o->start_ms);	/* taken then */
+	if (!open_attempt(o, false, NULL))
+		return false;
+	if (o->race != NULL)		/* now racing, as a cold open does */
+		evtimer_add(o->race, &race_tv);
+	return true;
+}
+
 static void
 open_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -343,19 +375,9 @@ open_event_cb(struct bufferevent *bev, short what, void *arg)
 		    &src : NULL))
 			return;
 	}
-	/* A pooled tunnel that ends before its answer was, most likely,
-	 * closed by the concentrator while it sat idle (a restart, its
-	 * idle timeout) just as we took it: the request goes once more,
-	 * on a cold tunnel, rather than failing the app. */
-	if (a->pooled && !o->cold_retried) {
-		attempt_drop(a, true);
-		o->cold_retried = true;
-		log_debug("event=pool_dead server=%s: request sent again on "
-		    "a new tunnel", o->tc->server_str);
-		if (open_attempt(o, false, NULL))
-			return;
-	} else
-		attempt_drop(a, true);
+	if (pooled_retry(o, a, (what & BEV_EVENT_EOF) ? "closed" : "error"))
+		return;
+	attempt_drop(a, true);
 	/* another attempt still running, or another uplink to try */
 	if (attempts_alive(o) > 0 || race_next(o))
 		return;
@@ -491,13 +513,38 @@ attempt_in_syn_sent(const struct attempt *a)
 	return ti.tcpi_state == TCP_SYN_SENT;
 }
 
+/* The pooled attempt still has a subflow the peer has not reset (or it
+ * is plain TCP, where a reset is reported). */
+static bool
+pooled_alive(const struct attempt *a)
+{
+	struct mptcp_subflow_stats	st;
+
+	return !mptcp_subflow_stats(bufferevent_getfd(a->bev), &st) ||
+	    st.alive > 0;
+}
+
 static void
 open_race_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel_open	*o = arg;
+	struct attempt		*a = &o->att[0];
 
 	(void)fd;
 	(void)what;
+	if (a->pooled && a->bev != NULL) {	/* watched, not raced */
+		if (pooled_alive(a)) {
+			evtimer_add(o->race, &pool_check_tv);
+			return;
+		}
+		if (!pooled_retry(o, a, "every subflow reset")) {
+			monitor_tunnel_result(o->tc->mon, false, 0);
+			open_done(o, NULL, REPLY_GENERAL, "the pooled tunnel "
+			    "lost its subflows and no new one could be "
+			    "opened");
+		}
+		return;
+	}
 	for (size_t i = 0; i < o->n_att; i++)
 		if (o->att[i].bev != NULL && !attempt_in_syn_sent(&o->att[i]))
 			return;
@@ -754,12 +801,12 @@ tunnel_open(struct tunnel_client *tc, const struct target *t, unsigned flags,
 	if (!hit && !open_attempt(o, tc->cfg->tfo, NULL))
 		goto fail;
 	evtimer_add(o->timer, &tv);
-	/* racing needs other uplinks to race on (a pooled tunnel has its
-	 * subflows up already) */
-	if (!hit && tc->ups != NULL && tc->ups->n > 1) {
+	/* racing needs other uplinks to race on; a pooled tunnel, whose
+	 * subflows are up already, is watched instead (pooled_alive) */
+	if (hit || (tc->ups != NULL && tc->ups->n > 1)) {
 		if ((o->race = evtimer_new(tc->base, open_race_cb, o)) == NULL)
 			goto fail;
-		evtimer_add(o->race, &race_tv);
+		evtimer_add(o->race, hit ? &pool_check_tv : &race_tv);
 	}
 	return o;
 fail:

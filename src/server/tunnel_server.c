@@ -171,7 +171,7 @@ ts_free(struct tsess *s)
 void
 ts_close(struct tsess *s, const char *reason, bool abortive)
 {
-	if (s->idle)		/* a pooled tunnel never taken: routine */
+	if (s->idle || s->idle_wait)	/* pooled, never taken: routine */
 		log_debug("c=%08x event=close reason=\"%s\" client=%s "
 		    "idle=yes ms=%" PRIu64, s->id, reason, s->key.name,
 		    util_now_ms() - s->start_ms);
@@ -326,6 +326,7 @@ ts_inner_cb(struct bufferevent *bev, void *arg)
 	    len, &inner);
 	if (r == PARSE_NEED_MORE && len < TUNNEL_INNER_MAX)
 		return;
+	s->idle_wait = false;	/* cold, or pooled and taken at once */
 	if (r != PARSE_OK) {
 		ts_idle_end(s);
 		ts_fail(s, REPLY_GENERAL, false, "bad request inside TLS");
@@ -374,17 +375,27 @@ ts_tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			    "preamble asks for what we do not serve");
 			return;
 		}
-		/* no request behind the client's Finished: a pooled tunnel
-		 * (a cold one's request came in the same flight) */
+		/* No request behind the client's Finished: a pooled tunnel,
+		 * or a cold one whose request is still on its way (its own
+		 * segment, maybe on another subflow). Counting a cold one as
+		 * idle would let it push a pooled one out at
+		 * pool_max_per_key, or close it where pooling is off: it
+		 * becomes idle only if nothing comes within the grace. */
 		if (evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
 			s->step_ms = util_now_ms();
-			ts_idle_start(s);
+			s->idle_wait = true;
+			evtimer_del(s->timer);
+			evtimer_add(s->timer, (&(struct timeval){
+			    .tv_sec = TS_IDLE_GRACE_MS / 1000,
+			    .tv_usec = TS_IDLE_GRACE_MS % 1000 * 1000 }));
 		}
 		return;
 	}
 	if (s->state == TS_REQUEST) {	/* TLS was up: a client closing */
-		ts_close(s, s->idle ? "idle tunnel closed by the client" :
-		    "client closed before its request", !s->idle);
+		bool	pooled = s->idle || s->idle_wait;
+
+		ts_close(s, pooled ? "idle tunnel closed by the client" :
+		    "client closed before its request", !pooled);
 		return;
 	}
 	log_info("c=%08x event=tls_fail client=%s why=\"%s\"", s->id,
@@ -540,6 +551,11 @@ ts_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		ts_close(s, "refused", true);
 		return;
 	case TS_REQUEST:
+		if (s->idle_wait) {	/* no request: a pooled tunnel */
+			s->idle_wait = false;
+			ts_idle_start(s);	/* may free s */
+			return;
+		}
 		if (s->idle) {	/* a pooled tunnel nobody took: a FIN */
 			ts_close(s, "idle", false);
 			return;

@@ -31,6 +31,10 @@ struct ssl_ctx_st;
  * early data (a TLS ClientHello sent with the request). */
 #define TS_PREAUTH_MAX		(TUNNEL_MAX_HDR + 16 * 1024)
 #define TS_LINGER_S		5	/* after a failure reply */
+/* A cold tunnel's request leaves right behind the client's Finished but
+ * in its own segment, possibly on another subflow: TLS up with no
+ * request yet does not make a pooled tunnel until this has passed. */
+#define TS_IDLE_GRACE_MS	1000
 #define TS_PREAUTH_LOG_PER_S	5
 
 enum ts_state {
@@ -43,6 +47,8 @@ struct tsess {
 	TAILQ_ENTRY(tsess)	 entry;
 	TAILQ_ENTRY(tsess)	 idle_entry;	/* while idle */
 	bool			 idle;	/* v2: TLS up, no request yet */
+	bool			 idle_wait;	/* TLS up, no request yet: idle
+						 * after TS_IDLE_GRACE_MS */
 	struct tunnel_server	*srv;
 	uint32_t		 id;
 	enum ts_state		 state;

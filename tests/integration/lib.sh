@@ -492,16 +492,18 @@ bed_link() {
 
 # bed_linkem_start: one linkem per emulated uplink (a = client side)
 bed_linkem_start() {
-	local k i log
+	local k i log bin=$BED_BUILD/linkem
+	# linkem is the bed, not a daemon under test: with the sanitizer
+	# daemons (MPSOCKS_BUILD=build/asan) it comes from the plain build
+	[ -x "$bin" ] || bin=$BED_REPO/build/linkem
 	for ((k = 1; k <= BED_UPLINKS; k++)); do
 		bed_emulated "$k" || continue
-		[ -x "$BED_BUILD/linkem" ] ||
-		    bed_fail "$BED_BUILD/linkem not built (make $BED_BUILD/linkem)"
+		[ -x "$bin" ] ||
+		    bed_fail "$bin not built (make build/linkem)"
 		log=$BED_TMP/linkem$k.log
 		# a wire does not wait for a CPU: real-time priority keeps
 		# the delay exact while tests and daemons load the machine
-		bed_spawn "linkem$k" "$NS_MID" "$log" chrt -f 10 \
-		    "$BED_BUILD/linkem" \
+		bed_spawn "linkem$k" "$NS_MID" "$log" chrt -f 10 "$bin" \
 		    "a$k" "b$k" --delay-ab "$(bed_var DELAY_UP "$k")" \
 		    --delay-ba "$(bed_var DELAY "$k")" \
 		    --loss-ab "$(bed_var LOSS_UP "$k")" \
