@@ -9,7 +9,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # BENCHES: a subset, e.g. BENCHES="relay conns"
-BENCHES=${BENCHES:-aggregate relay relay_profile setup conns failover policy}
+BENCHES=${BENCHES:-aggregate relay relay_profile setup shortflows pageload pool_cost conns failover policy}
 status=0
 for b in $BENCHES; do
 	echo "== bench: $b"
