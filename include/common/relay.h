@@ -47,6 +47,14 @@ struct relay	*relay_start(struct event_base *, struct bufferevent *a,
  * make check), so read()/write() is the default.
  */
 void		 relay_set_splice(bool on);
+/*
+ * Right after relay_start: what waits to be written to a (the tunnel's
+ * reply) waits up to ms more for b's first bytes, to leave with them in
+ * one write; the kernel's scheduler would put a second, separate write
+ * on another subflow while the first is unacknowledged, and the answer
+ * would cost the slower uplink's round trip. Nothing if nothing waits.
+ */
+void		 relay_hold_first(struct relay *, unsigned ms);
 /* Ends the relay abortively (both connections reset), calling closed. */
 void		 relay_stop(struct relay *, const char *reason);
 

@@ -107,6 +107,7 @@ struct relay {
 	struct half		 a, b;
 	struct event_base	*base;
 	struct event		*idle_ev;
+	struct event		*hold_ev;	/* relay_hold_first() */
 	uint64_t		 start_ms, last_ms, idle_ms;
 	const struct relay_ops	*ops;
 	void			*arg;
@@ -620,10 +621,37 @@ relay_close(struct relay *r, const char *reason, bool abortive)
 	r->ops->closed(r->arg, reason, r->a.fd, r->b.fd, &st);
 	if (r->idle_ev != NULL)
 		event_free(r->idle_ev);
+	if (r->hold_ev != NULL)
+		event_free(r->hold_ev);
 	half_free(&r->a, abortive);
 	half_free(&r->b, abortive);
 	free(r);
 	pipe_pool_release();
+}
+
+static void
+relay_hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+
+	(void)fd;
+	(void)what;
+	if (r->a.pend_len > 0)		/* b said nothing in time */
+		event_add(r->a.wev, NULL);
+}
+
+void
+relay_hold_first(struct relay *r, unsigned ms)
+{
+	if (r->a.pend_len == 0 || r->hold_ev != NULL ||
+	    (r->hold_ev = evtimer_new(r->base, relay_hold_cb, r)) == NULL)
+		return;
+	/* b is read meanwhile: its first bytes join a's pending ones
+	 * (half_send() appends and writes them together) */
+	event_del(r->a.wev);
+	half_reading(&r->b, true);
+	evtimer_add(r->hold_ev, (&(struct timeval){ ms / 1000,
+	    (suseconds_t)(ms % 1000) * 1000 }));
 }
 
 void

@@ -36,6 +36,11 @@ struct ssl_ctx_st;
  * request yet does not make a pooled tunnel until this has passed. */
 #define TS_IDLE_GRACE_MS	1000
 #define TS_PREAUTH_LOG_PER_S	5
+/* An answer to a request that came with early bytes waits this long
+ * for the destination's first bytes (relay_hold_first()). Longer would
+ * stall a client whose bytes beyond its early ones (a large upload)
+ * wait for the answer. */
+#define TS_REPLY_HOLD_MS	20
 
 enum ts_state {
 	TS_HEADER, TS_DRAIN, TS_TLS, TS_REQUEST, TS_RESOLVE, TS_CONNECT,

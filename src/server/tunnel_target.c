@@ -100,19 +100,29 @@ ts_connected(struct tsess *s)
 {
 	uint8_t		 reply[TUNNEL_MAX_REPLY];
 	int		 n;
+	bool		 early;
 
 	n = ts_encode_reply(s, REPLY_OK, false, reply, sizeof(reply));
 	if (n < 0 || bufferevent_write(s->cli, reply, (size_t)n) == -1) {
 		ts_close(s, "reply failed", true);
 		return;
 	}
-	log_debug("c=%08x event=connected target=%s", s->id, s->target);
+	/* Early bytes came with the request: the client did not wait for
+	 * this answer (optimistic replies), so it can wait a little for
+	 * the destination's first bytes and leave with them. */
+	early = evbuffer_get_length(bufferevent_get_input(s->cli)) > 0;
+	log_debug("c=%08x event=connected target=%s early=%s", s->id,
+	    s->target, early ? "yes" : "no");
 	ts_set_state(s, TS_RELAY);
 	s->relay = relay_start(s->srv->base, s->cli, s->dst,
 	    s->srv->cfg->idle_timeout, &ts_relay_ops, s);
 	s->cli = s->dst = NULL;		/* the relay owns them */
-	if (s->relay == NULL)
+	if (s->relay == NULL) {
 		ts_close(s, "out of memory", true);
+		return;
+	}
+	if (early)
+		relay_hold_first(s->relay, TS_REPLY_HOLD_MS);
 }
 
 /* Connects to s->addrs, racing them (common/dial.h) for at most
