@@ -20,6 +20,10 @@
 #define HTTP_RESP_KEEP		0x02	/* the client keeps alive */
 #define HTTP_RESP_UPGRADE	0x04	/* it asked to upgrade: 101 allowed */
 
+/* Fields an origin's head may have. The head we send on has ours added
+ * (Via, Connection): up to two more than this. */
+#define HTTP_RESP_MAX_FIELDS	128
+
 struct http_response_info {
 	size_t	used;		/* bytes of the origin's head */
 	int	status;

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_FIELDS	128
+#define MAX_FIELDS	HTTP_RESP_MAX_FIELDS
 
 struct field {
 	const char	*name, *value;

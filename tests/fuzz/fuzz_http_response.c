@@ -19,7 +19,7 @@ check_head(const char *out, size_t outn, const struct http_response_info *in,
 {
 	static char			again[70000];
 	char				sl[64];
-	size_t				againn, conns = 0;
+	size_t				againn, conns = 0, lines;
 	struct http_response_info	info;
 	const char			*p;
 
@@ -43,7 +43,14 @@ check_head(const char *out, size_t outn, const struct http_response_info *in,
 	    "\r\nConnection:", 13)) != NULL; p++)
 		conns++;
 	FUZZ_CHECK(conns == 1);
-	/* the client's reading: the same head, the same framing */
+	/* the client's reading: the same head, the same framing; except
+	 * that an origin's 127 or 128 fields come out as 129 or 130, past
+	 * our own limit (a client's is far higher) */
+	for (p = out, lines = 0; (p = memmem(p, outn - (size_t)(p - out),
+	    "\r\n", 2)) != NULL; p++)
+		lines++;
+	if (lines - 2 > HTTP_RESP_MAX_FIELDS)	/* status and empty lines */
+		return;
 	FUZZ_CHECK(http_response_rewrite((const uint8_t *)out, outn, 65536,
 	    flags | HTTP_RESP_UPGRADE, again, sizeof(again), &againn, &info)
 	    == PARSE_OK);
