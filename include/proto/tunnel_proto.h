@@ -81,6 +81,10 @@ struct tunnel_reply {
 	size_t			n_server_versions;
 };
 
+/* A key's name, as key files and pairing tokens carry it: 1 to 63 of
+ * letters, digits and "-_.@". */
+bool	tunnel_key_name_valid(const char *);
+
 /* Derive the key id from the key. */
 void	tunnel_key_init(struct tunnel_key *, const char *name,
 	    const uint8_t key[TUNNEL_KEY_LEN]);

@@ -28,22 +28,6 @@ errf(keyfile_err_cb *cb, void *arg, unsigned line, const char *fmt, ...)
 	cb(arg, line, msg);
 }
 
-static bool
-name_valid(const char *s)
-{
-	size_t	n = strlen(s);
-
-	if (n == 0 || n >= sizeof(((struct tunnel_key *)0)->name))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
-		    s[i] == '_' || s[i] == '.' || s[i] == '@'))
-			return false;
-	return true;
-}
-
 /*
  * Room for one more key. The array grows by doubling rather than being
  * sized for KEYFILE_MAX_KEYS up front: a home's file holds one key and a
@@ -104,7 +88,7 @@ parse_line(char *line, unsigned lineno, struct keyset *ks,
 		    "]\" or \"KEY\"");
 		return false;
 	}
-	if (!name_valid(name)) {
+	if (!tunnel_key_name_valid(name)) {
 		/* a key in the name's place (44 characters of base64)
 		 * must not be printed: long names are not quoted */
 		if (strlen(name) >= 40)

@@ -571,6 +571,12 @@ hs_start_exchange(struct http_session *hs)
 	    hs->req_done ? HS_HIGH_WM : 0);
 	bufferevent_enable(hs->app, EV_READ | EV_WRITE);
 	hs_arm(hs, hs->cfg->idle_timeout);
+	/* the origin's first bytes may have come with the tunnel's answer
+	 * (the concentrator sends them together): no read event will say
+	 * so */
+	if (evbuffer_get_length(bufferevent_get_input(hs->up)) > 0)
+		bufferevent_trigger(hs->up, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	hs_pump_request(hs);		/* body bytes already here */
 }
 

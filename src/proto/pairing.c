@@ -6,6 +6,7 @@
  */
 
 #include "proto/pairing.h"
+#include "proto/tunnel_proto.h"
 #include "proto/util.h"
 
 #include <arpa/inet.h>
@@ -43,17 +44,8 @@ pairing_strerror(enum pairing_error e)
 bool
 pairing_name_valid(const char *s)
 {
-	size_t	n = strlen(s);
-
-	if (n == 0 || n > PAIRING_NAME_MAX || strcmp(s, "require_tls") == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
-		    s[i] == '_' || s[i] == '.' || s[i] == '@'))
-			return false;
-	return true;
+	return strlen(s) <= PAIRING_NAME_MAX && strcmp(s, "require_tls") != 0 &&
+	    tunnel_key_name_valid(s);
 }
 
 static bool

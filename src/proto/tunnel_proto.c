@@ -441,3 +441,19 @@ tunnel_parse_inner_reply(const uint8_t *buf, size_t len,
 	out->used = 3 + (size_t)ext_len;
 	return PARSE_OK;
 }
+
+bool
+tunnel_key_name_valid(const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (n == 0 || n >= sizeof(((struct tunnel_key *)0)->name))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		    s[i] == '_' || s[i] == '.' || s[i] == '@'))
+			return false;
+	return true;
+}

@@ -226,6 +226,43 @@ bed_stop() {
 	eval "BED_PID_$1="
 }
 
+# bed_forget_pid PID: drop PID from the bed's list once we have reaped it, so
+# the exit trap never signals a PID that may have been reused
+bed_forget_pid() {
+	local -a pids=() names=()
+	local i
+	for i in "${!BED_PIDS[@]}"; do
+		[ "${BED_PIDS[i]}" = "$1" ] && continue
+		pids+=("${BED_PIDS[i]}")
+		names+=("${BED_PID_NAMES[i]}")
+	done
+	BED_PIDS=("${pids[@]}")
+	BED_PID_NAMES=("${names[@]}")
+}
+
+# bed_term_status NAME: SIGTERM, wait up to 30 s (the leak check runs at exit),
+# set term_rc to the exit status ("hung" if it had to be killed). Not in a
+# $(subshell): only this shell can wait for its children.
+bed_term_status() {
+	local pid rc=0 i
+	pid=$(bed_pid "$1")
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 300; i++)); do
+		bed_alive "$pid" || break
+		sleep 0.1
+	done
+	if bed_alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		rc=hung
+	else
+		wait "$pid" 2>/dev/null || rc=$?
+	fi
+	eval "BED_PID_$1="
+	bed_forget_pid "$pid"
+	term_rc=$rc
+}
+
 bed_stop_pid() {
 	local pid=$1 i
 	bed_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }

@@ -182,38 +182,6 @@ wait_log() {
 fds_of() { ls "/proc/$1/fd" | wc -l; }
 now_ms() { date +%s%3N; }
 
-# forget_pid / term_status as in t_fd_leak: SIGTERM, the exit status in
-# term_rc ("hung" if it had to be killed), the PID dropped from the bed's
-forget_pid() {
-	local -a pids=() names=()
-	local i
-	for i in "${!BED_PIDS[@]}"; do
-		[ "${BED_PIDS[i]}" = "$1" ] && continue
-		pids+=("${BED_PIDS[i]}")
-		names+=("${BED_PID_NAMES[i]}")
-	done
-	BED_PIDS=("${pids[@]}")
-	BED_PID_NAMES=("${names[@]}")
-}
-term_status() {
-	local pid rc=0 i
-	pid=$(bed_pid "$1")
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 300; i++)); do
-		bed_alive "$pid" || break
-		sleep 0.1
-	done
-	if bed_alive "$pid"; then
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		rc=hung
-	else
-		wait "$pid" 2>/dev/null || rc=$?
-	fi
-	eval "BED_PID_$1="
-	forget_pid "$pid"
-	term_rc=$rc
-}
 
 # --- the daemons ---------------------------------------------------------------
 bed_server_start --control "127.0.0.1:$SCTL"
@@ -352,7 +320,7 @@ say "measured: before the restart: $(pool_str "$CTL"); mpsocks-local holds $fd0 
 # the concentrator goes and comes back
 bed_cut 1
 bed_cut 2
-term_status server
+bed_term_status server
 rc_srv1=$term_rc
 mv "$BED_TMP/server.log" "$BED_TMP/server-1.log"
 bed_server_start --control "127.0.0.1:$SCTL"
@@ -514,7 +482,7 @@ bed_expect "idle timeout: a fetch is byte-exact" exact "$out/idle"
 san_re='ERROR: AddressSanitizer|runtime error:|LeakSanitizer'
 for d in local localnopool localstrict localcap localrenew localidle \
     localoff localoffcold server capsrv idlesrv offsrv; do
-	term_status "$d"
+	bed_term_status "$d"
 	n=$(grep -Ec "$san_re" "$BED_TMP/$d.log" || true)
 	say "measured: $d: exit $term_rc after SIGTERM, $n sanitizer report lines"
 	[ "$n" -eq 0 ] || grep -E -A40 "$san_re" "$BED_TMP/$d.log" |

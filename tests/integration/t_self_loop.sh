@@ -47,7 +47,8 @@ BED_LOCAL_CONF=$conf
 printf '%s\t%s\n' "$BED_DST_IP" "$BED_DST_NAME" >>"/etc/netns/$NS_CLI/hosts"
 CTL=$((40000 + $(rand_u16) % 10000))
 bed_server_start --allow "10.$B.0.0/16"
-bed_local_start --control "127.0.0.1:$CTL"
+# --strict-replies: the refusals are read from the SOCKS5 reply codes
+bed_local_start --strict-replies --control "127.0.0.1:$CTL"
 lpid=$(bed_pid local)
 P=$BED_LOCAL_PORT
 

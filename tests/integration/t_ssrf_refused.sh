@@ -13,7 +13,8 @@ bed_require_daemons
 bed_setup 20mbit 40mbit
 bed_nginx_start
 bed_server_start
-bed_local_start
+# --strict-replies: the refusals are read from the SOCKS5 reply codes
+bed_local_start --strict-replies
 proxy=127.0.0.1:$BED_LOCAL_PORT
 
 # a service on the VPS that must stay unreachable: every address, one port

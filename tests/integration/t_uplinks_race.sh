@@ -3,7 +3,8 @@
 # the kernel knowing (linkem drops everything; the modem's link stays up):
 # mpsocks-local's first MPTCP SYN goes out there and gets no answer, so
 # after a second it starts another attempt from the next [uplink]'s
-# address, and the first answer wins (src/local/tunnel_client.c). Checks: with
+# address, and the first answer wins (src/local/tunnel_client.c), for
+# tunnels opened cold (--no-pool here). Checks: with
 # both uplinks alive nothing races; with up1 cut, every new download
 # completes byte-exact through a raced attempt; after the restore, again
 # no race.
@@ -20,7 +21,9 @@ bed_nginx_start
 conf=$BED_TMP/uplinks.conf
 up_conf "$conf" dsl:up1 lte:up2
 bed_server_start
-up_local_start "$conf"
+# --no-pool: racing is how a cold open gets past a dead uplink; a pooled
+# tunnel has its subflows on both already (t_pool)
+up_local_start "$conf" --no-pool
 bed_expect "two endpoints at the start" up_wait_endpoints "$NS_CLI" 2
 
 races() { grep -c 'event=race ' "$BED_TMP/local.log" || true; }
