@@ -129,7 +129,8 @@ $(B)/asan/%.o: $(B)/gen/%.c
 $(B)/fuzzobj/%.o: $(B)/gen/%.c
 	@mkdir -p $(@D)
 	$(FUZZCC) $(CFLAGS) -Wno-unknown-warning-option $(PKG_CFLAGS) \
-	    -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+	    -fsanitize=fuzzer-no-link,address,undefined \
+	    -fno-sanitize-recover=undefined -c -o $@ $<
 
 $(B)/mpsocks-server: $(B)/obj/server/main.o $(call ars,obj,$(ARS_SERVER))
 	$(CC) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LIBS_SERVER)
@@ -185,11 +186,13 @@ $(B)/asan/unit/%: tests/unit/%.c $(call ars,asan,$(ARS_ALL))
 $(B)/fuzzobj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(FUZZCC) $(CFLAGS) -Wno-unknown-warning-option $(PKG_CFLAGS) \
-	    -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+	    -fsanitize=fuzzer-no-link,address,undefined \
+	    -fno-sanitize-recover=undefined -c -o $@ $<
 
 $(B)/fuzz/%: tests/fuzz/%.c $(call ars,fuzzobj,$(ARS_ALL))
 	@mkdir -p $(@D)
 	$(FUZZCC) $(CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined \
 	    -o $@ $(filter %.c %.o %.a,$^) $(LIBS_ALL)
 
 $(B)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(call ars,asan,$(ARS_ALL))

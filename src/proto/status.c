@@ -177,6 +177,16 @@ tcount(json_t *o, const char *key)
 	return v >= 0 && v < 1e15 ? v : 0;
 }
 
+/* A connection id: 0 unless it fits 32 bits (a cast of anything else,
+ * -3 or 1e300, is undefined: fuzz_status under UBSan). */
+static uint32_t
+tid(json_t *o, const char *key)
+{
+	double	v = tnum(o, key);
+
+	return v >= 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
 /* 1536 -> "1.5K": bytes with a binary prefix, at most 7 columns. */
 static const char *
 hbytes(double v, char *buf, size_t len)
@@ -299,7 +309,7 @@ table_conns(FILE *f, json_t *conns)
 		if (!json_is_object(c))
 			continue;
 		fprintf(f, "%08" PRIx32 " %-40s %8.0f %9s %9s %5s\n",
-		    (uint32_t)tnum(c, "id"), tstr(c, "target", t, 40),
+		    tid(c, "id"), tstr(c, "target", t, 40),
 		    tnum(c, "age_ms") / 1000,
 		    hbytes(tnum(c, "bytes_down"), b1, sizeof(b1)),
 		    hbytes(tnum(c, "bytes_up"), b2, sizeof(b2)),

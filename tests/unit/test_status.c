@@ -353,6 +353,28 @@ test_table_pool(void **state)
 	free(j);
 }
 
+/* Connection ids that do not fit 32 bits print as 0: casting -3 or
+ * 1e300 to an unsigned type is undefined (fuzz_status under UBSan,
+ * which the ASan build of this test would abort on). */
+static void
+test_table_hostile_ids(void **state)
+{
+	static const char *const ids[] = { "-3", "1e300", "4294967296",
+	    "-0.5" };
+	char	buf[256], *t;
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(ids); i++) {
+		snprintf(buf, sizeof(buf), "{\"uplinks\":[],\"concentrators\":"
+		    "[],\"connections\":[{\"id\":%s,\"target\":\"x:1\"}]}",
+		    ids[i]);
+		t = status_table_render(buf, strlen(buf));
+		assert_non_null(t);
+		assert_non_null(strstr(t, "\n00000000 x:1"));
+		free(t);
+	}
+}
+
 static void
 test_table_rejects(void **state)
 {
@@ -400,6 +422,7 @@ main(void)
 		cmocka_unit_test(test_json_hostile_targets),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_table_pool),
+		cmocka_unit_test(test_table_hostile_ids),
 		cmocka_unit_test(test_table_rejects),
 	};
 
