@@ -118,12 +118,7 @@ bed_spawn dns "$NS_SRV" "$BED_TMP/dns.log" \
     "$PY" "$BED_LIB_DIR/nettool.py" dns-nxdomain 127.0.0.1 53 \
     "$BED_TMP/dns-queries.log"
 bed_server_start -q
-# Chromium drops a load with ERR_NETWORK_CHANGED when an address changes
-# meanwhile: let IPv6 duplicate address detection on the new links end
-for ((i = 0; i < 50; i++)); do
-	[ -z "$(ip -n "$NS_CLI" -6 addr show tentative)" ] && break
-	sleep 0.1
-done
+bed_addrs_settled
 printf '[rule bed-bonded]\nany = yes\naction = bond\n[uplink dsl]\ninterface = up1\n[uplink lte]\ninterface = up2\n' \
     >"$BED_TMP/uplinks.conf"
 

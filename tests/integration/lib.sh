@@ -263,6 +263,18 @@ bed_term_status() {
 	term_rc=$rc
 }
 
+# bed_addrs_settled: up to 5 s for IPv6 duplicate address detection on
+# the client's new links to end. Chromium drops a load with
+# ERR_NETWORK_CHANGED when an address changes meanwhile.
+bed_addrs_settled() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ -z "$(ip -n "$NS_CLI" -6 addr show tentative)" ] && return 0
+		sleep 0.1
+	done
+	return 0
+}
+
 bed_stop_pid() {
 	local pid=$1 i
 	bed_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }

@@ -112,6 +112,8 @@ URL=$(bed_url page.html)
 CLI_NET=10.$BED_B.		# the client's uplinks are 10.B.1-20.2
 CONC_IP=10.$BED_B.30.1		# the concentrator, as the destination sees it
 
+bed_addrs_settled
+
 # chrome NAME PROXYFLAG MODEFLAGS...: one headless chromium in the client
 # namespace, with a fresh profile and home; stdout to $BED_TMP/NAME.out,
 # stderr to $BED_TMP/chromium-NAME.log. Sets chrome_rc.

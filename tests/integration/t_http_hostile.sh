@@ -14,7 +14,7 @@
 #   and in every case the client never sees A's "EVIL" bytes, and V's
 #   answer is V's or nothing.
 #   - a 54 KB request head trickled in 20-byte pieces costs
-#     mpsocks-local under 0.1 s of CPU (it was quadratic: the head was
+#     mpsocks-local under 0.15 s of CPU (it was quadratic: the head was
 #     rescanned on every read)
 #   - the next head on a kept connection, once begun, is cut at
 #     handshake_timeout (10 s), not idle_timeout (300 s); TRACE gets 405
@@ -119,8 +119,8 @@ say "measured: trickled head: $res; mpsocks-local CPU $used s"
 bed_expect "trickled head: answered 200" eval "printf '%s' \"\$res\" | grep -q ' 200 '"
 # measured: 0.06-0.08 s now (the per-read cost of ~2800 reads), 0.22-0.45 s
 # before; the bound sits between, with room for a loaded CI machine
-bed_expect "trickled head: under 0.1 s of CPU (took $used s)" \
-    calc_true "$used < 0.1"
+bed_expect "trickled head: under 0.15 s of CPU (took $used s)" \
+    calc_true "$used < 0.15"
 
 # --- the next head on a kept connection: handshake_timeout, not idle ----------
 res=$(timeout 60 ip netns exec "$NS_CLI" "$PY" - 127.0.0.1 \
