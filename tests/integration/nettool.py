@@ -71,6 +71,7 @@ namespace via "ip netns exec". Subcommands:
         home whose app half-closed and then vanished does. Prints the
         reply status; exit 0 if it was 0
   http-raw [--shut] ADDR PORT INFILE OUTFILE MAXWAIT
+  split-connect IN PREFIX
         connect, send the bytes of INFILE in one send (then SHUT_WR, with
         --shut), then read until the peer closes or MAXWAIT seconds pass;
         the bytes received go to OUTFILE. Prints "sent=N got=M
@@ -837,6 +838,20 @@ def progress(args):
           % (longest * 1000, longest_at, max(last_size, 0)))
 
 
+def split_connect(args):
+    """split-connect IN PREFIX: a CONNECT's raw answer (the proxy's head,
+    then the origin's head and body) into PREFIX.proxy, PREFIX.origin and
+    PREFIX.body"""
+    src, prefix = args
+    with open(src, "rb") as f:
+        d = f.read()
+    a, _, rest = d.partition(b"\r\n\r\n")
+    b, _, body = rest.partition(b"\r\n\r\n")
+    for suffix, part in ((".proxy", a), (".origin", b), (".body", body)):
+        with open(prefix + suffix, "wb") as f:
+            f.write(part)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve-bytes":
@@ -871,6 +886,8 @@ def main():
         return tunnel_finreset(args)
     elif cmd == "http-raw":
         return http_raw(args)
+    elif cmd == "split-connect":
+        split_connect(args)
     elif cmd == "http-echo":
         http_echo(args)
     elif cmd == "ping":

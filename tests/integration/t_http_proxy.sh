@@ -216,15 +216,7 @@ printf 'CONNECT %s:%s HTTP/1.1\r\nHost: %s:%s\r\n\r\nGET /small.bin HTTP/1.0\r\n
     "$BED_DST_NAME" >"$BED_TMP/pipelined.req"
 raw pipelined
 # split: the proxy's head, the origin's head, the origin's body
-"$PY" - "$out/pipelined.resp" "$out/pipelined" <<'EOF' || true
-import sys
-d = open(sys.argv[1], "rb").read()
-a, _, rest = d.partition(b"\r\n\r\n")
-b, _, body = rest.partition(b"\r\n\r\n")
-open(sys.argv[2] + ".proxy", "wb").write(a)
-open(sys.argv[2] + ".origin", "wb").write(b)
-open(sys.argv[2] + ".body", "wb").write(body)
-EOF
+"$PY" "$BED_LIB_DIR/nettool.py" split-connect "$out/pipelined.resp" "$out/pipelined" || true
 say "  proxy said: $(tr -d '\r' <"$out/pipelined.proxy" | tr '\n' '|'); origin said: $(head -n1 "$out/pipelined.origin" | tr -d '\r')"
 bed_expect "pipelined after CONNECT: HTTP/1.1 200 from the proxy" \
     grep -q '^HTTP/1.1 200' "$out/pipelined.proxy"

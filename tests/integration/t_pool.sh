@@ -279,15 +279,7 @@ ml=$(lines_of "$BED_TMP/local.log")
 r=$(timeout 30 ip netns exec "$NS_CLI" "$PY" "$BED_LIB_DIR/nettool.py" \
     http-raw 127.0.0.1 "$LP" "$BED_TMP/early.req" "$out/early.resp" 10 \
     2>&1) || true
-"$PY" - "$out/early.resp" "$out/early" <<'EOF' || true
-import sys
-d = open(sys.argv[1], "rb").read()
-a, _, rest = d.partition(b"\r\n\r\n")
-b, _, body = rest.partition(b"\r\n\r\n")
-open(sys.argv[2] + ".proxy", "wb").write(a)
-open(sys.argv[2] + ".origin", "wb").write(b)
-open(sys.argv[2] + ".body", "wb").write(body)
-EOF
+"$PY" "$BED_LIB_DIR/nettool.py" split-connect "$out/early.resp" "$out/early" || true
 say "measured: raw CONNECT + GET in one write: $r; proxy said: $(head -n1 "$out/early.proxy" | tr -d '\r'); origin said: $(head -n1 "$out/early.origin" | tr -d '\r')"
 wait_log "$BED_TMP/local.log" "$ml" 'event=http method=CONNECT status=200' ||
     true
