@@ -50,7 +50,7 @@ PROTO	:= util cidr target socks5 socks4 pac http_proxy http_rewrite http_frame \
 COMMON	:= log config keyfile secfile stats mptcp relay daemon listener \
 	   linger control dns dial dashboard tls pipe_pool
 LOCAL	:= cli conn socks_session http_session outbound tunnel_client \
-	   tunnel_race pool \
+	   http_exchange tunnel_race pool \
 	   monitor uplink uplink_kernel netlink config_uplink policy policy_load \
 	   pair
 SERVER	:= tunnel_server tunnel_target replay acl preauth add_home
